@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * Bindings come from wrangler.toml (worker-configuration.d.ts is generated from it by `npm run cf-typegen`);
+ * secrets are set with `wrangler secret put` (or .dev.vars locally) and declared here.
+ */
+export interface Env extends Cloudflare.Env {
+  ADMIN_TOKEN?: string;
+  GITHUB_WEBHOOK_SECRET?: string;
+  SLACK_SIGNING_SECRET?: string;
+  DISCOURSE_WEBHOOK_SECRET?: string;
+  HUBSPOT_CLIENT_SECRET?: string;
+  HUBSPOT_ACCESS_TOKEN?: string;
+  HUBSPOT_BASE_URL?: string;
+  SALESFORCE_LOGIN_URL?: string;
+  SALESFORCE_INSTANCE_URL?: string;
+  SALESFORCE_CLIENT_ID?: string;
+  SALESFORCE_CLIENT_SECRET?: string;
+  SALESFORCE_USERNAME?: string;
+  SALESFORCE_PRIVATE_KEY?: string;
+}
+
+const optionalSecret = z.string().min(1).optional();
+const intVar = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const domainList = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean));
+
+const configSchema = z.object({
+  ENVIRONMENT: z.enum(['development', 'test', 'production']).default('production'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  ORG_DOMAINS: domainList,
+  MAX_BODY_BYTES: intVar(1_048_576),
+  MAX_IMPORT_BYTES: intVar(104_857_600),
+  ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  GITHUB_WEBHOOK_SECRET: optionalSecret,
+  SLACK_SIGNING_SECRET: optionalSecret,
+  DISCOURSE_WEBHOOK_SECRET: optionalSecret,
+  HUBSPOT_CLIENT_SECRET: optionalSecret,
+  HUBSPOT_ACCESS_TOKEN: optionalSecret,
+  HUBSPOT_BASE_URL: z.url().default('https://api.hubapi.com'),
+  SALESFORCE_LOGIN_URL: z.url().default('https://login.salesforce.com'),
+  SALESFORCE_INSTANCE_URL: z.url().optional(),
+  SALESFORCE_CLIENT_ID: optionalSecret,
+  SALESFORCE_CLIENT_SECRET: optionalSecret,
+  SALESFORCE_USERNAME: optionalSecret,
+  SALESFORCE_PRIVATE_KEY: optionalSecret,
+});
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`invalid configuration: ${issues.map((i) => `${i.variable}: ${i.message}`).join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Validates the environment once per isolate; throws ConfigError naming each missing or invalid variable. */
+export function loadConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = (env as unknown as Record<string, unknown>)[key];
+    raw[key] = value === '' && key !== 'ORG_DOMAINS' ? undefined : value;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
+  }
+  cache.set(env, parsed.data);
+  return parsed.data;
+}

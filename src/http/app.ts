@@ -1,0 +1,63 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ConfigError, loadConfig, type Env } from '../env';
+import { createLogger } from '../log';
+import { ApiError, errorBody } from './errors';
+import { openapi } from './openapi';
+import { activities } from './routes/activities';
+import { health } from './routes/health';
+import { imports } from './routes/imports';
+import { members } from './routes/members';
+import { tokens } from './routes/tokens';
+// WIP import { webhooks } from './routes/webhooks';
+import type { AppEnv } from './types';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set('requestId', requestId);
+    const level = (c.env.LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info';
+    const log = createLogger({ request_id: requestId }, ['debug', 'info', 'warn', 'error'].includes(level) ? level : 'info');
+    c.set('log', log);
+    const started = Date.now();
+    try {
+      if (!c.req.path.startsWith('/healthz') && !c.req.path.startsWith('/readyz')) c.set('config', loadConfig(c.env));
+      await next();
+    } finally {
+      c.header('x-request-id', requestId);
+      log.info('request', { method: c.req.method, path: c.req.path, status: c.res.status, ms: Date.now() - started });
+    }
+  });
+
+  app.route('/', health);
+  app.get('/openapi.json', (c) => c.json(openapi()));
+  // WIP app.route('/webhooks', webhooks);
+  app.route('/v1/activities', activities);
+  app.route('/v1/imports', imports);
+  app.route('/v1/members', members);
+  app.route('/v1/tokens', tokens);
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.issues), err.status);
+    if (err instanceof ConfigError) {
+      c.get('log')?.error('configuration invalid', { issues: err.issues });
+      return c.json(errorBody('not_configured', err.message), 503);
+    }
+    if (err instanceof HTTPException) return c.json(errorBody('http_error', err.message), err.status);
+    // Unexpected: log with the request id, answer 503 so clients retry instead of treating it as a verdict on their input.
+    c.get('log')?.error('unhandled error', { error: err });
+    return c.json(errorBody('temporarily_unavailable', 'the request could not be completed; retry later'), 503);
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+export type { Env };

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { activityInputSchema } from '../activity/schema';
+import { csvMappingSchema } from '../imports/mapping';
+
+const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        issues: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } } },
+      },
+    },
+  },
+};
+
+const bearer = [{ bearer: [] }];
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((code) => [code, { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
+
+let cached: object | null = null;
+
+/** OpenAPI 3.1 document; request schemas are generated from the same zod schemas the handlers validate with. */
+export function openapi(): object {
+  cached ??= {
+    openapi: '3.1.0',
+    info: { title: 'community-influence', version: '1', description: 'Community activity in, CRM influence out.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token with scopes ingest, read, configure, admin' } },
+      schemas: {
+        Error: errorSchema,
+        Activity: z.toJSONSchema(activityInputSchema, { io: 'input' }),
+        CsvMapping: z.toJSONSchema(csvMappingSchema, { io: 'input' }),
+      },
+    },
+    paths: {
+      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'ok' } } } },
+      '/readyz': { get: { summary: 'Readiness: D1 reachable, configuration valid', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
+      '/webhooks/github': { post: { summary: 'GitHub webhook (X-Hub-Signature-256)', responses: { 200: { description: 'ping or duplicate delivery' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415) } } },
+      '/webhooks/discourse': { post: { summary: 'Discourse webhook (X-Discourse-Event-Signature)', responses: { 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415) } } },
+      '/webhooks/slack': { post: { summary: 'Slack Events API (v0 signing)', responses: { 200: { description: 'url_verification' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415) } } },
+      '/v1/activities': {
+        post: {
+          summary: 'Ingest a batch of up to 1000 activities', security: bearer,
+          requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['activities'], properties: { activities: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/Activity' } } } } } } },
+          responses: { 202: { description: '{accepted, rejected: [{index, issues}]}' }, ...errors(400, 401, 403, 413, 415) },
+        },
+        get: {
+          summary: 'List activities, newest received first', security: bearer,
+          parameters: ['member', 'identity', 'source', 'type', 'since', 'until', 'cursor', 'limit'].map((name) => ({ name, in: 'query', schema: { type: 'string' } })),
+          responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/imports': {
+        post: {
+          summary: 'Import CSV (with ?mapping=) or NDJSON activities, streamed', security: bearer,
+          parameters: [{ name: 'mapping', in: 'query', description: 'JSON CsvMapping, required for text/csv', schema: { type: 'string' } }, { name: 'filename', in: 'query', schema: { type: 'string' } }],
+          requestBody: { content: { 'text/csv': {}, 'application/x-ndjson': {} } },
+          responses: { 202: { description: 'import job' }, ...errors(400, 401, 403, 413, 415) },
+        },
+      },
+      '/v1/imports/{id}': { get: { summary: 'Import job with counts and rejected rows', security: bearer, responses: { 200: { description: 'import job' }, ...errors(401, 403, 404) } } },
+      '/v1/members': { get: { summary: 'Find members (?identity=github:octocat) or list them', security: bearer, responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) } } },
+      '/v1/members/{id}': { get: { summary: 'A member with identities and activity counts', security: bearer, responses: { 200: { description: 'member' }, ...errors(401, 403, 404) } } },
+      '/v1/tokens': {
+        post: { summary: 'Create an API token (admin); the secret is returned once', security: bearer, responses: { 201: { description: 'token' }, ...errors(400, 401, 403) } },
+        get: { summary: 'List API tokens with last use (admin)', security: bearer, responses: { 200: { description: 'tokens' } } },
+      },
+      '/v1/tokens/{id}': { delete: { summary: 'Revoke an API token (admin)', security: bearer, responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) } } },
+    },
+  };
+  return cached;
+}

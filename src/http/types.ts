@@ -1,0 +1,13 @@
+import type { Principal } from '../auth/scopes';
+import type { Config, Env } from '../env';
+import type { Logger } from '../log';
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    log: Logger;
+    config: Config;
+    principal?: Principal;
+  };
+}

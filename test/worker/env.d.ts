@@ -1,0 +1,10 @@
+import type { D1Migration } from 'cloudflare:test';
+import type { Env as AppEnv } from '../../src/env';
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends Omit<AppEnv, keyof Cloudflare.Env> {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
