@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Keep CI output to failures: the Worker logs every request as JSON.
+    silent: 'passed-only',
     projects: [
       {
         // Pure domain code, emulators and CLIs: plain Node, as they run in benches and scripts.

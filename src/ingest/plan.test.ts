@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { ActivityInput } from '../activity/schema';
+import { identityKey, planIngest, type StoredIdentity } from './plan';
+
+let seq = 0;
+const ids = () => `mem_${++seq}`;
+const act = (external_id: string, identities: ActivityInput['member']['identities']): ActivityInput => ({
+  source: 'github', type: 'github.star', occurred_at: '2026-01-01T00:00:00+02:00', external_id, member: { identities },
+});
+const stored = (over: Partial<StoredIdentity> & Pick<StoredIdentity, 'source' | 'external_id' | 'member_id'>): StoredIdentity => ({
+  id: 1, handle: null, email: null, email_verified: 0, name: null, company: null, is_bot: 0, ...over,
+});
+
+describe('planIngest', () => {
+  it('creates one member for the identities of one activity, plus an email identity for a verified address', () => {
+    const plan = planIngest([act('a', [{ source: 'github', id: '1', handle: 'Octo', email: 'O@X.io', email_verified: true }])], new Map(), ids);
+    expect(plan.members).toHaveLength(1);
+    expect(plan.newIdentities.map((i) => [i.source, i.external_id, i.handle_lc])).toEqual([
+      ['github', '1', 'octo'],
+      ['email', 'o@x.io', 'o@x.io'],
+    ]);
+    expect(plan.activities[0]).toMatchObject({ occurred_at: '2025-12-31T22:00:00.000Z', identity_source: 'github', identity_external_id: '1' });
+  });
+
+  it('does not join on an unverified email', () => {
+    const plan = planIngest([
+      act('a', [{ source: 'github', id: '1', email: 'same@x.io' }]),
+      act('b', [{ source: 'slack', id: 'U1', email: 'same@x.io' }]),
+    ], new Map(), ids);
+    expect(plan.members).toHaveLength(2);
+  });
+
+  it('attaches new identities to the member that already holds one of them', () => {
+    const known = new Map([[identityKey('email', 'ada@acme.io'), stored({ source: 'email', external_id: 'ada@acme.io', member_id: 'mem_old' })]]);
+    const plan = planIngest([act('a', [{ source: 'slack', id: 'U2', email: 'Ada@Acme.io', email_verified: true }])], known, ids);
+    expect(plan.members).toEqual([]);
+    expect(plan.newIdentities).toEqual([expect.objectContaining({ source: 'slack', member_id: 'mem_old' })]);
+  });
+
+  it('records a conflict instead of merging two existing members', () => {
+    const known = new Map([
+      [identityKey('github', '1'), stored({ id: 1, source: 'github', external_id: '1', member_id: 'mem_a' })],
+      [identityKey('slack', 'U1'), stored({ id: 2, source: 'slack', external_id: 'U1', member_id: 'mem_b' })],
+    ]);
+    const plan = planIngest([act('a', [{ source: 'github', id: '1' }, { source: 'slack', id: 'U1' }])], known, ids);
+    expect(plan.conflicts).toEqual([{ memberIds: ['mem_a', 'mem_b'], keys: expect.any(Array) }]);
+    expect(plan.members).toEqual([]);
+  });
+
+  it('updates a renamed handle and leaves unchanged identities alone', () => {
+    const known = new Map([[identityKey('github', '1'), stored({ source: 'github', external_id: '1', member_id: 'm', handle: 'old' })]]);
+    const renamed = planIngest([act('a', [{ source: 'github', id: '1', handle: 'new' }])], known, ids);
+    expect(renamed.changedIdentities).toEqual([expect.objectContaining({ handle: 'new', handle_lc: 'new', member_id: 'm' })]);
+    const same = planIngest([act('a', [{ source: 'github', id: '1', handle: 'old' }])], known, ids);
+    expect(same.changedIdentities).toEqual([]);
+  });
+
+  it('flags bots by login suffix', () => {
+    const plan = planIngest([act('a', [{ source: 'github', id: '2', handle: 'dependabot[bot]' }])], new Map(), ids);
+    expect(plan.members[0]!.is_bot).toBe(1);
+  });
+});
