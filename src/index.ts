@@ -8,7 +8,7 @@ const app = createApp();
 export default {
   fetch: app.fetch,
 
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     const log = createLogger({ queue: batch.queue, batch_size: batch.messages.length });
     if (batch.queue.endsWith('-dlq')) return consumeDeadLetters(batch, env, log);
     if (batch.queue.startsWith('ci-activities')) return consumeActivities(batch, env, log);

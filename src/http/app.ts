@@ -9,7 +9,7 @@ import { health } from './routes/health';
 import { imports } from './routes/imports';
 import { members } from './routes/members';
 import { tokens } from './routes/tokens';
-// WIP import { webhooks } from './routes/webhooks';
+import { webhooks } from './routes/webhooks';
 import type { AppEnv } from './types';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -36,7 +36,7 @@ export function createApp() {
 
   app.route('/', health);
   app.get('/openapi.json', (c) => c.json(openapi()));
-  // WIP app.route('/webhooks', webhooks);
+  app.route('/webhooks', webhooks);
   app.route('/v1/activities', activities);
   app.route('/v1/imports', imports);
   app.route('/v1/members', members);

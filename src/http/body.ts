@@ -44,7 +44,7 @@ export function requireMediaType(c: Context, ...accepted: string[]): string {
   return type;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export function parseJsonBody(bytes: Uint8Array): unknown {
   let text: string;

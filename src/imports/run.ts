@@ -72,7 +72,7 @@ class ChunkWriter {
 
 async function* lines(body: ReadableStream<Uint8Array>, maxBytes: number): AsyncGenerator<string> {
   const reader = body.getReader();
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();

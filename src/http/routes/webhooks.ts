@@ -49,10 +49,10 @@ webhooks.post('/github', async (c) => {
   requireMediaType(c, 'application/json');
   const event = c.req.header('x-github-event');
   if (!event) throw new ApiError(400, 'invalid_request', 'X-GitHub-Event header is missing', [{ path: 'headers.x-github-event', message: 'required' }]);
-  const payload = parseJsonBody(raw);
-  const result = normaliseGithub(event, payload);
+  const deliveryId = c.req.header('x-github-delivery') ?? null;
+  const result = normaliseGithub(event, parseJsonBody(raw), { deliveryId: deliveryId ?? undefined, receivedAt: new Date().toISOString() });
   if (result.kind === 'ping') return c.json({ status: 'pong' }, 200);
-  return accept(c, 'github', c.req.header('x-github-delivery') ?? null, result);
+  return accept(c, 'github', deliveryId, result);
 });
 
 webhooks.post('/discourse', async (c) => {
@@ -64,10 +64,11 @@ webhooks.post('/discourse', async (c) => {
   requireMediaType(c, 'application/json');
   const event = c.req.header('x-discourse-event') ?? '';
   const eventType = c.req.header('x-discourse-event-type') ?? '';
-  if (event === 'ping' || eventType === 'ping') return c.json({ status: 'pong' }, 200);
-  const result = normaliseDiscourse(event, eventType, parseJsonBody(raw), c.req.header('x-discourse-instance') ?? undefined);
+  const instance = c.req.header('x-discourse-instance') ?? undefined;
+  const result = normaliseDiscourse(event, eventType, parseJsonBody(raw), instance, new Date().toISOString());
+  if (result.kind === 'ping') return c.json({ status: 'pong' }, 200);
   const deliveryId = c.req.header('x-discourse-event-id');
-  return accept(c, 'discourse', deliveryId ? `${c.req.header('x-discourse-instance') ?? ''}#${deliveryId}` : null, result);
+  return accept(c, 'discourse', deliveryId ? `${instance ?? ''}#${deliveryId}` : null, result);
 });
 
 webhooks.post('/slack', async (c) => {

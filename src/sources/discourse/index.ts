@@ -1,0 +1,2 @@
+export { verifyDiscourseSignature } from './verify';
+export { normaliseDiscourse, type DiscourseResult } from './normalise';

@@ -1,0 +1,2 @@
+export { verifyGithubSignature } from './verify';
+export { normaliseGithub, githubIdentity, type GithubResult, type GithubContext } from './normalise';
