@@ -14,7 +14,7 @@ import { localD1 } from './lib/d1';
 const SECRET = 'bench-secret';
 const FIXTURES = 'test/fixtures/github';
 
-async function sign(body: Uint8Array): Promise<string> {
+async function sign(body: Uint8Array<ArrayBuffer>): Promise<string> {
   const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const sig = new Uint8Array(await crypto.subtle.sign('HMAC', key, body));
   return 'sha256=' + [...sig].map((b) => b.toString(16).padStart(2, '0')).join('');
