@@ -1,5 +1,23 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import { freePort } from './test/emulators/ports.ts';
+
+const migrations = await readD1Migrations('./migrations');
+const secrets = {
+  ENVIRONMENT: 'test',
+  ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
+  GITHUB_WEBHOOK_SECRET: 'test-github-secret',
+  SLACK_SIGNING_SECRET: 'test-slack-secret',
+  DISCOURSE_WEBHOOK_SECRET: 'test-discourse-secret',
+  HUBSPOT_CLIENT_SECRET: 'test-hubspot-client-secret',
+};
+
+// The CRM emulators run in this (Node) process for the e2e project; the Worker under test reaches them over HTTP.
+// Ports are chosen here so they can be passed to the Worker as configuration and to globalSetup, which starts them.
+process.env.CI_HUBSPOT_PORT ??= String(await freePort());
+process.env.CI_SALESFORCE_PORT ??= String(await freePort());
+const hubspotUrl = `http://127.0.0.1:${process.env.CI_HUBSPOT_PORT}`;
+const salesforceUrl = `http://127.0.0.1:${process.env.CI_SALESFORCE_PORT}`;
 
 export default defineConfig({
   test: {
@@ -15,28 +33,43 @@ export default defineConfig({
         },
       },
       {
-        // Everything that touches bindings: inside workerd with real D1 and Queues, CRM emulators over real HTTP.
-        plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: './wrangler.toml' },
-            miniflare: {
-              bindings: {
-                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
-                ENVIRONMENT: 'test',
-                ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
-                GITHUB_WEBHOOK_SECRET: 'test-github-secret',
-                SLACK_SIGNING_SECRET: 'test-slack-secret',
-                DISCOURSE_WEBHOOK_SECRET: 'test-discourse-secret',
-                HUBSPOT_CLIENT_SECRET: 'test-hubspot-client-secret',
-              },
-            },
-          })),
-        ],
+        // Everything that touches bindings: inside workerd with real D1 and Queues. No CRM is configured here.
+        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets } } })],
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
           setupFiles: ['./test/worker/apply-migrations.ts'],
-          // globalSetup: ['./test/emulators/global-setup.ts'],
+        },
+      },
+      {
+        // End to end: signed webhooks in, fields out in the emulated CRMs, through the real connectors over HTTP.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: migrations,
+                ...secrets,
+                HUBSPOT_ACCESS_TOKEN: 'e2e-hubspot-token',
+                HUBSPOT_BASE_URL: hubspotUrl,
+                SYNC_DEBOUNCE_SECONDS: '1',
+                PUBLIC_URL: 'https://influence.example.test',
+                ORG_DOMAINS: 'example-vendor.io',
+                E2E_HUBSPOT_URL: hubspotUrl,
+                E2E_SALESFORCE_URL: salesforceUrl,
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          setupFiles: ['./test/worker/apply-migrations.ts'],
+          globalSetup: ['./test/emulators/global-setup.ts'],
+          // One set of emulators is shared: files take turns.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -18,6 +18,11 @@ export interface Env extends Cloudflare.Env {
   SALESFORCE_CLIENT_SECRET?: string;
   SALESFORCE_USERNAME?: string;
   SALESFORCE_PRIVATE_KEY?: string;
+  DEALS_CRM?: string;
+  SYNC_DEBOUNCE_SECONDS?: string;
+  SYNC_WRITES_ENABLED?: string;
+  HUBSPOT_REQUESTS_PER_10S?: string;
+  PUBLIC_URL?: string;
 }
 
 const optionalSecret = z.string().min(1).optional();
@@ -46,6 +51,16 @@ const configSchema = z.object({
   SALESFORCE_CLIENT_SECRET: optionalSecret,
   SALESFORCE_USERNAME: optionalSecret,
   SALESFORCE_PRIVATE_KEY: optionalSecret,
+  /** With both CRMs connected: which one holds the deals (the other contributes contacts and companies). */
+  DEALS_CRM: z.enum(['hubspot', 'salesforce']).optional(),
+  /** Seconds to coalesce bursts of activity into one incremental run; 0 turns activity-triggered runs off. */
+  SYNC_DEBOUNCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
+  /** Kill-switch: "false" computes and records planned writes but never sends them to a CRM. */
+  SYNC_WRITES_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
+  HUBSPOT_REQUESTS_PER_10S: intVar(100),
+  /** Where people reach the app; deal evidence links written to the CRM point here. */
+  PUBLIC_URL: z.url().default('http://127.0.0.1:8787'),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -73,4 +88,23 @@ export function loadConfig(env: Env): Config {
   }
   cache.set(env, parsed.data);
   return parsed.data;
+}
+
+export type CrmName = 'hubspot' | 'salesforce';
+
+/** The CRMs with credentials configured, in a stable order. */
+export function connectedCrms(config: Config): CrmName[] {
+  const out: CrmName[] = [];
+  if (config.HUBSPOT_ACCESS_TOKEN) out.push('hubspot');
+  if (config.SALESFORCE_CLIENT_ID && (config.SALESFORCE_CLIENT_SECRET || (config.SALESFORCE_USERNAME && config.SALESFORCE_PRIVATE_KEY))) {
+    out.push('salesforce');
+  }
+  return out;
+}
+
+/** The CRM whose deals are attributed and written: DEALS_CRM, or the only/first connected one. */
+export function dealsCrm(config: Config): CrmName | null {
+  const crms = connectedCrms(config);
+  if (config.DEALS_CRM && crms.includes(config.DEALS_CRM)) return config.DEALS_CRM;
+  return crms[0] ?? null;
 }

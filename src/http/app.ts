@@ -9,6 +9,10 @@ import { health } from './routes/health';
 import { imports } from './routes/imports';
 import { members } from './routes/members';
 import { tokens } from './routes/tokens';
+import { deals } from './routes/deals';
+import { links } from './routes/links';
+import { rules } from './routes/rules';
+import { sync } from './routes/sync';
 import { webhooks } from './routes/webhooks';
 import type { AppEnv } from './types';
 
@@ -41,6 +45,10 @@ export function createApp() {
   app.route('/v1/imports', imports);
   app.route('/v1/members', members);
   app.route('/v1/tokens', tokens);
+  app.route('/v1/sync', sync);
+  app.route('/v1/deals', deals);
+  app.route('/v1/links', links);
+  app.route('/v1/rules', rules);
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 

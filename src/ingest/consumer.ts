@@ -4,6 +4,7 @@ import type { Logger } from '../log';
 import { importChunkApplied, loadIdentities, recordDeadLetter, writePlan } from '../store/ingest';
 import { activityMessageSchema, type ActivityMessage } from './message';
 import { batchIdentityKeys, planIngest } from './plan';
+import { scheduleFromActivity } from '../sync/runner';
 
 export interface PoisonEnvelope {
   poison: true;
@@ -30,6 +31,7 @@ export function retryDelaySeconds(attempts: number): number {
 }
 
 export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
+  let inserted = 0;
   for (const message of batch.messages) {
     const parsed = activityMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -44,11 +46,20 @@ export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, 
     try {
       const outcome = await applyActivityMessage(env.DB, parsed.data, log);
       log.info('activities stored', { message_id: message.id, origin: parsed.data.origin, ...outcome });
+      inserted += outcome.inserted;
       message.ack();
     } catch (error) {
       const delaySeconds = retryDelaySeconds(message.attempts);
       log.warn('storing activities failed; will retry', { message_id: message.id, attempts: message.attempts, delaySeconds, error });
       message.retry({ delaySeconds });
+    }
+  }
+  // New activity reaches the CRM through a debounced incremental run, not the cron.
+  if (inserted > 0) {
+    try {
+      await scheduleFromActivity(env);
+    } catch (error) {
+      log.warn('could not schedule a sync run; the cron will pick the activity up', { error });
     }
   }
 }

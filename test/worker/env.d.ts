@@ -8,6 +8,8 @@ declare global {
     }
     interface Env extends Omit<AppEnv, keyof Cloudflare.Env> {
       TEST_MIGRATIONS: D1Migration[];
+      E2E_HUBSPOT_URL: string;
+      E2E_SALESFORCE_URL: string;
     }
   }
 }

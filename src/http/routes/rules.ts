@@ -1,0 +1,84 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { requireScope } from '../../auth/tokens';
+import { connectedCrms } from '../../env';
+import { sha256Hex } from '../../ids';
+import { loadRules } from '../../rules';
+import { BUNDLED_MAPPINGS } from '../../rules/bundled';
+import { activateRules, activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../../store/rules';
+import { startRun } from '../../sync/runner';
+import { markAllDirtyStmts, previewRules, validateProposal } from '../../sync/rules-change';
+import { mediaType, parseJsonBody, readBody } from '../body';
+import { ApiError } from '../errors';
+import type { AppEnv } from '../types';
+import { parseWith } from '../validate';
+
+export const rules = new Hono<AppEnv>();
+
+const KINDS = ['rules', 'hubspot', 'salesforce'] as const;
+const kindSchema = z.enum(KINDS).default('rules');
+const proposalSchema = z.union([
+  z.object({ kind: kindSchema, content: z.string().min(1).max(512_000) }),
+  z.object({ kind: kindSchema, hash: z.string().regex(/^[0-9a-f]{16,64}$/, 'a version hash from GET /v1/rules') }),
+]);
+
+/** JSON {kind, content} or {kind, hash}; or the YAML itself as text/yaml with ?kind=. */
+async function readProposal(c: Context<AppEnv>): Promise<{ kind: RulesKind; content?: string; hash?: string }> {
+  const type = mediaType(c);
+  const raw = await readBody(c.req.raw, 512_000);
+  if (type === 'text/yaml' || type === 'application/yaml' || type === 'text/plain') {
+    const kind = kindSchema.safeParse(c.req.query('kind'));
+    if (!kind.success) throw new ApiError(400, 'invalid_request', 'kind must be rules, hubspot or salesforce', [{ path: 'query.kind', message: kind.error.issues[0]!.message }]);
+    return { kind: kind.data, content: new TextDecoder().decode(raw) };
+  }
+  if (type !== 'application/json') throw new ApiError(415, 'unsupported_media_type', 'send application/json {kind, content} or text/yaml');
+  return parseWith(proposalSchema, parseJsonBody(raw));
+}
+
+function invalidRules(issues: { file: string; line: number; column: number; path: string; message: string }[]): ApiError {
+  return new ApiError(422, 'invalid_rules', 'the proposed file is invalid; nothing was changed',
+    issues.map((i) => ({ path: `${i.file}:${i.line}:${i.column} ${i.path}`, message: i.message })));
+}
+
+rules.get('/', requireScope('read'), async (c) => {
+  const out: Record<string, unknown> = {};
+  for (const kind of KINDS) {
+    const active = await activeRules(c.env.DB, kind);
+    const content = active?.content ?? BUNDLED_MAPPINGS[kind];
+    let hash = active?.hash;
+    if (!hash) {
+      const loaded = kind === 'rules' ? await loadRules(content) : null;
+      hash = loaded?.ok ? loaded.value.version : await sha256Hex(content);
+    }
+    out[kind] = { active: { hash, source: active ? 'activated' : 'bundled', author: active?.author ?? null, content }, history: await listRulesVersions(c.env.DB, kind) };
+  }
+  return c.json(out);
+});
+
+/** Evaluates proposed rules on current data and answers the difference; writes nothing. */
+rules.post('/preview', requireScope('configure'), async (c) => {
+  const proposal = await readProposal(c);
+  const content = proposal.content ?? (await getRulesVersion(c.env.DB, proposal.kind, proposal.hash!))?.content;
+  if (content === undefined) throw new ApiError(404, 'not_found', `no ${proposal.kind} version ${proposal.hash}`);
+  const validated = await validateProposal(c.env.DB, c.get('config'), proposal.kind, content);
+  if (!validated.ok) throw invalidRules(validated.issues);
+  if (!validated.rules) return c.json({ kind: proposal.kind, hash: validated.hash, valid: true, diff: null });
+  return c.json({ kind: proposal.kind, hash: validated.hash, valid: true, ...(await previewRules(c.env.DB, c.get('config'), validated.rules)) });
+});
+
+/** Activates a new version (content) or rolls back to an earlier one (hash); the next runs recompute and write back. */
+rules.put('/', requireScope('configure'), async (c) => {
+  const proposal = await readProposal(c);
+  const content = proposal.content ?? (await getRulesVersion(c.env.DB, proposal.kind, proposal.hash!))?.content;
+  if (content === undefined) throw new ApiError(404, 'not_found', `no ${proposal.kind} version ${proposal.hash}`);
+  const validated = await validateProposal(c.env.DB, c.get('config'), proposal.kind, content);
+  if (!validated.ok) throw invalidRules(validated.issues);
+  const principal = c.get('principal')!;
+  const { previous } = await activateRules(c.env.DB, { kind: proposal.kind, hash: validated.hash, content, author: `${principal.kind}:${principal.id}` });
+  const config = c.get('config');
+  const dirty = markAllDirtyStmts(c.env.DB, config);
+  if (dirty.length) await c.env.DB.batch(dirty);
+  const runs = await Promise.all(connectedCrms(config).map((crm) => startRun(c.env, crm, { trigger: 'api' })));
+  c.get('log').info('rules activated', { kind: proposal.kind, hash: validated.hash, previous });
+  return c.json({ kind: proposal.kind, hash: validated.hash, previous, runs });
+});

@@ -1,0 +1,180 @@
+import type { CrmCompany, CrmContact, CrmDeal, CrmDealContact, CrmKind } from '../crm/types';
+
+/**
+ * The D1 mirror of the CRM. Every write is one statement over a JSON array, so a page of 100–2,000 records costs a
+ * handful of statements whatever its size. Derived lookup rows (canonical emails, registrable domains) are replaced
+ * together with their record in the same batch.
+ */
+const json = (v: unknown) => JSON.stringify(v);
+
+export function upsertContactsStmts(
+  db: D1Database,
+  crm: CrmKind,
+  contacts: CrmContact[],
+  canonicalEmails: (c: CrmContact) => string[],
+): D1PreparedStatement[] {
+  if (!contacts.length) return [];
+  const emailRows = contacts.flatMap((c) => canonicalEmails(c).map((canonical) => ({ canonical, crm_id: c.crmId })));
+  return [
+    db.prepare(
+      `INSERT INTO crm_contacts (crm, crm_id, kind, email, additional_emails, first_name, last_name, title, company_name,
+                                 company_id, lifecycle_stage, converted_contact_id, created_at, updated_at)
+       SELECT ?1, value ->> 'crmId', value ->> 'kind', value ->> 'email', value ->> 'additionalEmails', value ->> 'firstName',
+              value ->> 'lastName', value ->> 'title', value ->> 'companyName', value ->> 'companyId', value ->> 'lifecycleStage',
+              value ->> 'convertedContactId', value ->> 'createdAt', value ->> 'updatedAt'
+         FROM json_each(?2) WHERE true
+       ON CONFLICT (crm, crm_id) DO UPDATE SET
+         kind = excluded.kind, email = excluded.email, additional_emails = excluded.additional_emails,
+         first_name = excluded.first_name, last_name = excluded.last_name, title = excluded.title,
+         company_name = excluded.company_name, company_id = excluded.company_id, lifecycle_stage = excluded.lifecycle_stage,
+         converted_contact_id = excluded.converted_contact_id, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    ).bind(crm, json(contacts.map((c) => ({ ...c, additionalEmails: json(c.additionalEmails) })))),
+    db.prepare('DELETE FROM crm_contact_emails WHERE crm = ?1 AND crm_id IN (SELECT value FROM json_each(?2))')
+      .bind(crm, json(contacts.map((c) => c.crmId))),
+    db.prepare(
+      `INSERT INTO crm_contact_emails (crm, canonical, crm_id)
+       SELECT ?1, value ->> 'canonical', value ->> 'crm_id' FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING`,
+    ).bind(crm, json(emailRows)),
+  ];
+}
+
+export function upsertCompaniesStmts(
+  db: D1Database,
+  crm: CrmKind,
+  companies: CrmCompany[],
+  domainsOf: (c: CrmCompany) => string[],
+): D1PreparedStatement[] {
+  if (!companies.length) return [];
+  const domainRows = companies.flatMap((c) => domainsOf(c).map((domain) => ({ domain, crm_id: c.crmId })));
+  return [
+    db.prepare(
+      `INSERT INTO crm_companies (crm, crm_id, name, domain, website, additional_domains, industry, employees, country,
+                                  created_at, updated_at)
+       SELECT ?1, value ->> 'crmId', value ->> 'name', value ->> 'domain', value ->> 'website', value ->> 'additionalDomains',
+              value ->> 'industry', value ->> 'employees', value ->> 'country', value ->> 'createdAt', value ->> 'updatedAt'
+         FROM json_each(?2) WHERE true
+       ON CONFLICT (crm, crm_id) DO UPDATE SET
+         name = excluded.name, domain = excluded.domain, website = excluded.website,
+         additional_domains = excluded.additional_domains, industry = excluded.industry, employees = excluded.employees,
+         country = excluded.country, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+    ).bind(crm, json(companies.map((c) => ({ ...c, additionalDomains: json(c.additionalDomains) })))),
+    db.prepare('DELETE FROM crm_company_domains WHERE crm = ?1 AND crm_id IN (SELECT value FROM json_each(?2))')
+      .bind(crm, json(companies.map((c) => c.crmId))),
+    db.prepare(
+      `INSERT INTO crm_company_domains (crm, domain, crm_id)
+       SELECT ?1, value ->> 'domain', value ->> 'crm_id' FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING`,
+    ).bind(crm, json(domainRows)),
+  ];
+}
+
+export function upsertDealsStmts(db: D1Database, crm: CrmKind, deals: CrmDeal[]): D1PreparedStatement[] {
+  if (!deals.length) return [];
+  return [
+    db.prepare(
+      `INSERT INTO crm_deals (crm, crm_id, name, amount, currency, stage, pipeline, created_at, close_date, is_closed, is_won,
+                              owner_id, company_id, updated_at)
+       SELECT ?1, value ->> 'crmId', value ->> 'name', value ->> 'amount', value ->> 'currency', value ->> 'stage',
+              value ->> 'pipeline', value ->> 'createdAt', value ->> 'closeDate', value ->> 'isClosed', value ->> 'isWon',
+              value ->> 'ownerId', value ->> 'companyId', value ->> 'updatedAt'
+         FROM json_each(?2) WHERE true
+       ON CONFLICT (crm, crm_id) DO UPDATE SET
+         name = excluded.name, amount = excluded.amount, currency = excluded.currency, stage = excluded.stage,
+         pipeline = excluded.pipeline, created_at = excluded.created_at, close_date = excluded.close_date,
+         is_closed = excluded.is_closed, is_won = excluded.is_won, owner_id = excluded.owner_id,
+         company_id = excluded.company_id, updated_at = excluded.updated_at`,
+    ).bind(crm, json(deals.map((d) => ({ ...d, isClosed: d.isClosed ? 1 : 0, isWon: d.isWon ? 1 : 0 })))),
+  ];
+}
+
+/** Replaces the contact links of the given deals (the CRM's answer is the whole truth for them). */
+export function replaceDealContactsStmts(db: D1Database, crm: CrmKind, dealIds: string[], links: CrmDealContact[]): D1PreparedStatement[] {
+  if (!dealIds.length) return [];
+  return [
+    db.prepare('DELETE FROM crm_deal_contacts WHERE crm = ?1 AND deal_id IN (SELECT value FROM json_each(?2))').bind(crm, json(dealIds)),
+    db.prepare(
+      `INSERT INTO crm_deal_contacts (crm, deal_id, contact_id, role, is_primary)
+       SELECT ?1, value ->> 'dealId', value ->> 'contactId', value ->> 'role', value ->> 'isPrimary'
+         FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING`,
+    ).bind(crm, json(links.map((l) => ({ ...l, isPrimary: l.isPrimary ? 1 : 0 })))),
+  ];
+}
+
+export function markDirtyStmt(db: D1Database, crm: CrmKind, kind: 'member' | 'contact' | 'company' | 'deal', refs: string[]) {
+  return db
+    .prepare('INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, ?2, value FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING')
+    .bind(crm, kind, json([...new Set(refs)]));
+}
+
+export interface ContactRow {
+  crm_id: string;
+  kind: 'contact' | 'lead';
+  email: string | null;
+  additional_emails: string;
+  first_name: string | null;
+  last_name: string | null;
+  title: string | null;
+  company_name: string | null;
+  company_id: string | null;
+  lifecycle_stage: string | null;
+  converted_contact_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function contactFromRow(r: ContactRow): CrmContact {
+  return {
+    crmId: r.crm_id, kind: r.kind, email: r.email, additionalEmails: JSON.parse(r.additional_emails) as string[],
+    firstName: r.first_name, lastName: r.last_name, title: r.title, companyName: r.company_name, companyId: r.company_id,
+    lifecycleStage: r.lifecycle_stage, convertedContactId: r.converted_contact_id, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+export interface CompanyRow {
+  crm_id: string;
+  name: string | null;
+  domain: string | null;
+  website: string | null;
+  additional_domains: string;
+  industry: string | null;
+  employees: number | null;
+  country: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function companyFromRow(r: CompanyRow): CrmCompany {
+  return {
+    crmId: r.crm_id, name: r.name, domain: r.domain, website: r.website,
+    additionalDomains: JSON.parse(r.additional_domains) as string[], industry: r.industry, employees: r.employees,
+    country: r.country, createdAt: r.created_at, updatedAt: r.updated_at,
+  };
+}
+
+/**
+ * The CRM records that could match a set of members: contacts sharing a canonical email, the converted-lead targets
+ * of those, and companies on their email domains with those companies' contacts (for name suggestions).
+ */
+export async function loadCandidates(db: D1Database, crm: CrmKind, canonicals: string[], domains: string[], rosterLimit = 2000) {
+  const [contacts, companies] = await db.batch([
+    db.prepare(
+      `WITH hit AS (
+         SELECT crm_id FROM crm_contact_emails WHERE crm = ?1 AND canonical IN (SELECT value FROM json_each(?2))
+         UNION SELECT converted_contact_id FROM crm_contacts
+               WHERE crm = ?1 AND converted_contact_id IS NOT NULL
+                 AND crm_id IN (SELECT crm_id FROM crm_contact_emails WHERE crm = ?1 AND canonical IN (SELECT value FROM json_each(?2)))
+         UNION SELECT crm_id FROM (
+           SELECT c.crm_id FROM crm_contacts c
+            WHERE c.crm = ?1 AND c.company_id IN (SELECT crm_id FROM crm_company_domains WHERE crm = ?1 AND domain IN (SELECT value FROM json_each(?3)))
+            LIMIT ?4))
+       SELECT * FROM crm_contacts WHERE crm = ?1 AND crm_id IN (SELECT crm_id FROM hit)`,
+    ).bind(crm, json(canonicals), json(domains), rosterLimit),
+    db.prepare(
+      `SELECT * FROM crm_companies WHERE crm = ?1
+          AND crm_id IN (SELECT crm_id FROM crm_company_domains WHERE crm = ?1 AND domain IN (SELECT value FROM json_each(?2)))`,
+    ).bind(crm, json(domains)),
+  ]);
+  return {
+    contacts: (contacts!.results as unknown as ContactRow[]).map(contactFromRow),
+    companies: (companies!.results as unknown as CompanyRow[]).map(companyFromRow),
+  };
+}

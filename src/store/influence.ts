@@ -1,0 +1,184 @@
+import type { CompanyInfluence, ContactInfluence, DealInfluence } from '../attribution/types';
+import type { CrmKind, FieldValue, WriteObject } from '../crm/types';
+
+export interface DealRow {
+  crm_id: string;
+  name: string | null;
+  amount: number | null;
+  currency: string | null;
+  stage: string | null;
+  created_at: string;
+  close_date: string | null;
+  is_closed: number;
+  is_won: number;
+  company_id: string | null;
+}
+
+export interface TouchRow {
+  seq: number;
+  member_id: string;
+  type: string;
+  source: string;
+  occurred_at: string;
+  url: string | null;
+  title: string | null;
+  is_staff: number;
+  is_bot: number;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+/** Deals with their contacts (and when each entered the CRM), for a chunk of deal ids. */
+export async function loadDeals(db: D1Database, crm: CrmKind, ids: string[]) {
+  const [deals, contacts] = await db.batch([
+    db.prepare('SELECT * FROM crm_deals WHERE crm = ?1 AND crm_id IN (SELECT value FROM json_each(?2))').bind(crm, json(ids)),
+    db.prepare(
+      `SELECT dc.deal_id, dc.contact_id, dc.is_primary, dc.role, c.created_at
+         FROM crm_deal_contacts dc LEFT JOIN crm_contacts c ON c.crm = dc.crm AND c.crm_id = dc.contact_id
+        WHERE dc.crm = ?1 AND dc.deal_id IN (SELECT value FROM json_each(?2))`,
+    ).bind(crm, json(ids)),
+  ]);
+  return {
+    deals: deals!.results as unknown as DealRow[],
+    contacts: contacts!.results as unknown as { deal_id: string; contact_id: string; is_primary: number; role: string | null; created_at: string | null }[],
+  };
+}
+
+/** Counted links (auto, confirmed) of members to the given contacts and companies of one CRM. */
+export async function loadLinksTo(db: D1Database, crm: CrmKind, contactIds: string[], companyIds: string[]) {
+  const { results } = await db
+    .prepare(
+      `SELECT member_id, target_kind, crm_id FROM links
+        WHERE crm = ?1 AND status IN ('auto', 'confirmed')
+          AND ((target_kind = 'contact' AND crm_id IN (SELECT value FROM json_each(?2)))
+            OR (target_kind = 'company' AND crm_id IN (SELECT value FROM json_each(?3))))`,
+    )
+    .bind(crm, json(contactIds), json(companyIds))
+    .all<{ member_id: string; target_kind: 'contact' | 'company'; crm_id: string }>();
+  return results;
+}
+
+/** All counted links of the given members, and when each member first used each email domain (affiliation history). */
+export async function loadMemberContext(db: D1Database, crm: CrmKind, memberIds: string[]) {
+  const [links, domains] = await db.batch([
+    db.prepare(
+      `SELECT l.member_id, l.target_kind, l.crm_id, c.company_id AS contact_company
+         FROM links l LEFT JOIN crm_contacts c ON l.target_kind = 'contact' AND c.crm = l.crm AND c.crm_id = l.crm_id
+        WHERE l.crm = ?1 AND l.status IN ('auto', 'confirmed') AND l.member_id IN (SELECT value FROM json_each(?2))`,
+    ).bind(crm, json(memberIds)),
+    db.prepare(
+      `SELECT i.member_id, cd.crm_id AS company_id, min(i.first_seen_at) AS seen_at, i.email
+         FROM identities i JOIN crm_company_domains cd
+           ON cd.crm = ?1 AND i.email IS NOT NULL AND (i.email LIKE '%@' || cd.domain OR i.email LIKE '%.' || cd.domain)
+        WHERE i.member_id IN (SELECT value FROM json_each(?2))
+        GROUP BY i.member_id, cd.crm_id`,
+    ).bind(crm, json(memberIds)),
+  ]);
+  return {
+    links: links!.results as unknown as { member_id: string; target_kind: 'contact' | 'company'; crm_id: string; contact_company: string | null }[],
+    domains: domains!.results as unknown as { member_id: string; company_id: string; seen_at: string; email: string }[],
+  };
+}
+
+export async function loadTouches(db: D1Database, memberIds: string[]): Promise<TouchRow[]> {
+  if (!memberIds.length) return [];
+  const { results } = await db
+    .prepare(
+      `SELECT a.seq, a.member_id, a.type, a.source, a.occurred_at, a.url, a.title, m.is_staff, m.is_bot
+         FROM activities a JOIN members m ON m.id = a.member_id
+        WHERE a.member_id IN (SELECT value FROM json_each(?1))
+        ORDER BY a.member_id, a.occurred_at`,
+    )
+    .bind(json(memberIds))
+    .all<TouchRow>();
+  return results;
+}
+
+export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { influence: DealInfluence; deal: DealRow }[], now: string) {
+  return db
+    .prepare(
+      `INSERT INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, first_touch_at,
+                                   last_touch_at, top_channel, amount, attributed_amount, currency, is_closed, is_won,
+                                   deal_created_at, close_date, detail, computed_at)
+       SELECT ?1, value ->> 'dealId', value ->> 'rulesVersion', value ->> 'influenced', value ->> 'sourced', value ->> 'assisted',
+              value ->> 'score', value ->> 'touchCount', value ->> 'firstTouchAt', value ->> 'lastTouchAt', value ->> 'topChannel',
+              value ->> 'amount', value ->> 'attributed', value ->> 'currency', value ->> 'isClosed', value ->> 'isWon',
+              value ->> 'createdAt', value ->> 'closeDate', value ->> 'detail', ?3
+         FROM json_each(?2) WHERE true
+       ON CONFLICT (crm, deal_id) DO UPDATE SET
+         rules_version = excluded.rules_version, influenced = excluded.influenced, sourced = excluded.sourced,
+         assisted = excluded.assisted, score = excluded.score, touch_count = excluded.touch_count,
+         first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, top_channel = excluded.top_channel,
+         amount = excluded.amount, attributed_amount = excluded.attributed_amount, currency = excluded.currency,
+         is_closed = excluded.is_closed, is_won = excluded.is_won, deal_created_at = excluded.deal_created_at,
+         close_date = excluded.close_date, detail = excluded.detail, computed_at = excluded.computed_at`,
+    )
+    .bind(
+      crm,
+      json(rows.map(({ influence: d, deal }) => ({
+        dealId: d.dealId, rulesVersion: d.rulesVersion, influenced: d.influenced ? 1 : 0, sourced: d.sourced ? 1 : 0,
+        assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
+        lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
+        attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
+        isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(d),
+      }))),
+      now,
+    );
+}
+
+export function upsertContactInfluenceStmt(db: D1Database, crm: CrmKind, rows: ContactInfluence[], now: string) {
+  return db
+    .prepare(
+      `INSERT INTO contact_influence (crm, contact_id, stage, last_activity_at, activity_recent, channels, computed_at)
+       SELECT ?1, value ->> 'contactId', value ->> 'stage', value ->> 'lastActivityAt', value ->> 'activityRecent',
+              json(value -> 'channels'), ?3 FROM json_each(?2) WHERE true
+       ON CONFLICT (crm, contact_id) DO UPDATE SET stage = excluded.stage, last_activity_at = excluded.last_activity_at,
+         activity_recent = excluded.activity_recent, channels = excluded.channels, computed_at = excluded.computed_at`,
+    )
+    .bind(crm, json(rows), now);
+}
+
+export function upsertCompanyInfluenceStmt(db: D1Database, crm: CrmKind, rows: CompanyInfluence[], now: string) {
+  return db
+    .prepare(
+      `INSERT INTO company_influence (crm, company_id, engaged_members, activity_count, top_channel, last_activity_at, computed_at)
+       SELECT ?1, value ->> 'companyId', value ->> 'engagedMembers', value ->> 'activityCount', value ->> 'topChannel',
+              value ->> 'lastActivityAt', ?3 FROM json_each(?2) WHERE true
+       ON CONFLICT (crm, company_id) DO UPDATE SET engaged_members = excluded.engaged_members,
+         activity_count = excluded.activity_count, top_channel = excluded.top_channel,
+         last_activity_at = excluded.last_activity_at, computed_at = excluded.computed_at`,
+    )
+    .bind(crm, json(rows), now);
+}
+
+/** Last written values for records of one object type, field → JSON-encoded value. */
+export async function loadWritten(db: D1Database, crm: CrmKind, object: WriteObject, ids: string[]): Promise<Map<string, Map<string, string | null>>> {
+  const { results } = await db
+    .prepare('SELECT crm_id, field, value FROM crm_written WHERE crm = ?1 AND object = ?2 AND crm_id IN (SELECT value FROM json_each(?3))')
+    .bind(crm, object, json(ids))
+    .all<{ crm_id: string; field: string; value: string | null }>();
+  const out = new Map<string, Map<string, string | null>>();
+  for (const r of results) {
+    if (!out.has(r.crm_id)) out.set(r.crm_id, new Map());
+    out.get(r.crm_id)!.set(r.field, r.value);
+  }
+  return out;
+}
+
+export interface PlannedWrite {
+  object: WriteObject;
+  crmId: string;
+  fields: Record<string, FieldValue>;
+  old: Record<string, FieldValue | undefined>;
+}
+
+export function planWritesStmt(db: D1Database, runId: string, writes: PlannedWrite[]) {
+  return db
+    .prepare(
+      `INSERT INTO sync_writes (run_id, object, crm_id, fields, old, status)
+       SELECT ?1, value ->> 'object', value ->> 'crmId', json(value -> 'fields'), json(value -> 'old'), 'pending'
+         FROM json_each(?2) WHERE true
+       ON CONFLICT (run_id, object, crm_id) DO UPDATE SET fields = excluded.fields, old = excluded.old, status = 'pending'`,
+    )
+    .bind(runId, json(writes));
+}

@@ -1,0 +1,54 @@
+import { nowIso } from '../ids';
+
+export type RulesKind = 'rules' | 'hubspot' | 'salesforce';
+
+export interface RulesVersionRow {
+  kind: RulesKind;
+  hash: string;
+  content: string;
+  author: string;
+  created_at: string;
+}
+
+export async function activeRules(db: D1Database, kind: RulesKind): Promise<RulesVersionRow | null> {
+  return db
+    .prepare(
+      `SELECT v.* FROM rules_active a JOIN rules_versions v ON v.kind = a.kind AND v.hash = a.hash WHERE a.kind = ?`,
+    )
+    .bind(kind)
+    .first<RulesVersionRow>();
+}
+
+export async function getRulesVersion(db: D1Database, kind: RulesKind, hash: string): Promise<RulesVersionRow | null> {
+  return db.prepare('SELECT * FROM rules_versions WHERE kind = ? AND hash = ?').bind(kind, hash).first<RulesVersionRow>();
+}
+
+export async function listRulesVersions(db: D1Database, kind: RulesKind) {
+  const { results } = await db
+    .prepare(
+      `SELECT v.kind, v.hash, v.author, v.created_at, (a.hash IS NOT NULL) AS active
+         FROM rules_versions v LEFT JOIN rules_active a ON a.kind = v.kind AND a.hash = v.hash
+        WHERE v.kind = ? ORDER BY v.created_at DESC`,
+    )
+    .bind(kind)
+    .all<{ kind: string; hash: string; author: string; created_at: string; active: number }>();
+  return results;
+}
+
+/** Stores the version (idempotent by hash) and makes it active, with an audit row, in one transaction. */
+export async function activateRules(db: D1Database, v: { kind: RulesKind; hash: string; content: string; author: string }) {
+  const now = nowIso();
+  const previous = await db.prepare('SELECT hash FROM rules_active WHERE kind = ?').bind(v.kind).first<{ hash: string }>();
+  await db.batch([
+    db.prepare('INSERT INTO rules_versions (kind, hash, content, author, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .bind(v.kind, v.hash, v.content, v.author, now),
+    db.prepare(
+      `INSERT INTO rules_active (kind, hash, activated_by, activated_at) VALUES (?1, ?2, ?3, ?4)
+       ON CONFLICT (kind) DO UPDATE SET hash = excluded.hash, activated_by = excluded.activated_by, activated_at = excluded.activated_at`,
+    ).bind(v.kind, v.hash, v.author, now),
+    db.prepare(
+      `INSERT INTO audit_log (at, actor, action, old_value, new_value, detail) VALUES (?, ?, 'rules.activate', ?, ?, ?)`,
+    ).bind(now, v.author, previous?.hash ?? null, v.hash, JSON.stringify({ kind: v.kind })),
+  ]);
+  return { previous: previous?.hash ?? null };
+}

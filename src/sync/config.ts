@@ -1,0 +1,41 @@
+import type { FieldMapping } from '../crm/types';
+import type { Config, CrmName } from '../env';
+import { loadIdentityConfig, type IdentityConfig } from '../identity';
+import { formatIssue, loadRules, parseFieldMapping, type Rules } from '../rules';
+import { BUNDLED_MAPPINGS } from '../rules/bundled';
+import { activeRules, type RulesKind } from '../store/rules';
+
+export interface ActiveConfig {
+  rules: Rules;
+  rulesVersion: string;
+  mappings: Partial<Record<CrmName, FieldMapping>>;
+  identity: IdentityConfig;
+}
+
+export class RulesInvalidError extends Error {
+  constructor(readonly kind: string, readonly issues: string[]) {
+    super(`${kind} is invalid: ${issues.join('; ')}`);
+  }
+}
+
+async function text(db: D1Database, kind: RulesKind): Promise<string> {
+  return (await activeRules(db, kind))?.content ?? BUNDLED_MAPPINGS[kind];
+}
+
+/**
+ * The rules and mappings in force: the version activated through PUT /v1/rules, else the files shipped in mappings/.
+ * The identity configuration is the shipped file plus ORG_DOMAINS from the environment.
+ */
+export async function loadActiveConfig(db: D1Database, config: Config): Promise<ActiveConfig> {
+  const loaded = await loadRules(await text(db, 'rules'), 'rules.yaml');
+  if (!loaded.ok) throw new RulesInvalidError('rules', loaded.issues.map(formatIssue));
+  const mappings: ActiveConfig['mappings'] = {};
+  for (const crm of ['hubspot', 'salesforce'] as const) {
+    const parsed = parseFieldMapping(await text(db, crm), `${crm}.yaml`);
+    if (!parsed.ok) throw new RulesInvalidError(crm, parsed.issues.map(formatIssue));
+    mappings[crm] = parsed.value;
+  }
+  const identity = loadIdentityConfig(BUNDLED_MAPPINGS.identity);
+  const domains = [...new Set([...identity.organisation.domains, ...config.ORG_DOMAINS])];
+  return { rules: loaded.value.rules, rulesVersion: loaded.value.version, mappings, identity: { ...identity, organisation: { domains } } };
+}

@@ -1,0 +1,18 @@
+import type { RateGate } from '../crm/call';
+import { HubspotConnector } from '../crm/hubspot';
+import type { CrmConnector } from '../crm/types';
+import type { Config, CrmName, Env } from '../env';
+
+export type GateFactory = (crm: CrmName, accountKey: string) => RateGate | undefined;
+
+/** Builds the connector for one CRM from configuration. Credentials are checked by connectedCrms() first. */
+export function createConnector(crm: CrmName, config: Config, _env: Env, gateFor: GateFactory): CrmConnector {
+  if (crm === 'hubspot') {
+    return new HubspotConnector({
+      accessToken: config.HUBSPOT_ACCESS_TOKEN!,
+      baseUrl: config.HUBSPOT_BASE_URL,
+      gate: gateFor('hubspot', `hubspot:${config.HUBSPOT_BASE_URL}`),
+    });
+  }
+  throw new Error('Salesforce connector is not wired yet');
+}

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+
+/** Bodies on the sync queue: one step of a run, or a debounced "activity arrived" tick for a CRM. */
+export const syncMessageSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('step'), runId: z.string().min(1), step: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('tick'), crm: z.enum(['hubspot', 'salesforce']) }),
+]);
+export type SyncMessage = z.infer<typeof syncMessageSchema>;

@@ -1,0 +1,152 @@
+import { companyFieldValues, contactFieldValues, dealFieldValues } from '../../attribution/outputs';
+import { computeCompanyInfluence, computeContactInfluence } from '../../attribution/people';
+import { computeDealInfluence } from '../../attribution/deal';
+import type { Deal, DealInfluence, Touch } from '../../attribution/types';
+import type { CrmName } from '../../env';
+import type { Rules } from '../../rules';
+import type { FieldValue, WriteObject } from '../../crm/types';
+import {
+  loadDeals, loadLinksTo, loadWritten, planWritesStmt, upsertCompanyInfluenceStmt, upsertContactInfluenceStmt,
+  upsertDealInfluenceStmt, type DealRow, type PlannedWrite,
+} from '../../store/influence';
+import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
+import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
+import { touchesOf } from './touches';
+
+const CHUNK = 50;
+
+export function toDeal(crm: CrmName, row: DealRow, contacts: { contact_id: string; is_primary: number; created_at: string | null }[]): Deal {
+  return {
+    id: row.crm_id, crm, amount: row.amount, currency: row.currency, createdAt: row.created_at,
+    closedAt: row.is_closed ? row.close_date : null, isClosed: row.is_closed === 1, isWon: row.is_won === 1,
+    companyId: row.company_id,
+    contacts: contacts.map((c) => ({ contactId: c.contact_id, isPrimary: c.is_primary === 1, createdAt: c.created_at ?? row.created_at })),
+  };
+}
+
+/** Only fields whose value differs from what was last written become writes. */
+async function diffWrites(ctx: RunContext, object: WriteObject, values: Map<string, Record<string, FieldValue>>): Promise<PlannedWrite[]> {
+  const written = await loadWritten(ctx.db, ctx.crm, object, [...values.keys()]);
+  const out: PlannedWrite[] = [];
+  for (const [crmId, fields] of values) {
+    const last = written.get(crmId);
+    const changed: Record<string, FieldValue> = {};
+    const old: Record<string, FieldValue | undefined> = {};
+    for (const [field, value] of Object.entries(fields)) {
+      const prev = last?.get(field);
+      if (prev === undefined || prev !== JSON.stringify(value)) {
+        changed[field] = value;
+        old[field] = prev === undefined ? undefined : (JSON.parse(prev ?? 'null') as FieldValue);
+      }
+    }
+    if (Object.keys(changed).length) out.push({ object, crmId, fields: changed, old });
+  }
+  return out;
+}
+
+export interface DealComputeInput {
+  db: D1Database;
+  crm: CrmName;
+  rules: Rules;
+  rulesVersion: string;
+  evidenceBaseUrl: string;
+}
+
+/** Computes the influence of the given deals from the D1 mirror, links and activity, with the given rules. No writes. */
+export async function computeDeals(input: DealComputeInput, ids: string[]): Promise<{ influence: DealInfluence; deal: DealRow }[]> {
+  const { db, crm } = input;
+  const { deals, contacts } = await loadDeals(db, crm, ids);
+  const contactsOf = new Map<string, typeof contacts>();
+  for (const c of contacts) contactsOf.set(c.deal_id, [...(contactsOf.get(c.deal_id) ?? []), c]);
+  const companyIds = [...new Set(deals.map((d) => d.company_id).filter((x): x is string => !!x))];
+  const links = await loadLinksTo(db, crm, [...new Set(contacts.map((c) => c.contact_id))], companyIds);
+  const membersOf = new Map<string, Set<string>>();
+  for (const l of links) {
+    const key = `${l.target_kind}:${l.crm_id}`;
+    if (!membersOf.has(key)) membersOf.set(key, new Set());
+    membersOf.get(key)!.add(l.member_id);
+  }
+  const touches = await touchesOf(db, crm, [...new Set(links.map((l) => l.member_id))]);
+  const asOf = new Date().toISOString();
+  return deals.map((row) => {
+    const dealContacts = contactsOf.get(row.crm_id) ?? [];
+    const members = new Set<string>();
+    for (const c of dealContacts) for (const m of membersOf.get(`contact:${c.contact_id}`) ?? []) members.add(m);
+    if (row.company_id) for (const m of membersOf.get(`company:${row.company_id}`) ?? []) members.add(m);
+    const candidate: Touch[] = [...members].flatMap((m) => touches.get(m) ?? []);
+    const influence = computeDealInfluence(toDeal(crm, row, dealContacts), candidate, input.rules, {
+      evidenceBaseUrl: input.evidenceBaseUrl, rulesVersion: input.rulesVersion, asOf,
+    });
+    return { influence, deal: row };
+  });
+}
+
+async function dealsChunk(ctx: RunContext, ids: string[]): Promise<Counts> {
+  const { db, crm, active } = ctx;
+  const computed = await computeDeals(
+    { db, crm, rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: ctx.config.PUBLIC_URL }, ids,
+  );
+  const now = new Date().toISOString();
+  const mapping = active.mappings[crm];
+  const values = new Map(computed.map(({ influence }) => [influence.dealId, mapping ? dealFieldValues(mapping, influence) : {}]));
+  const writes = await diffWrites(ctx, 'deal', values);
+  const stmts = [upsertDealInfluenceStmt(db, crm, computed, now), clearDirtyStmt(db, crm, 'deal', ids)];
+  if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
+  await db.batch(stmts);
+  return { deals_computed: computed.length, writes_planned: writes.length, influenced: computed.filter((c) => c.influence.influenced).length };
+}
+
+/** Contact or company outputs: the touches of the members linked to each record (company: also via its contacts). */
+async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', ids: string[]): Promise<Counts> {
+  const { db, crm, active } = ctx;
+  const { results } = await db
+    .prepare(
+      kind === 'contact'
+        ? `SELECT crm_id AS ref, member_id FROM links WHERE crm = ?1 AND target_kind = 'contact' AND status IN ('auto', 'confirmed')
+             AND crm_id IN (SELECT value FROM json_each(?2))`
+        : `SELECT crm_id AS ref, member_id FROM links WHERE crm = ?1 AND target_kind = 'company' AND status IN ('auto', 'confirmed')
+             AND crm_id IN (SELECT value FROM json_each(?2))
+           UNION
+           SELECT c.company_id, l.member_id FROM links l JOIN crm_contacts c ON c.crm = l.crm AND c.crm_id = l.crm_id
+            WHERE l.crm = ?1 AND l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed')
+              AND c.company_id IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(crm, JSON.stringify(ids))
+    .all<{ ref: string; member_id: string }>();
+  const touches = await touchesOf(db, crm, [...new Set(results.map((r) => r.member_id))]);
+  const byRef = new Map<string, Touch[]>(ids.map((id) => [id, []]));
+  for (const r of results) byRef.get(r.ref)?.push(...(touches.get(r.member_id) ?? []));
+  const now = new Date().toISOString();
+  const mapping = active.mappings[crm];
+  const values = new Map<string, Record<string, FieldValue>>();
+  let stmt: D1PreparedStatement;
+  if (kind === 'contact') {
+    const rows = [...byRef].map(([id, t]) => computeContactInfluence(id, t, active.rules, now));
+    for (const r of rows) values.set(r.contactId, mapping ? contactFieldValues(mapping, r) : {});
+    stmt = upsertContactInfluenceStmt(db, crm, rows, now);
+  } else {
+    const rows = [...byRef].map(([id, t]) => computeCompanyInfluence(id, t, active.rules, now));
+    for (const r of rows) values.set(r.companyId, mapping ? companyFieldValues(mapping, r) : {});
+    stmt = upsertCompanyInfluenceStmt(db, crm, rows, now);
+  }
+  const writes = await diffWrites(ctx, kind, values);
+  const stmts = [stmt, clearDirtyStmt(db, crm, kind, ids)];
+  if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
+  await db.batch(stmts);
+  return { [`${kind}s_computed`]: ids.length, writes_planned: writes.length };
+}
+
+/** Recomputes dirty deals, then contacts, then companies, chunk by chunk, planning the field writes that changed. */
+export async function attributeStep(ctx: RunContext): Promise<StepResult> {
+  let counts: Counts = {};
+  const kinds = (ctx.ownsDeals ? ['deal', 'contact', 'company'] : ['contact', 'company']) as ('deal' | 'contact' | 'company')[];
+  for (const kind of kinds) {
+    for (;;) {
+      if (Date.now() >= ctx.deadline) return { stage: 'attribute', checkpoint: {}, counts, errors: [] };
+      const ids = await dirtyBatch(ctx.db, ctx.crm, kind, CHUNK);
+      if (!ids.length) break;
+      counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids) : await peopleChunk(ctx, kind, ids));
+    }
+  }
+  return { stage: 'write', checkpoint: {}, counts, errors: [] };
+}

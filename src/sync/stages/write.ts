@@ -1,0 +1,122 @@
+import { z } from 'zod';
+import { CrmStopError, type FieldValue, type RecordWrite, type WriteObject } from '../../crm/types';
+import type { RunContext, StepResult } from '../context';
+import { addCounts, type Counts } from '../context';
+
+const CHUNK = 200;
+
+export const writeCheckpointSchema = z.object({
+  provisioned: z.boolean().default(false),
+  /** Fields the CRM lacks (provision: false): planned but never sent. */
+  skipped: z.array(z.string()).default([]),
+});
+
+interface PendingRow {
+  object: WriteObject;
+  crm_id: string;
+  fields: string;
+  old: string;
+}
+
+/**
+ * Sends the planned writes in CRM-sized batches. Each batch's outcome (last-written values, audit rows, statuses) is
+ * committed in one D1 transaction right after the CRM answers, so a resumed run sends only what is still pending.
+ */
+export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<StepResult> {
+  const cp = writeCheckpointSchema.parse(checkpoint ?? {});
+  const { db, crm, run } = ctx;
+  if (run.dry_run || !ctx.config.SYNC_WRITES_ENABLED) {
+    const planned = await db.prepare('SELECT count(*) AS n FROM sync_writes WHERE run_id = ?').bind(run.id).first<{ n: number }>();
+    return { stage: 'finish', checkpoint: {}, counts: { writes_not_sent: planned?.n ?? 0 }, errors: [] };
+  }
+  const pendingCount = await db.prepare("SELECT count(*) AS n FROM sync_writes WHERE run_id = ? AND status = 'pending'").bind(run.id).first<{ n: number }>();
+  if (!pendingCount?.n) return { stage: 'finish', checkpoint: {}, counts: {}, errors: [] };
+  const connector = ctx.connector();
+  let counts: Counts = {};
+  const errors: unknown[] = [];
+  const mapping = ctx.active.mappings[crm];
+  if (!cp.provisioned && mapping) {
+    const before = connector.calls;
+    const report = await connector.provision(mapping, { dryRun: false });
+    counts = addCounts(counts, { crm_calls: connector.calls - before, properties_created: report.created.length });
+    if (report.wrongType.length) {
+      const names = report.wrongType.map((w) => `${w.object}.${w.name} is ${w.actual}, mapping says ${w.expected}`).join('; ');
+      return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'failed', reason: `field mapping does not match the CRM, nothing written: ${names}` } };
+    }
+    cp.skipped = report.missing.map((m) => m.name);
+    cp.provisioned = true;
+    if (report.missing.length) {
+      errors.push({ code: 'missing_fields', message: `not in the CRM and provision is off: ${report.missing.map((m) => `${m.object}.${m.name} (${m.type})`).join(', ')}` });
+    }
+  }
+  const skipped = new Set(cp.skipped);
+  while (Date.now() < ctx.deadline) {
+    const { results } = await db
+      .prepare("SELECT object, crm_id, fields, old FROM sync_writes WHERE run_id = ? AND status = 'pending' ORDER BY object, crm_id LIMIT ?")
+      .bind(run.id, CHUNK)
+      .all<PendingRow>();
+    if (!results.length) return { stage: 'finish', checkpoint: cp, counts, errors };
+    // One object type per call: CRM ids are only unique within an object type.
+    const object = results[0]!.object;
+    results.splice(0, results.length, ...results.filter((r) => r.object === object));
+    const writes: RecordWrite[] = results.map((r) => {
+      const fields = JSON.parse(r.fields) as Record<string, FieldValue>;
+      for (const name of skipped) delete fields[name];
+      return { object: r.object, crmId: r.crm_id, fields };
+    });
+    const before = connector.calls;
+    let result;
+    try {
+      result = await connector.write(writes.filter((w) => Object.keys(w.fields).length));
+    } catch (error) {
+      counts = addCounts(counts, { crm_calls: connector.calls - before });
+      if (error instanceof CrmStopError) {
+        return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'stopped', reason: error.message } };
+      }
+      throw error;
+    }
+    const byId = new Map(results.map((r, i) => [`${r.object}:${r.crm_id}`, { row: r, write: writes[i]! }]));
+    const written = new Set(result.written);
+    const failedIds = new Map(result.failed.map((f) => [f.crmId, f]));
+    const now = new Date().toISOString();
+    const writtenRows: { object: string; crm_id: string; field: string; value: string; old: string | null }[] = [];
+    const statuses: { object: string; crm_id: string; status: string; error: string | null }[] = [];
+    for (const { row, write } of byId.values()) {
+      const failure = failedIds.get(row.crm_id);
+      if (failure || (!written.has(row.crm_id) && Object.keys(write.fields).length)) {
+        const message = failure ? `${failure.code}: ${failure.message}` : 'the CRM did not confirm this record';
+        statuses.push({ object: row.object, crm_id: row.crm_id, status: 'failed', error: message });
+        errors.push({ object: row.object, crm_id: row.crm_id, code: failure?.code ?? 'unconfirmed', message: failure?.message ?? message, retryable: failure?.retryable ?? true });
+        continue;
+      }
+      const old = JSON.parse(row.old) as Record<string, FieldValue | undefined>;
+      for (const [field, value] of Object.entries(write.fields)) {
+        writtenRows.push({ object: row.object, crm_id: row.crm_id, field, value: JSON.stringify(value), old: old[field] === undefined ? null : JSON.stringify(old[field]) });
+      }
+      statuses.push({ object: row.object, crm_id: row.crm_id, status: 'written', error: null });
+    }
+    await db.batch([
+      db.prepare(
+        `INSERT INTO crm_written (crm, object, crm_id, field, value, run_id, written_at)
+         SELECT ?1, value ->> 'object', value ->> 'crm_id', value ->> 'field', value ->> 'value', ?2, ?3 FROM json_each(?4) WHERE true
+         ON CONFLICT (crm, object, crm_id, field) DO UPDATE SET value = excluded.value, run_id = excluded.run_id, written_at = excluded.written_at`,
+      ).bind(crm, run.id, now, JSON.stringify(writtenRows)),
+      db.prepare(
+        `INSERT INTO audit_log (at, actor, action, crm, object, crm_id, field, old_value, new_value, run_id)
+         SELECT ?3, 'sync', 'crm.write', ?1, value ->> 'object', value ->> 'crm_id', value ->> 'field', value ->> 'old', value ->> 'value', ?2
+           FROM json_each(?4) WHERE true`,
+      ).bind(crm, run.id, now, JSON.stringify(writtenRows)),
+      db.prepare(
+        `UPDATE sync_writes SET status = s.value ->> 'status', error = s.value ->> 'error' FROM json_each(?2) s
+          WHERE sync_writes.run_id = ?1 AND sync_writes.object = s.value ->> 'object' AND sync_writes.crm_id = s.value ->> 'crm_id'`,
+      ).bind(run.id, JSON.stringify(statuses)),
+    ]);
+    counts = addCounts(counts, {
+      crm_calls: connector.calls - before,
+      records_written: statuses.filter((s) => s.status === 'written').length,
+      records_failed: statuses.filter((s) => s.status === 'failed').length,
+      fields_written: writtenRows.length,
+    });
+  }
+  return { stage: 'write', checkpoint: cp, counts, errors };
+}

@@ -1,0 +1,84 @@
+import { env } from 'cloudflare:workers';
+import type { Org, SeedResult } from '../emulators/org';
+import { call, hmacHex, waitFor } from '../worker/helpers';
+
+export const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString();
+
+export async function emulator(path: string, init: RequestInit = {}, base = env.E2E_HUBSPOT_URL): Promise<Response> {
+  const res = await fetch(`${base}/__emulator${path}`, { ...init, headers: { 'content-type': 'application/json', ...init.headers } });
+  if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
+  return res;
+}
+
+export async function seed(org: Org, base = env.E2E_HUBSPOT_URL): Promise<SeedResult> {
+  await emulator('/reset', { method: 'POST', body: '{}' }, base);
+  return (await emulator('/seed', { method: 'POST', body: JSON.stringify(org) }, base)).json<SeedResult>();
+}
+
+export async function hubspotDeal(id: string): Promise<Record<string, string | null>> {
+  const res = await emulator(`/objects/deals/${id}`);
+  const body = await res.json<{ properties: Record<string, string | null> }>();
+  return body.properties;
+}
+
+export async function emulatorStats(base = env.E2E_HUBSPOT_URL) {
+  return (await emulator('/stats', {}, base)).json<{ writeCalls: number; total: number; recordWrites: Record<string, number> }>();
+}
+
+export async function slackEvent(payload: Record<string, unknown>) {
+  const body = JSON.stringify(payload);
+  const ts = String(Math.floor(Date.now() / 1000));
+  return call('/webhooks/slack', {
+    method: 'POST', token: null, body,
+    headers: {
+      'content-type': 'application/json', 'x-slack-request-timestamp': ts,
+      'x-slack-signature': `v0=${await hmacHex('test-slack-secret', `v0:${ts}:${body}`)}`,
+    },
+  });
+}
+
+export async function githubEvent(event: string, payload: unknown) {
+  const body = JSON.stringify(payload);
+  return call('/webhooks/github', {
+    method: 'POST', token: null, body,
+    headers: {
+      'content-type': 'application/json', 'x-github-event': event, 'x-github-delivery': crypto.randomUUID(),
+      'x-hub-signature-256': `sha256=${await hmacHex('test-github-secret', body)}`,
+    },
+  });
+}
+
+interface RunView {
+  id: string;
+  status: string;
+  stage: string;
+  counts: Record<string, number>;
+  errors: unknown[];
+  reason: string | null;
+  writes?: { by_status: Record<string, number>; records: { crm_id: string; fields: Record<string, unknown> }[] };
+}
+
+export async function runSync(query = ''): Promise<RunView> {
+  // A debounced run may hold the lease; wait for it, then start ours.
+  const started = await waitFor(async () => {
+    const res = await call(`/v1/sync${query}`, { method: 'POST' });
+    const body = await res.json<{ runs: { run_id: string; started: boolean }[] }>();
+    return body.runs[0]!.started ? body.runs[0]!.run_id : null;
+  }, 60_000);
+  return waitRun(started);
+}
+
+export async function waitRun(id: string): Promise<RunView> {
+  return waitFor(async () => {
+    const run = await (await call(`/v1/sync/runs/${id}`)).json<RunView>();
+    return run.status === 'running' ? null : run;
+  }, 90_000);
+}
+
+export async function idle(): Promise<void> {
+  await waitFor(async () => {
+    const { data } = await (await call('/v1/sync/runs?limit=5')).json<{ data: { status: string }[] }>();
+    const state = await env.DB.prepare('SELECT lease_run, tick_until, rerun FROM sync_state').all<{ lease_run: string | null; tick_until: string | null; rerun: number }>();
+    return data.every((r) => r.status !== 'running') && state.results.every((s) => !s.lease_run && !s.tick_until && !s.rerun);
+  }, 90_000);
+}

@@ -1,0 +1,114 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Org } from '../emulators/org';
+import { applyActivityMessage } from '../../src/ingest/consumer';
+import { call, waitFor } from '../worker/helpers';
+import { daysAgo, emulator, emulatorStats, hubspotDeal, idle, runSync, seed, slackEvent } from './helpers';
+
+const org: Org = {
+  companies: [
+    { key: 'acme', name: 'Acme', domain: 'acme.io', website: 'https://www.acme.io', additionalDomains: [], industry: 'Software', employees: 400, country: 'DE', createdAt: daysAgo(400), updatedAt: daysAgo(300) },
+    { key: 'globex', name: 'Globex', domain: 'globex.com', website: null, additionalDomains: [], industry: 'Energy', employees: 9000, country: 'US', createdAt: daysAgo(400), updatedAt: daysAgo(300) },
+  ],
+  contacts: [
+    { key: 'ada', email: 'ada@acme.io', additionalEmails: [], firstName: 'Ada', lastName: 'Lovelace', title: 'CTO', companyKey: 'acme', lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(60), updatedAt: daysAgo(30) },
+    { key: 'bob', email: 'bob@acme.io', additionalEmails: [], firstName: 'Bob', lastName: 'Byte', title: 'Engineer', companyKey: 'acme', lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(60), updatedAt: daysAgo(30) },
+    { key: 'carol', email: 'carol@globex.com', additionalEmails: [], firstName: 'Carol', lastName: 'Chen', title: 'VP Eng', companyKey: 'globex', lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(90), updatedAt: daysAgo(30) },
+  ],
+  deals: [
+    { key: 'deal-acme', name: 'Acme platform', amount: 120000, currency: 'USD', stage: 'proposal', createdAt: daysAgo(20), closeDate: daysAgo(-40), companyKey: 'acme', contacts: [{ contactKey: 'ada', role: 'Decision Maker', isPrimary: true }, { contactKey: 'bob', role: 'Evaluator', isPrimary: false }], updatedAt: daysAgo(10) },
+    { key: 'deal-globex', name: 'Globex pilot', amount: 30000, currency: 'USD', stage: 'won', createdAt: daysAgo(80), closeDate: daysAgo(5), companyKey: 'globex', contacts: [{ contactKey: 'carol', role: 'Economic Buyer', isPrimary: true }], updatedAt: daysAgo(5) },
+  ],
+};
+
+let ids: Record<string, string>;
+
+beforeAll(async () => {
+  ids = (await seed(org)).ids;
+});
+
+const envelope = (event: Record<string, unknown>) => ({
+  type: 'event_callback', team_id: 'T1', api_app_id: 'A1', event_id: `Ev${crypto.randomUUID()}`, event_time: Math.floor(Date.now() / 1000), event,
+});
+
+describe('HubSpot end to end', () => {
+  it('a first full run provisions the properties and writes every deal', async () => {
+    const run = await runSync('?full=1');
+    expect(run.status, JSON.stringify(run)).toBe('done');
+    expect(run.counts.pulled_deals).toBe(2);
+    expect(run.counts.properties_created).toBeGreaterThan(0);
+    const deal = await hubspotDeal(ids['deal-acme']!);
+    expect(deal.community_influenced).toBe('false');
+    expect(deal.community_evidence_url).toBe(`https://influence.example.test/deals/hubspot/${ids['deal-acme']}`);
+  });
+
+  it('signed Slack events reach the deal fields through a debounced run, with evidence', async () => {
+    const ts = (Date.now() / 1000).toFixed(6);
+    const join = await slackEvent(envelope({
+      type: 'team_join',
+      user: { id: 'UADA', team_id: 'T1', name: 'ada', real_name: 'Ada Lovelace', is_bot: false, profile: { email: 'Ada@Acme.io', real_name: 'Ada Lovelace' } },
+    }));
+    expect(join.status).toBe(202);
+    const message = await slackEvent(envelope({ type: 'message', channel: 'C1', channel_type: 'channel', user: 'UADA', text: 'Is there an SDK for the batch API?', ts }));
+    expect(message.status).toBe(202);
+
+    const fields = await waitFor(async () => {
+      const d = await hubspotDeal(ids['deal-acme']!);
+      return d.community_influenced === 'true' ? d : null;
+    }, 60_000);
+    expect(Number(fields.community_touch_count)).toBe(2);
+    expect(fields.community_top_channel).toBe('slack');
+    expect(Number(fields.community_attributed_amount)).toBeGreaterThan(0);
+
+    const evidence = await (await call(`/v1/deals/hubspot/${ids['deal-acme']}/influence`)).json<{
+      influence: { influenced: boolean; evidence: { type: string; credit: Record<string, number> }[] };
+      contacts: { contact_id: string; members: { method: string }[] }[];
+    }>();
+    expect(evidence.influence.influenced).toBe(true);
+    expect(evidence.influence.evidence.map((e) => e.type).sort()).toEqual(['slack.message', 'slack.team_join']);
+    const credits = evidence.influence.evidence.reduce((s, e) => s + (e.credit.w_shaped ?? 0), 0);
+    expect(credits).toBeCloseTo(1, 6);
+    expect(evidence.contacts.find((c) => c.contact_id === ids.ada)?.members[0]?.method).toBe('email');
+    // The other deal had no community touch and keeps its values.
+    expect((await hubspotDeal(ids['deal-globex']!)).community_influenced).toBe('false');
+  });
+
+  it('a rerun with nothing changed writes nothing', async () => {
+    await idle();
+    const before = await emulatorStats();
+    const run = await runSync();
+    expect(run.status).toBe('done');
+    expect(run.counts.records_written ?? 0).toBe(0);
+    expect((await emulatorStats()).writeCalls).toBe(before.writeCalls);
+  });
+
+  it('a dry run writes nothing and reports its plan', async () => {
+    await idle();
+    // Stored the way the consumer stores it, but without the debounced run it would schedule: the dry run must see it first.
+    await applyActivityMessage(env.DB, {
+      v: 1, origin: 'api', received_at: new Date().toISOString(),
+      items: [{
+        source: 'events', type: 'events.attended', occurred_at: daysAgo(10), external_id: 'meetup-carol',
+        member: { identities: [{ source: 'email', id: 'carol@globex.com', name: 'Carol Chen' }] }, title: 'Berlin meetup',
+      }],
+    });
+    const before = await emulatorStats();
+    const run = await runSync('?dryRun=1');
+    expect(run.status).toBe('done');
+    expect(run.writes?.records.some((w) => w.crm_id === ids['deal-globex'] && w.fields.community_influenced === true)).toBe(true);
+    expect((await emulatorStats()).writeCalls).toBe(before.writeCalls);
+    expect((await hubspotDeal(ids['deal-globex']!)).community_influenced).toBe('false');
+  });
+
+  it('a CRM fault during the write is retried and the run still writes each record once', async () => {
+    await idle();
+    // The dry run changed nothing: this run writes the pending change while the CRM answers 503 twice.
+    await emulator('/faults', { method: 'POST', body: JSON.stringify({ kind: 'status', status: 503, count: 2, pathPrefix: '/crm/v3/objects/deals/batch/update' }) });
+    const before = await emulatorStats();
+    const run = await runSync();
+    expect(run.status, JSON.stringify(run)).toBe('done');
+    expect((await hubspotDeal(ids['deal-globex']!)).community_influenced).toBe('true');
+    const after = await emulatorStats();
+    expect(after.recordWrites[`deals:${ids['deal-globex']}`]! - (before.recordWrites[`deals:${ids['deal-globex']}`] ?? 0)).toBe(1);
+  });
+});
