@@ -61,6 +61,13 @@ export async function scheduleFromActivity(env: Env): Promise<void> {
   }
 }
 
+/** A CRM told us something changed (HubSpot webhook): the same debounced incremental run, for that CRM only. */
+export async function scheduleCrmChange(env: Env, crm: CrmName): Promise<void> {
+  const config = loadConfig(env);
+  const delay = Math.max(1, Math.min(config.SYNC_DEBOUNCE_SECONDS, 10));
+  if (await claimTick(env.DB, crm, delay)) await send(env, { kind: 'tick', crm }, delay);
+}
+
 function context(env: Env, config: Config, run: RunRow, log: Logger, gateFor: GateFactory, active: Awaited<ReturnType<typeof loadActiveConfig>>): RunContext {
   let connector: ReturnType<typeof createConnector> | null = null;
   return {

@@ -82,3 +82,25 @@ export async function idle(): Promise<void> {
     return data.every((r) => r.status !== 'running') && state.results.every((s) => !s.lease_run && !s.tick_until && !s.rerun);
   }, 90_000);
 }
+
+export async function hubspotWebhook(events: unknown[], opts: { secret?: string; ts?: number } = {}) {
+  const body = JSON.stringify(events);
+  const ts = String(opts.ts ?? Date.now());
+  const uri = 'http://ci.test/webhooks/hubspot';
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(opts.secret ?? 'test-hubspot-client-secret'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`POST${uri}${body}${ts}`)));
+  return call('/webhooks/hubspot', {
+    method: 'POST', token: null, body,
+    headers: { 'content-type': 'application/json', 'x-hubspot-request-timestamp': ts, 'x-hubspot-signature-v3': btoa(String.fromCharCode(...mac)) },
+  });
+}
+
+/** Changes a record the way a salesperson would: through HubSpot's own API. */
+export async function hubspotUpdate(object: 'deals' | 'contacts', id: string, properties: Record<string, string>) {
+  const res = await fetch(`${env.E2E_HUBSPOT_URL}/crm/v3/objects/${object}/batch/update`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer someone-else' },
+    body: JSON.stringify({ inputs: [{ id, properties }] }),
+  });
+  if (!res.ok) throw new Error(`update failed: ${res.status} ${await res.text()}`);
+}

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Org } from '../emulators/org';
 import { applyActivityMessage } from '../../src/ingest/consumer';
 import { call, waitFor } from '../worker/helpers';
-import { daysAgo, emulator, emulatorStats, hubspotDeal, idle, runSync, seed, slackEvent } from './helpers';
+import { daysAgo, emulator, emulatorStats, hubspotDeal, hubspotUpdate, hubspotWebhook, idle, runSync, seed, slackEvent } from './helpers';
 
 const org: Org = {
   companies: [
@@ -110,5 +110,22 @@ describe('HubSpot end to end', () => {
     expect((await hubspotDeal(ids['deal-globex']!)).community_influenced).toBe('true');
     const after = await emulatorStats();
     expect(after.recordWrites[`deals:${ids['deal-globex']}`]! - (before.recordWrites[`deals:${ids['deal-globex']}`] ?? 0)).toBe(1);
+  });
+
+  it('a signed HubSpot change notification pulls the change and updates the fields; our own writes are ignored', async () => {
+    await idle();
+    const before = Number((await hubspotDeal(ids['deal-acme']!)).community_attributed_amount);
+    await hubspotUpdate('deals', ids['deal-acme']!, { amount: '240000' });
+    const echo = await hubspotWebhook([{ subscriptionType: 'deal.propertyChange', objectId: Number(ids['deal-acme']), propertyName: 'community_influence_score', occurredAt: Date.now() }]);
+    expect(await echo.json()).toMatchObject({ status: 'ignored' });
+    expect((await hubspotWebhook([{ subscriptionType: 'deal.propertyChange', objectId: 1, propertyName: 'amount' }], { secret: 'forged' })).status).toBe(401);
+    expect((await hubspotWebhook([{ subscriptionType: 'deal.propertyChange' }], { ts: Date.now() - 6 * 60_000 })).status).toBe(401);
+    const res = await hubspotWebhook([{ subscriptionType: 'deal.propertyChange', objectId: Number(ids['deal-acme']), propertyName: 'amount', occurredAt: Date.now() }]);
+    expect(res.status).toBe(202);
+    const after = await waitFor(async () => {
+      const v = Number((await hubspotDeal(ids['deal-acme']!)).community_attributed_amount);
+      return v !== before ? v : null;
+    }, 60_000);
+    expect(after).toBeCloseTo(before * 2, 2);
   });
 });

@@ -5,6 +5,7 @@ import { normaliseDiscourse, verifyDiscourseSignature } from '../../sources/disc
 import { normaliseGithub, verifyGithubSignature } from '../../sources/github';
 import { normaliseSlack, verifySlackSignature } from '../../sources/slack';
 import { deliverySeen, recordDelivery } from '../../store/deliveries';
+import { hubspotWebhook } from './hubspot-webhook';
 import { parseJsonBody, readBody, requireMediaType } from '../body';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
@@ -89,3 +90,5 @@ webhooks.post('/slack', async (c) => {
   const eventId = typeof payload === 'object' && payload && 'event_id' in payload ? String(payload.event_id) : null;
   return accept(c, 'slack', eventId, result);
 });
+
+webhooks.post('/hubspot', hubspotWebhook);
