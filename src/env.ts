@@ -6,6 +6,7 @@ import { z } from 'zod';
  */
 export interface Env extends Cloudflare.Env {
   ADMIN_TOKEN?: string;
+  SESSION_SECRET?: string;
   GITHUB_WEBHOOK_SECRET?: string;
   SLACK_SIGNING_SECRET?: string;
   DISCOURSE_WEBHOOK_SECRET?: string;
@@ -39,6 +40,7 @@ const configSchema = z.object({
   MAX_BODY_BYTES: intVar(1_048_576),
   MAX_IMPORT_BYTES: intVar(104_857_600),
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   GITHUB_WEBHOOK_SECRET: optionalSecret,
   SLACK_SIGNING_SECRET: optionalSecret,
   DISCOURSE_WEBHOOK_SECRET: optionalSecret,

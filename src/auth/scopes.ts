@@ -1,8 +1,14 @@
 export const SCOPES = ['ingest', 'read', 'configure', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
+export const ROLES = ['viewer', 'editor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** People get scopes from their role: viewer (sales, DevRel) reads, editor (RevOps) also configures, admin everything. */
+export const ROLE_SCOPES: Record<Role, Scope[]> = { viewer: ['read'], editor: ['read', 'configure'], admin: ['admin'] };
+
 export interface Principal {
-  kind: 'token' | 'bootstrap';
+  kind: 'token' | 'bootstrap' | 'person';
   id: string;
   name: string;
   scopes: ReadonlySet<Scope>;
@@ -17,4 +23,10 @@ export function hasScope(principal: Principal, needed: Scope): boolean {
 
 export function parseScopes(text: string): Scope[] {
   return text.split(/\s+/).filter((s): s is Scope => (SCOPES as readonly string[]).includes(s));
+}
+
+export function roleOf(principal: Principal): Role {
+  if (principal.scopes.has('admin')) return 'admin';
+  if (principal.scopes.has('configure')) return 'editor';
+  return 'viewer';
 }

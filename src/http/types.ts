@@ -9,5 +9,7 @@ export interface AppEnv {
     log: Logger;
     config: Config;
     principal?: Principal;
+    /** Set for people signed in with a session cookie (CSRF tokens are bound to it). */
+    sessionId?: string;
   };
 }

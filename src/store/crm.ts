@@ -178,3 +178,68 @@ export async function loadCandidates(db: D1Database, crm: CrmKind, canonicals: s
     companies: (companies!.results as unknown as CompanyRow[]).map(companyFromRow),
   };
 }
+
+export interface DealMirrorRow {
+  crm_id: string;
+  name: string | null;
+  amount: number | null;
+  currency: string | null;
+  stage: string | null;
+  pipeline: string | null;
+  created_at: string;
+  close_date: string | null;
+  is_closed: number;
+  is_won: number;
+  owner_id: string | null;
+  company_id: string | null;
+  updated_at: string;
+}
+
+export function dealFromRow(r: DealMirrorRow): CrmDeal {
+  return {
+    crmId: r.crm_id, name: r.name, amount: r.amount, currency: r.currency, stage: r.stage, pipeline: r.pipeline,
+    createdAt: r.created_at, closeDate: r.close_date, isClosed: r.is_closed === 1, isWon: r.is_won === 1,
+    ownerId: r.owner_id, companyId: r.company_id, updatedAt: r.updated_at,
+  };
+}
+
+/**
+ * What the mirror holds for these records, in the connector's shape, so a pulled page can be compared with it:
+ * records we only touched by writing our own fields come back from the CRM unchanged and are not recomputed.
+ */
+export async function mirrorOf(db: D1Database, crm: CrmKind, object: 'contacts' | 'leads' | 'companies' | 'deals', ids: string[]) {
+  const out = new Map<string, CrmContact | CrmCompany | CrmDeal>();
+  if (!ids.length) return { records: out, dealContacts: new Map<string, string>() };
+  const table = object === 'companies' ? 'crm_companies' : object === 'deals' ? 'crm_deals' : 'crm_contacts';
+  const { results } = await db.prepare(`SELECT * FROM ${table} WHERE crm = ?1 AND crm_id IN (SELECT value FROM json_each(?2))`).bind(crm, json(ids)).all();
+  for (const row of results) {
+    const r = row as unknown;
+    const rec = object === 'companies' ? companyFromRow(r as CompanyRow) : object === 'deals' ? dealFromRow(r as DealMirrorRow) : contactFromRow(r as ContactRow);
+    out.set(rec.crmId, rec);
+  }
+  const dealContacts = new Map<string, string>();
+  if (object === 'deals') {
+    const links = await db
+      .prepare(
+        `SELECT deal_id, json_group_array(json_array(contact_id, role, is_primary)) AS links
+           FROM (SELECT * FROM crm_deal_contacts WHERE crm = ?1 AND deal_id IN (SELECT value FROM json_each(?2)) ORDER BY contact_id)
+          GROUP BY deal_id`,
+      )
+      .bind(crm, json(ids))
+      .all<{ deal_id: string; links: string }>();
+    for (const l of links.results) dealContacts.set(l.deal_id, l.links);
+  }
+  return { records: out, dealContacts };
+}
+
+/** The same serialisation for a pulled record and its mirror row; updatedAt is left out (our own writes bump it). */
+export function comparable(record: CrmContact | CrmCompany | CrmDeal): string {
+  const { updatedAt: _ignored, ...rest } = record;
+  return JSON.stringify(rest, Object.keys(rest).sort());
+}
+
+export function dealContactsKey(links: CrmDealContact[]): string {
+  return JSON.stringify(
+    [...links].sort((a, b) => (a.contactId < b.contactId ? -1 : 1)).map((l) => [l.contactId, l.role, l.isPrimary ? 1 : 0]),
+  );
+}

@@ -1,5 +1,6 @@
 import type { RateGate } from '../crm/call';
 import { HubspotConnector } from '../crm/hubspot';
+import { SalesforceConnector } from '../crm/salesforce';
 import type { CrmConnector } from '../crm/types';
 import type { Config, CrmName, Env } from '../env';
 
@@ -14,5 +15,13 @@ export function createConnector(crm: CrmName, config: Config, _env: Env, gateFor
       gate: gateFor('hubspot', `hubspot:${config.HUBSPOT_BASE_URL}`),
     });
   }
-  throw new Error('Salesforce connector is not wired yet');
+  const auth = config.SALESFORCE_CLIENT_SECRET
+    ? { kind: 'client_credentials' as const, clientId: config.SALESFORCE_CLIENT_ID!, clientSecret: config.SALESFORCE_CLIENT_SECRET }
+    : { kind: 'jwt_bearer' as const, clientId: config.SALESFORCE_CLIENT_ID!, username: config.SALESFORCE_USERNAME!, privateKeyPem: config.SALESFORCE_PRIVATE_KEY! };
+  return new SalesforceConnector({
+    loginUrl: config.SALESFORCE_LOGIN_URL,
+    instanceUrl: config.SALESFORCE_INSTANCE_URL,
+    auth,
+    gate: gateFor('salesforce', `salesforce:${config.SALESFORCE_LOGIN_URL}:${config.SALESFORCE_CLIENT_ID}`),
+  });
 }

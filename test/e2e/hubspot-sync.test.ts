@@ -79,6 +79,10 @@ describe('HubSpot end to end', () => {
     const run = await runSync();
     expect(run.status).toBe('done');
     expect(run.counts.records_written ?? 0).toBe(0);
+    // Our own writes bumped the deals' modified time; the pull sees they are otherwise unchanged and recomputes nothing.
+    expect(run.counts.pulled_deals).toBeGreaterThan(0);
+    expect(run.counts.changed_deals ?? 0).toBe(0);
+    expect(run.counts.deals_computed ?? 0).toBe(0);
     expect((await emulatorStats()).writeCalls).toBe(before.writeCalls);
   });
 

@@ -1,9 +1,32 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
+import { parseQuery } from '../validate';
 import { requireScope } from '../../auth/tokens';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
 
 export const deals = new Hono<AppEnv>();
+
+const listQuery = z.object({
+  crm: z.enum(['hubspot', 'salesforce']).optional(),
+  influenced: z.enum(['0', '1']).optional(),
+  sourced: z.enum(['0', '1']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(100_000).default(0),
+});
+
+/** Deals with their influence outputs, largest attributed amount first. */
+deals.get('/', requireScope('read'), async (c) => {
+  const q = parseQuery(c, listQuery);
+  const { results } = await c.env.DB.prepare(
+    `SELECT i.crm, i.deal_id, d.name, d.stage, i.amount, i.currency, i.influenced, i.sourced, i.assisted, i.score, i.touch_count,
+            i.attributed_amount, i.top_channel, i.first_touch_at, i.last_touch_at, i.is_closed, i.is_won, i.rules_version
+       FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id
+      WHERE (?1 IS NULL OR i.crm = ?1) AND (?2 IS NULL OR i.influenced = ?2) AND (?3 IS NULL OR i.sourced = ?3)
+      ORDER BY coalesce(i.attributed_amount, 0) DESC, i.deal_id LIMIT ?4 OFFSET ?5`,
+  ).bind(q.crm ?? null, q.influenced === undefined ? null : Number(q.influenced), q.sourced === undefined ? null : Number(q.sourced), q.limit, q.offset).all();
+  return c.json({ data: results });
+});
 
 /** The evidence for one deal: the computed influence with every counted touch and its credit per model. */
 deals.get('/:crm/:id/influence', requireScope('read'), async (c) => {

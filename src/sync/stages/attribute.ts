@@ -133,7 +133,7 @@ async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', ids: st
   const stmts = [stmt, clearDirtyStmt(db, crm, kind, ids)];
   if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
   await db.batch(stmts);
-  return { [`${kind}s_computed`]: ids.length, writes_planned: writes.length };
+  return { [kind === 'contact' ? 'contacts_computed' : 'companies_computed']: ids.length, writes_planned: writes.length };
 }
 
 /** Recomputes dirty deals, then contacts, then companies, chunk by chunk, planning the field writes that changed. */

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { CrmCompany, CrmContact, CrmDeal, PullCursor, PullObject } from '../../crm/types';
+import type { CrmCompany, CrmContact, CrmDeal, CrmDealContact, PullCursor, PullObject } from '../../crm/types';
 import { normaliseEmail, registrableDomain } from '../../identity';
 import {
-  markDirtyStmt, replaceDealContactsStmts, upsertCompaniesStmts, upsertContactsStmts, upsertDealsStmts,
+  comparable, dealContactsKey, markDirtyStmt, mirrorOf, replaceDealContactsStmts, upsertCompaniesStmts, upsertContactsStmts,
+  upsertDealsStmts,
 } from '../../store/crm';
 import { getState } from '../../store/sync';
 import { addCounts, type RunContext, type StepResult } from '../context';
@@ -70,21 +71,39 @@ export async function pullStep(ctx: RunContext, checkpoint: unknown): Promise<St
     const callsBefore = connector.calls;
     const page = await connector.pull(object, cursor as PullCursor | null, PAGE_SIZE);
     const stmts: D1PreparedStatement[] = [];
-    const ids = page.records.map((r) => r.crmId);
+    // Only records that differ from the mirror are stored and recomputed: our own writes bump the CRM's modified
+    // time, and without this every run would re-pull and recompute everything it wrote the run before.
+    const mirror = await mirrorOf(ctx.db, ctx.crm, object, page.records.map((r) => r.crmId));
+    const changed = page.records.filter((r) => {
+      const known = mirror.records.get(r.crmId);
+      return !known || comparable(known) !== comparable(r);
+    });
+    const ids = changed.map((r) => r.crmId);
     if (object === 'contacts' || object === 'leads') {
-      stmts.push(...upsertContactsStmts(ctx.db, ctx.crm, page.records as CrmContact[], (c) => contactEmails(ctx, c)));
+      stmts.push(...upsertContactsStmts(ctx.db, ctx.crm, changed as CrmContact[], (c) => contactEmails(ctx, c)));
       stmts.push(markDirtyStmt(ctx.db, ctx.crm, 'contact', ids));
     } else if (object === 'companies') {
-      stmts.push(...upsertCompaniesStmts(ctx.db, ctx.crm, page.records as CrmCompany[], companyDomains));
+      stmts.push(...upsertCompaniesStmts(ctx.db, ctx.crm, changed as CrmCompany[], companyDomains));
       stmts.push(markDirtyStmt(ctx.db, ctx.crm, 'company', ids));
     } else {
       const deals = page.records as CrmDeal[];
-      stmts.push(...upsertDealsStmts(ctx.db, ctx.crm, deals));
-      if (ids.length) {
-        const links = await connector.pullDealLinks(ids);
-        stmts.push(...replaceDealContactsStmts(ctx.db, ctx.crm, ids, links.contacts));
+      const dirty = new Set(ids);
+      if (deals.length) {
+        // Contact roles can change without the deal changing: compare them too.
+        const links = await connector.pullDealLinks(deals.map((d) => d.crmId));
+        const linksOf = new Map<string, CrmDealContact[]>();
+        for (const l of links.contacts) linksOf.set(l.dealId, [...(linksOf.get(l.dealId) ?? []), l]);
+        for (const d of deals) {
+          const stored = mirror.dealContacts.get(d.crmId);
+          const storedKey = stored ? dealContactsKey((JSON.parse(stored) as [string, string | null, number][]).map(([contactId, role, p]) => ({ dealId: d.crmId, contactId, role, isPrimary: p === 1 }))) : '[]';
+          if (storedKey !== dealContactsKey(linksOf.get(d.crmId) ?? [])) dirty.add(d.crmId);
+        }
+        const dirtyIds = [...dirty];
+        stmts.push(...upsertDealsStmts(ctx.db, ctx.crm, deals.filter((d) => dirty.has(d.crmId))));
+        stmts.push(...replaceDealContactsStmts(ctx.db, ctx.crm, dirtyIds, links.contacts.filter((l) => dirty.has(l.dealId))));
+        stmts.push(markDirtyStmt(ctx.db, ctx.crm, 'deal', dirtyIds));
       }
-      stmts.push(markDirtyStmt(ctx.db, ctx.crm, 'deal', ids));
+      ids.splice(0, ids.length, ...dirty);
     }
     const nextCursors = page.done ? { ...cursors, [object]: page.cursor } : cursors;
     stmts.push(
@@ -92,7 +111,7 @@ export async function pullStep(ctx: RunContext, checkpoint: unknown): Promise<St
     );
     await ctx.db.batch(stmts);
     Object.assign(cursors, nextCursors);
-    counts = addCounts(counts, { [`pulled_${object}`]: page.records.length, crm_calls: connector.calls - callsBefore });
+    counts = addCounts(counts, { [`pulled_${object}`]: page.records.length, [`changed_${object}`]: ids.length, crm_calls: connector.calls - callsBefore });
     if (page.done) {
       index++;
       cursor = null;

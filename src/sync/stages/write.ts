@@ -82,8 +82,13 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
     const writtenRows: { object: string; crm_id: string; field: string; value: string; old: string | null }[] = [];
     const statuses: { object: string; crm_id: string; status: string; error: string | null }[] = [];
     for (const { row, write } of byId.values()) {
+      if (!Object.keys(write.fields).length) {
+        // Every field of this record is missing in the CRM (provision: false): reported once above, not retried.
+        statuses.push({ object: row.object, crm_id: row.crm_id, status: 'skipped', error: 'all fields missing in the CRM' });
+        continue;
+      }
       const failure = failedIds.get(row.crm_id);
-      if (failure || (!written.has(row.crm_id) && Object.keys(write.fields).length)) {
+      if (failure || !written.has(row.crm_id)) {
         const message = failure ? `${failure.code}: ${failure.message}` : 'the CRM did not confirm this record';
         statuses.push({ object: row.object, crm_id: row.crm_id, status: 'failed', error: message });
         errors.push({ object: row.object, crm_id: row.crm_id, code: failure?.code ?? 'unconfirmed', message: failure?.message ?? message, retryable: failure?.retryable ?? true });
@@ -115,6 +120,7 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
       crm_calls: connector.calls - before,
       records_written: statuses.filter((s) => s.status === 'written').length,
       records_failed: statuses.filter((s) => s.status === 'failed').length,
+      records_skipped: statuses.filter((s) => s.status === 'skipped').length,
       fields_written: writtenRows.length,
     });
   }

@@ -1,0 +1,167 @@
+/**
+ * The local sandbox: CRM emulators seeded with the demo org, the Worker under `wrangler dev`, the demo community
+ * activity ingested through the real import endpoint, and a first full sync. Used by `npm start`, the browser tests and
+ * bench:ui. With real CRM credentials in the environment it skips the emulators and the demo data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { demoOrgSummary, generateDemo } from '../test/emulators/demo-org';
+import { startHubspotEmulator } from '../test/emulators/hubspot/server';
+import { startSalesforceEmulator } from '../test/emulators/salesforce/server';
+
+export const LOCAL_ADMIN_TOKEN = 'local-dev-admin-token-not-for-production';
+
+export interface SandboxOptions {
+  workerPort?: number;
+  hubspotPort?: number;
+  salesforcePort?: number;
+  /** Where wrangler keeps local D1/Queues state; default: a fresh temporary directory, removed on stop. */
+  persistDir?: string;
+  quiet?: boolean;
+  /** Demo size: activities to generate (default 6,000). */
+  activities?: number;
+}
+
+export interface Sandbox {
+  workerUrl: string;
+  hubspotUrl: string | null;
+  salesforceUrl: string | null;
+  adminToken: string;
+  summary: ReturnType<typeof demoOrgSummary> | null;
+  stop(): Promise<void>;
+}
+
+const realCrm = () => !!(process.env.HUBSPOT_ACCESS_TOKEN || process.env.SALESFORCE_CLIENT_ID);
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await delay(250);
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs / 1000} s`);
+}
+
+async function api(base: string, token: string, path: string, init: RequestInit = {}) {
+  const res = await fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<Record<string, unknown>>;
+}
+
+async function until<T>(what: string, check: () => Promise<T | null>, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(500);
+  }
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const log = (msg: string) => opts.quiet || console.log(msg);
+  const workerPort = opts.workerPort ?? 8787;
+  const workerUrl = `http://127.0.0.1:${workerPort}`;
+  const ownDir = !opts.persistDir;
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'ci-sandbox-'));
+  const stops: (() => Promise<void>)[] = [];
+  const vars: Record<string, string> = {
+    ENVIRONMENT: 'development',
+    ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? LOCAL_ADMIN_TOKEN,
+    SESSION_SECRET: process.env.SESSION_SECRET ?? 'local-dev-session-secret-not-for-production-0123',
+    GITHUB_WEBHOOK_SECRET: 'local-github-secret',
+    SLACK_SIGNING_SECRET: 'local-slack-secret',
+    DISCOURSE_WEBHOOK_SECRET: 'local-discourse-secret',
+    HUBSPOT_CLIENT_SECRET: 'local-hubspot-client-secret',
+    PUBLIC_URL: workerUrl,
+    SYNC_DEBOUNCE_SECONDS: '5',
+  };
+  let hubspotUrl: string | null = null;
+  let salesforceUrl: string | null = null;
+  let summary: Sandbox['summary'] = null;
+  const demo = realCrm() ? null : generateDemo({ now: `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`, activities: opts.activities ?? 6000 });
+
+  try {
+    if (demo) {
+      const hubspot = await startHubspotEmulator({ port: opts.hubspotPort ?? 8788 });
+      stops.push(() => hubspot.close());
+      hubspotUrl = hubspot.url;
+      const salesforce = await startSalesforceEmulator({ port: opts.salesforcePort ?? 8789 });
+      stops.push(() => salesforce.close());
+      salesforceUrl = salesforce.url;
+      for (const url of [hubspot.url, salesforce.url]) {
+        const res = await fetch(`${url}/__emulator/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(demo.org) });
+        if (!res.ok) throw new Error(`seeding ${url}: ${res.status} ${await res.text()}`);
+      }
+      // HubSpot holds the deals; Salesforce contributes contacts, leads and accounts (DEALS_CRM below).
+      Object.assign(vars, {
+        HUBSPOT_ACCESS_TOKEN: 'sandbox-hubspot-token',
+        HUBSPOT_BASE_URL: hubspot.url,
+        SALESFORCE_LOGIN_URL: salesforce.url,
+        SALESFORCE_CLIENT_ID: 'emulator-client-id',
+        SALESFORCE_CLIENT_SECRET: 'emulator-client-secret',
+        DEALS_CRM: 'hubspot',
+      });
+      summary = demoOrgSummary(demo.org, demo.activities);
+    }
+    const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
+    const migrate = spawn('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], { env, stdio: opts.quiet ? 'ignore' : 'inherit' });
+    await new Promise<void>((resolve, reject) => migrate.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrations failed (${code})`)))));
+    const args = ['dev', '--port', String(workerPort), '--ip', '127.0.0.1', '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false'];
+    for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+    const worker = spawn('wrangler', args, { env, stdio: opts.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
+    stops.push(async () => {
+      worker.kill('SIGTERM');
+      await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));
+    });
+    await waitReady(`${workerUrl}/readyz`, worker);
+
+    if (demo) {
+      const token = vars.ADMIN_TOKEN!;
+      log(`ingesting ${demo.activities.length} demo activities through POST /v1/imports …`);
+      const ndjson = demo.activities.map((a) => JSON.stringify(a)).join('\n');
+      const job = await api(workerUrl, token, '/v1/imports?filename=demo.ndjson', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson });
+      await until('the demo import', async () => {
+        const j = await api(workerUrl, token, `/v1/imports/${String(job.id)}`);
+        return j.status === 'done' ? j : null;
+      });
+      log('running the first full sync …');
+      const started = await until('a free sync lease', async () => {
+        const res = await api(workerUrl, token, '/v1/sync?full=1', { method: 'POST' });
+        const runs = res.runs as { run_id: string; started: boolean }[];
+        return runs.every((r) => r.started) ? runs : null;
+      });
+      for (const r of started) {
+        const run = await until(`sync run ${r.run_id}`, async () => {
+          const v = await api(workerUrl, token, `/v1/sync/runs/${r.run_id}`);
+          return v.status === 'running' ? null : v;
+        }, 600_000);
+        if (run.status !== 'done') throw new Error(`first sync ${r.run_id} ended ${String(run.status)}: ${String(run.reason)}`);
+      }
+    }
+  } catch (error) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    if (ownDir) rmSync(persistDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  return {
+    workerUrl,
+    hubspotUrl,
+    salesforceUrl,
+    adminToken: vars.ADMIN_TOKEN!,
+    summary,
+    async stop() {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+      if (ownDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+}
