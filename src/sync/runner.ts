@@ -6,6 +6,7 @@ import {
   claimTick, createRunWithLease, endRun, getRun, releaseTick, requestRerun, saveStepStmt, type RunRow,
 } from '../store/sync';
 import { loadActiveConfig, RulesInvalidError } from './config';
+import { meteredD1, type D1Meter } from '../store/metered';
 import { createConnector, type GateFactory } from './connectors';
 import { addCounts, resolverFor, type RunContext, type StepResult } from './context';
 import type { SyncMessage } from './messages';
@@ -68,10 +69,10 @@ export async function scheduleCrmChange(env: Env, crm: CrmName): Promise<void> {
   if (await claimTick(env.DB, crm, delay)) await send(env, { kind: 'tick', crm }, delay);
 }
 
-function context(env: Env, config: Config, run: RunRow, log: Logger, gateFor: GateFactory, active: Awaited<ReturnType<typeof loadActiveConfig>>): RunContext {
+function context(env: Env, config: Config, run: RunRow, log: Logger, gateFor: GateFactory, active: Awaited<ReturnType<typeof loadActiveConfig>>, meter: D1Meter): RunContext {
   let connector: ReturnType<typeof createConnector> | null = null;
   return {
-    env, db: env.DB, config, active, resolver: resolverFor(active), run, crm: run.crm,
+    env, db: meteredD1(env.DB, meter), config, active, resolver: resolverFor(active), run, crm: run.crm,
     ownsDeals: dealsCrm(config) === run.crm,
     connector: () => (connector ??= createConnector(run.crm, config, env, gateFor)),
     log: log.child({ run_id: run.id, crm: run.crm }),
@@ -118,9 +119,10 @@ export async function runStep(env: Env, msg: { runId: string; step: number }, lo
   if (!run || run.status !== 'running' || run.step !== msg.step) return;
   const config = loadConfig(env);
   let result: StepResult;
+  const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0 };
   try {
     const active = await loadActiveConfig(env.DB, config);
-    result = await execute(context(env, config, run, log, gateFor, active));
+    result = await execute(context(env, config, run, log, gateFor, active, meter));
   } catch (error) {
     if (error instanceof CrmStopError || error instanceof RulesInvalidError) {
       await finishRun(env, run, error instanceof CrmStopError ? 'stopped' : 'failed', error.message, log);
@@ -131,7 +133,9 @@ export async function runStep(env: Env, msg: { runId: string; step: number }, lo
       .bind(run.id, `retrying after: ${error instanceof Error ? error.message : String(error)}`, new Date().toISOString()).run();
     throw error;
   }
-  const counts = addCounts(JSON.parse(run.counts) as Record<string, number>, result.counts);
+  const counts = addCounts(JSON.parse(run.counts) as Record<string, number>, {
+    ...result.counts, d1_rows_read: meter.rowsRead, d1_rows_written: meter.rowsWritten, d1_queries: meter.queries,
+  });
   const errors = [...(JSON.parse(run.errors) as unknown[]), ...result.errors];
   const [saved] = await env.DB.batch(saveStepStmt(env.DB, run, { stage: result.stage, checkpoint: result.checkpoint, counts, errors }));
   if (!saved!.meta.changes) return; // another delivery of this step got there first
