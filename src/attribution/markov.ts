@@ -1,0 +1,242 @@
+/**
+ * Markov-chain attribution of order k, solved exactly as an absorbing chain.
+ *
+ * States are the last k channels of a journey (padded with a start symbol), plus two absorbing states, conversion and
+ * null. Transition probabilities are the observed transition counts, each journey weighted by conversions + nulls; its
+ * last state moves to conversion with weight `conversions` and to null with weight `nulls`.
+ * P(conv) is the absorption probability from the start state: the solution of (I − Q)x = b on the transient states.
+ * Removing channel c sends every transition into a state ending in c to null; removal effect RE(c) = 1 − P_c/P.
+ * Credits share the total conversions (and value) in proportion to RE. Same removal effects are used for value.
+ */
+
+export interface Journey {
+  path: readonly string[];
+  conversions: number;
+  nulls: number;
+  value?: number;
+}
+
+export interface MarkovFit {
+  order: number;
+  channels: string[];
+  /** Transient states (including start). */
+  states: number;
+  pConversion: number;
+  removalEffects: Record<string, number>;
+  /** Share of total conversions per channel (sums to totalConversions). */
+  credits: Record<string, number>;
+  valueCredits: Record<string, number>;
+  totalConversions: number;
+  totalValue: number;
+  /** How the linear systems were solved, and the worst residual ‖(I−Q)x − b‖∞ seen. */
+  solver: 'dense-lu' | 'gauss-seidel';
+  residual: number;
+}
+
+/** Sparse transient chain in CSR form: row s has targets col[rowStart[s]..rowStart[s+1]) with probabilities p. */
+export interface Chain {
+  n: number;
+  rowStart: Int32Array;
+  col: Int32Array;
+  p: Float64Array;
+  /** Probability of moving from s straight to conversion. */
+  toConv: Float64Array;
+  /** Last channel index of each state (-1 for the start state). */
+  lastChannel: Int32Array;
+}
+
+export function buildChain(journeys: readonly Journey[], order: number, channels: readonly string[]): Chain {
+  if (!Number.isInteger(order) || order < 1) throw new Error(`order must be an integer ≥ 1, got ${order}`);
+  const C = channels.length;
+  const chIdx = new Map(channels.map((c, i) => [c, i]));
+  const base = C + 1; // symbol C = start padding
+  const high = base ** (order - 1);
+  let startKey = 0;
+  for (let i = 0; i < order; i++) startKey = startKey * base + C;
+  const stateOf = new Map<number, number>([[startKey, 0]]);
+  const lastChannel: number[] = [-1];
+  const rows: Map<number, number>[] = [new Map()];
+  const conv: number[] = [0];
+  const total: number[] = [0];
+  const state = (key: number, last: number) => {
+    let s = stateOf.get(key);
+    if (s === undefined) {
+      s = rows.length;
+      stateOf.set(key, s);
+      rows.push(new Map());
+      conv.push(0);
+      total.push(0);
+      lastChannel.push(last);
+    }
+    return s;
+  };
+  for (const j of journeys) {
+    const w = j.conversions + j.nulls;
+    if (!(w > 0)) continue;
+    let key = startKey;
+    let s = 0;
+    for (const ch of j.path) {
+      const c = chIdx.get(ch);
+      if (c === undefined) throw new Error(`channel "${ch}" is not in the channel list`);
+      key = (key % high) * base + c; // drop the oldest symbol, append c
+      const t = state(key, c);
+      const row = rows[s];
+      if (row) row.set(t, (row.get(t) ?? 0) + w);
+      total[s] = (total[s] ?? 0) + w;
+      s = t;
+    }
+    conv[s] = (conv[s] ?? 0) + j.conversions;
+    total[s] = (total[s] ?? 0) + w;
+  }
+  const n = rows.length;
+  const rowStart = new Int32Array(n + 1);
+  let nnz = 0;
+  for (let s = 0; s < n; s++) {
+    rowStart[s] = nnz;
+    nnz += rows[s]?.size ?? 0;
+  }
+  rowStart[n] = nnz;
+  const col = new Int32Array(nnz);
+  const p = new Float64Array(nnz);
+  const toConv = new Float64Array(n);
+  for (let s = 0; s < n; s++) {
+    const tot = total[s] ?? 0;
+    let k = rowStart[s] ?? 0;
+    for (const [t, w] of [...(rows[s] ?? new Map<number, number>())].sort((a, b) => a[0] - b[0])) {
+      col[k] = t;
+      p[k] = tot > 0 ? w / tot : 0;
+      k++;
+    }
+    toConv[s] = tot > 0 ? (conv[s] ?? 0) / tot : 0;
+  }
+  return { n, rowStart, col, p, toConv, lastChannel: Int32Array.from(lastChannel) };
+}
+
+/**
+ * Absorption probability into conversion from every state, with channel `removed` (index, or -1 for none) cut out.
+ * Dense LU with partial pivoting up to `denseLimit` states (exact up to rounding); beyond, Gauss–Seidel iterated until
+ * the residual is at machine precision (I−Q is a non-singular M-matrix, so it converges).
+ */
+export function absorb(chain: Chain, removed: number, denseLimit = 600): { x: Float64Array; residual: number; solver: MarkovFit['solver'] } {
+  const { n, rowStart, col, p, toConv, lastChannel } = chain;
+  const keep = (t: number) => removed < 0 || lastChannel[t] !== removed;
+  let x: Float64Array;
+  let solver: MarkovFit['solver'];
+  if (n <= denseLimit) {
+    solver = 'dense-lu';
+    const a = new Float64Array(n * n);
+    const b = Float64Array.from(toConv);
+    for (let s = 0; s < n; s++) {
+      a[s * n + s] = 1;
+      for (let k = rowStart[s] ?? 0; k < (rowStart[s + 1] ?? 0); k++) {
+        const t = col[k] ?? 0;
+        if (keep(t)) a[s * n + t] = (a[s * n + t] ?? 0) - (p[k] ?? 0);
+      }
+    }
+    x = solveDense(a, b, n);
+  } else {
+    solver = 'gauss-seidel';
+    x = new Float64Array(n);
+    for (let iter = 0; iter < 100_000; iter++) {
+      let delta = 0;
+      let scale = 0;
+      for (let s = 0; s < n; s++) {
+        let v = toConv[s] ?? 0;
+        let self = 0;
+        for (let k = rowStart[s] ?? 0; k < (rowStart[s + 1] ?? 0); k++) {
+          const t = col[k] ?? 0;
+          if (!keep(t)) continue;
+          if (t === s) self += p[k] ?? 0;
+          else v += (p[k] ?? 0) * (x[t] ?? 0);
+        }
+        v /= 1 - self;
+        delta = Math.max(delta, Math.abs(v - (x[s] ?? 0)));
+        scale = Math.max(scale, Math.abs(v));
+        x[s] = v;
+      }
+      // Converged when a sweep changes nothing beyond the last bit (a fixed point can wobble by an ulp, never more).
+      if (delta <= 2.3e-16 * scale || delta === 0) break;
+    }
+  }
+  // Residual of the system actually solved, reported so "exact" is checkable.
+  let residual = 0;
+  for (let s = 0; s < n; s++) {
+    let r = (x[s] ?? 0) - (toConv[s] ?? 0);
+    for (let k = rowStart[s] ?? 0; k < (rowStart[s + 1] ?? 0); k++) {
+      const t = col[k] ?? 0;
+      if (keep(t)) r -= (p[k] ?? 0) * (x[t] ?? 0);
+    }
+    residual = Math.max(residual, Math.abs(r));
+  }
+  return { x, residual, solver };
+}
+
+/** Gaussian elimination with partial pivoting on a row-major n×n matrix (overwritten). */
+export function solveDense(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  for (let k = 0; k < n; k++) {
+    let piv = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(a[i * n + k] ?? 0) > Math.abs(a[piv * n + k] ?? 0)) piv = i;
+    if (piv !== k) {
+      for (let j = 0; j < n; j++) {
+        const t = a[k * n + j] ?? 0;
+        a[k * n + j] = a[piv * n + j] ?? 0;
+        a[piv * n + j] = t;
+      }
+      const t = b[k] ?? 0;
+      b[k] = b[piv] ?? 0;
+      b[piv] = t;
+    }
+    const d = a[k * n + k] ?? 0;
+    if (d === 0) throw new Error('singular system');
+    for (let i = k + 1; i < n; i++) {
+      const f = (a[i * n + k] ?? 0) / d;
+      if (f === 0) continue;
+      for (let j = k; j < n; j++) a[i * n + j] = (a[i * n + j] ?? 0) - f * (a[k * n + j] ?? 0);
+      b[i] = (b[i] ?? 0) - f * (b[k] ?? 0);
+    }
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let v = b[i] ?? 0;
+    for (let j = i + 1; j < n; j++) v -= (a[i * n + j] ?? 0) * (x[j] ?? 0);
+    x[i] = v / (a[i * n + i] ?? 1);
+  }
+  return x;
+}
+
+export function channelsOf(journeys: readonly Journey[]): string[] {
+  const set = new Set<string>();
+  for (const j of journeys) for (const c of j.path) set.add(c);
+  return [...set].sort();
+}
+
+export function fitMarkov(journeys: readonly Journey[], order = 1, opts: { denseLimit?: number } = {}): MarkovFit {
+  const channels = channelsOf(journeys);
+  const chain = buildChain(journeys, order, channels);
+  const base = absorb(chain, -1, opts.denseLimit);
+  let residual = base.residual;
+  const pConv = base.x[0] ?? 0;
+  const removalEffects: Record<string, number> = {};
+  let reSum = 0;
+  channels.forEach((c, i) => {
+    const r = absorb(chain, i, opts.denseLimit);
+    residual = Math.max(residual, r.residual);
+    const re = pConv > 0 ? Math.max(0, 1 - (r.x[0] ?? 0) / pConv) : 0;
+    removalEffects[c] = re;
+    reSum += re;
+  });
+  let totalConversions = 0;
+  let totalValue = 0;
+  for (const j of journeys) {
+    totalConversions += j.conversions;
+    totalValue += j.value ?? 0;
+  }
+  const credits: Record<string, number> = {};
+  const valueCredits: Record<string, number> = {};
+  for (const c of channels) {
+    const share = reSum > 0 ? (removalEffects[c] ?? 0) / reSum : 0;
+    credits[c] = share * totalConversions;
+    valueCredits[c] = share * totalValue;
+  }
+  return { order, channels, states: chain.n, pConversion: pConv, removalEffects, credits, valueCredits, totalConversions, totalValue, solver: base.solver, residual };
+}

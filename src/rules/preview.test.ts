@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { computeDealInfluence } from '../attribution/deal';
+import { deal, testRules, touch } from '../attribution/testkit';
+import { previewDiff } from './preview';
+
+const ctx = { evidenceBaseUrl: 'https://x', rulesVersion: 'v' };
+
+describe('previewDiff', () => {
+  it('totals influenced/sourced pipeline and revenue per currency and lists changed deals', () => {
+    const loose = testRules();
+    const strict = testRules((r) => ({ ...r, definitions: { ...r.definitions, influenced: { min_touches: 2, min_score: 0 } } }));
+    const won = deal({ id: 'W', amount: 1000, currency: 'EUR' }); // two touches: stays influenced
+    const open = deal({ id: 'O', amount: 500, currency: 'USD', isClosed: false, isWon: false, closedAt: null }); // one touch
+    const lost = deal({ id: 'L', amount: 70, isWon: false }); // no touches
+    const touches = { W: [touch({ at: -10 }), touch({ at: 2 })], O: [touch({ at: 1 })], L: [] };
+    const run = (r: typeof loose) => [won, open, lost].map((d) => computeDealInfluence(d, touches[d.id as keyof typeof touches], r, ctx));
+    const diff = previewDiff(run(loose), run(strict));
+    expect(diff.before.influenced).toEqual({ deals: 2, pipeline: { USD: 500 }, revenue: { EUR: 1000 } });
+    expect(diff.after.influenced).toEqual({ deals: 1, pipeline: {}, revenue: { EUR: 1000 } });
+    expect(diff.before.sourced).toEqual({ deals: 1, pipeline: {}, revenue: { EUR: 1000 } });
+    expect(diff.before.attributed).toEqual({ EUR: 1000, USD: 500 });
+    expect(diff.after.attributed).toEqual({ EUR: 1000 });
+    expect(diff.changed).toEqual([
+      {
+        dealId: 'O', crm: 'hubspot', kind: 'changed',
+        changes: [{ field: 'influenced', before: true, after: false }, { field: 'attributedAmount', before: 500, after: 0 }],
+      },
+    ]);
+    expect(diff.unchanged).toBe(2);
+  });
+  it('reports deals present on one side only', () => {
+    const r = testRules();
+    const a = computeDealInfluence(deal({ id: 'A' }), [], r, ctx);
+    const diff = previewDiff([a], []);
+    expect(diff.changed.map((c) => [c.dealId, c.kind])).toEqual([['A', 'removed']]);
+  });
+});

@@ -1,0 +1,109 @@
+import type { DealInfluence } from '../attribution/types';
+
+/**
+ * What activating proposed rules would change: totals before → after and the deals that change. Pure; the HTTP layer
+ * (POST /v1/rules/preview) computes `before` with the active rules and `after` with the proposed ones.
+ * Money is totalled per currency (deals in different currencies are never added together).
+ */
+
+export type Money = Record<string, number>;
+
+export interface Totals {
+  deals: number;
+  influenced: { deals: number; pipeline: Money; revenue: Money };
+  sourced: { deals: number; pipeline: Money; revenue: Money };
+  /** Sum of the primary model's attributed amount. */
+  attributed: Money;
+}
+
+export interface FieldChange {
+  field: 'influenced' | 'sourced' | 'assisted' | 'score' | 'touchCount' | 'topChannel' | 'attributedAmount';
+  before: string | number | boolean | null;
+  after: string | number | boolean | null;
+}
+
+export interface DealChange {
+  dealId: string;
+  crm: string;
+  /** `added`/`removed`: the deal is only on one side. */
+  kind: 'changed' | 'added' | 'removed';
+  changes: FieldChange[];
+}
+
+export interface PreviewDiff {
+  before: Totals;
+  after: Totals;
+  changed: DealChange[];
+  unchanged: number;
+}
+
+const cur = (d: DealInfluence) => d.currency ?? 'unknown';
+
+function add(m: Money, k: string, v: number) {
+  m[k] = (m[k] ?? 0) + v;
+}
+
+export function totals(deals: readonly DealInfluence[]): Totals {
+  const t: Totals = {
+    deals: deals.length,
+    influenced: { deals: 0, pipeline: {}, revenue: {} },
+    sourced: { deals: 0, pipeline: {}, revenue: {} },
+    attributed: {},
+  };
+  for (const d of deals) {
+    const amount = d.amount ?? 0;
+    for (const [flag, bucket] of [[d.influenced, t.influenced], [d.sourced, t.sourced]] as const) {
+      if (!flag) continue;
+      bucket.deals++;
+      // Pipeline = open deals; revenue = won deals. Lost deals count in `deals` only.
+      if (!d.isClosed) add(bucket.pipeline, cur(d), amount);
+      else if (d.isWon) add(bucket.revenue, cur(d), amount);
+    }
+    const a = d.attributedAmount[d.primaryModel];
+    if (a !== null && a !== undefined && a !== 0) add(t.attributed, cur(d), a);
+  }
+  return t;
+}
+
+const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
+
+function fields(d: DealInfluence): Record<FieldChange['field'], FieldChange['before']> {
+  return {
+    influenced: d.influenced,
+    sourced: d.sourced,
+    assisted: d.assisted,
+    score: d.score,
+    touchCount: d.touchCount,
+    topChannel: d.topChannel,
+    attributedAmount: round(d.attributedAmount[d.primaryModel]),
+  };
+}
+
+const FIELDS: readonly FieldChange['field'][] = ['influenced', 'sourced', 'assisted', 'score', 'touchCount', 'topChannel', 'attributedAmount'];
+
+const key = (d: DealInfluence) => `${d.crm}:${d.dealId}`;
+
+export function previewDiff(before: readonly DealInfluence[], after: readonly DealInfluence[]): PreviewDiff {
+  const prev = new Map(before.map((d) => [key(d), d]));
+  const next = new Map(after.map((d) => [key(d), d]));
+  const changed: DealChange[] = [];
+  let unchanged = 0;
+  for (const k of [...new Set([...prev.keys(), ...next.keys()])].sort()) {
+    const b = prev.get(k);
+    const a = next.get(k);
+    const fb = b ? fields(b) : null;
+    const fa = a ? fields(a) : null;
+    const changes: FieldChange[] = [];
+    for (const f of FIELDS) {
+      const vb = fb ? fb[f] : null;
+      const va = fa ? fa[f] : null;
+      if (vb !== va) changes.push({ field: f, before: vb, after: va });
+    }
+    const d = a ?? b;
+    if (!d) continue;
+    if (!b || !a) changed.push({ dealId: d.dealId, crm: d.crm, kind: b ? 'removed' : 'added', changes });
+    else if (changes.length) changed.push({ dealId: d.dealId, crm: d.crm, kind: 'changed', changes });
+    else unchanged++;
+  }
+  return { before: totals(before), after: totals(after), changed, unchanged };
+}
