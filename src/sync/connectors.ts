@@ -1,6 +1,6 @@
 import type { RateGate } from '../crm/call';
 import { HubspotConnector } from '../crm/hubspot';
-import { SalesforceConnector } from '../crm/salesforce';
+import { SalesforceConnector, salesforceAuthFromConfig } from '../crm/salesforce';
 import type { CrmConnector } from '../crm/types';
 import type { Config, CrmName, Env } from '../env';
 
@@ -15,9 +15,8 @@ export function createConnector(crm: CrmName, config: Config, _env: Env, gateFor
       gate: gateFor('hubspot', `hubspot:${config.HUBSPOT_BASE_URL}`),
     });
   }
-  const auth = config.SALESFORCE_CLIENT_SECRET
-    ? { kind: 'client_credentials' as const, clientId: config.SALESFORCE_CLIENT_ID!, clientSecret: config.SALESFORCE_CLIENT_SECRET }
-    : { kind: 'jwt_bearer' as const, clientId: config.SALESFORCE_CLIENT_ID!, username: config.SALESFORCE_USERNAME!, privateKeyPem: config.SALESFORCE_PRIVATE_KEY! };
+  // JWT bearer when a username and key are set, client credentials otherwise (connectedCrms checked one is complete).
+  const auth = salesforceAuthFromConfig(config)!;
   return new SalesforceConnector({
     loginUrl: config.SALESFORCE_LOGIN_URL,
     instanceUrl: config.SALESFORCE_INSTANCE_URL,
