@@ -14,10 +14,15 @@ const secrets = {
 
 // The CRM emulators run in this (Node) process for the e2e project; the Worker under test reaches them over HTTP.
 // Ports are chosen here so they can be passed to the Worker as configuration and to globalSetup, which starts them.
-process.env.CI_HUBSPOT_PORT ??= String(await freePort());
-process.env.CI_SALESFORCE_PORT ??= String(await freePort());
-const hubspotUrl = `http://127.0.0.1:${process.env.CI_HUBSPOT_PORT}`;
-const salesforceUrl = `http://127.0.0.1:${process.env.CI_SALESFORCE_PORT}`;
+// Each e2e project gets its own pair, since projects may run at the same time.
+async function emulatorPorts(project: string) {
+  const key = `CI_EMULATOR_PORTS_${project.replace(/-/g, '_')}`;
+  process.env[key] ??= `${await freePort()},${await freePort()}`;
+  const [hubspot, salesforce] = process.env[key].split(',');
+  return { hubspotUrl: `http://127.0.0.1:${hubspot}`, salesforceUrl: `http://127.0.0.1:${salesforce}` };
+}
+const e2e = await emulatorPorts('e2e');
+const e2eSalesforce = await emulatorPorts('e2e-salesforce');
 
 export default defineConfig({
   test: {
@@ -42,6 +47,37 @@ export default defineConfig({
         },
       },
       {
+        // End to end with Salesforce owning the deals (jsforce in workerd against the Salesforce emulator).
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: migrations,
+                ...secrets,
+                SALESFORCE_LOGIN_URL: e2eSalesforce.salesforceUrl,
+                SALESFORCE_CLIENT_ID: 'emulator-client-id',
+                SALESFORCE_CLIENT_SECRET: 'emulator-client-secret',
+                DEALS_CRM: 'salesforce',
+                SYNC_DEBOUNCE_SECONDS: '1',
+                PUBLIC_URL: 'https://influence.example.test',
+                E2E_HUBSPOT_URL: e2eSalesforce.hubspotUrl,
+                E2E_SALESFORCE_URL: e2eSalesforce.salesforceUrl,
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'e2e-salesforce',
+          include: ['test/e2e-salesforce/**/*.test.ts'],
+          setupFiles: ['./test/worker/apply-migrations.ts'],
+          globalSetup: ['./test/emulators/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // End to end: signed webhooks in, fields out in the emulated CRMs, through the real connectors over HTTP.
         plugins: [
           cloudflareTest({
@@ -51,12 +87,12 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 ...secrets,
                 HUBSPOT_ACCESS_TOKEN: 'e2e-hubspot-token',
-                HUBSPOT_BASE_URL: hubspotUrl,
+                HUBSPOT_BASE_URL: e2e.hubspotUrl,
                 SYNC_DEBOUNCE_SECONDS: '1',
                 PUBLIC_URL: 'https://influence.example.test',
                 ORG_DOMAINS: 'example-vendor.io',
-                E2E_HUBSPOT_URL: hubspotUrl,
-                E2E_SALESFORCE_URL: salesforceUrl,
+                E2E_HUBSPOT_URL: e2e.hubspotUrl,
+                E2E_SALESFORCE_URL: e2e.salesforceUrl,
               },
             },
           }),

@@ -3,9 +3,6 @@ import type { Env as AppEnv } from '../../src/env';
 
 declare global {
   namespace Cloudflare {
-    interface GlobalProps {
-      mainModule: typeof import('../../src/index');
-    }
     interface Env extends Omit<AppEnv, keyof Cloudflare.Env> {
       TEST_MIGRATIONS: D1Migration[];
       E2E_HUBSPOT_URL: string;

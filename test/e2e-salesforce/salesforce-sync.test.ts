@@ -1,0 +1,59 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
+import type { Org } from '../emulators/org';
+import { call, postJson, waitFor } from '../worker/helpers';
+import { daysAgo, emulator, githubEvent, runSync, seed } from '../e2e/helpers';
+
+const SF = () => env.E2E_SALESFORCE_URL;
+const org: Org = {
+  companies: [{ key: 'initech', name: 'Initech', domain: 'initech.com', website: 'https://initech.com', additionalDomains: [], industry: 'Software', employees: 250, country: 'US', createdAt: daysAgo(500), updatedAt: daysAgo(400) }],
+  contacts: [
+    { key: 'peter', email: 'peter@initech.com', additionalEmails: [], firstName: 'Peter', lastName: 'Gibbons', title: 'Engineer', companyKey: 'initech', lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(100), updatedAt: daysAgo(50) },
+    { key: 'peter-lead', email: 'peter@initech.com', additionalEmails: [], firstName: 'Peter', lastName: 'Gibbons', title: 'Engineer', companyKey: 'initech', lifecycleStage: 'lead', isLead: true, convertedToContactKey: 'peter', createdAt: daysAgo(120), updatedAt: daysAgo(100) },
+  ],
+  deals: [{ key: 'opp', name: 'Initech TPS platform', amount: 50000, currency: 'USD', stage: 'negotiation', createdAt: daysAgo(30), closeDate: daysAgo(-30), companyKey: 'initech', contacts: [{ contactKey: 'peter', role: 'Decision Maker', isPrimary: true }], updatedAt: daysAgo(10) }],
+};
+
+let ids: Record<string, string>;
+beforeAll(async () => {
+  ids = (await seed(org, SF())).ids;
+});
+
+async function opportunity(id: string) {
+  return (await emulator(`/objects/Opportunity/${id}`, {}, SF())).json<Record<string, unknown>>();
+}
+
+describe('Salesforce end to end', () => {
+  it('refuses to write until the fields exist: provision off reports exact API names and types', async () => {
+    const run = await runSync('?full=1');
+    expect(run.status).toBe('done');
+    const missing = run.errors.find((e) => (e as { code?: string }).code === 'missing_fields') as { message: string } | undefined;
+    expect(missing?.message).toContain('deal.Community_Influenced__c (bool)');
+    expect((await opportunity(ids.opp!)).Community_Influenced__c).toBeUndefined();
+  });
+
+  it('an editor activates provisioning; a signed GitHub event then reaches the Opportunity', async () => {
+    const content = BUNDLED_MAPPINGS.salesforce.replace(/^provision: false/m, 'provision: true');
+    const activated = await call('/v1/rules', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'salesforce', content }) });
+    expect(activated.status).toBe(200);
+    // Peter's GitHub account carries his verified work email; the link is by email to the Contact (the converted lead follows).
+    const push = await githubEvent('issues', {
+      action: 'opened',
+      issue: { id: 9911, number: 7, title: 'TPS report export fails', html_url: 'https://github.com/acme/sdk/issues/7', created_at: daysAgo(2), user: { login: 'pgibbons', id: 4242, type: 'User' } },
+      repository: { id: 1, full_name: 'acme/sdk', html_url: 'https://github.com/acme/sdk' },
+      sender: { login: 'pgibbons', id: 4242, type: 'User' },
+    });
+    expect(push.status).toBe(202);
+    await postJson('/v1/activities', { activities: [{
+      source: 'github', type: 'github.star', occurred_at: daysAgo(3), external_id: 'star-pg',
+      member: { identities: [{ source: 'github', id: '4242', handle: 'pgibbons', email: 'Peter@Initech.com', email_verified: true }] },
+    }] });
+    const opp = await waitFor(async () => {
+      const o = await opportunity(ids.opp!);
+      return o.Community_Influenced__c === true ? o : null;
+    }, 90_000);
+    expect(opp.Community_Touch_Count__c).toBe(2);
+    expect(opp.Community_Evidence_URL__c ?? opp.Community_Evidence_Url__c).toBe(`https://influence.example.test/deals/salesforce/${ids.opp}`);
+  });
+});
