@@ -1,0 +1,405 @@
+/**
+ * In-memory lookup structure over CRM contacts and companies, keyed by normalised values. Built once per run from the
+ * D1 mirror and then updated record by record (upsert/delete), so re-resolving a dirty member never rescans the CRM.
+ *
+ * Memory matters (500k contacts must fit comfortably in a Worker-sized heap when chunked, and in the bench at 2 GB):
+ * records live in slot arrays and the maps hold slot numbers; a key with one hit stores a bare number, not an array.
+ */
+import type { CrmCompany, CrmContact } from '../crm/types';
+import { isFreeMailDomain, normaliseEmail, registrableDomain, type EmailRules } from './email';
+import { foldName, jaroWinkler, letterMask, normaliseCompanyName } from './names';
+
+export interface IndexedContact {
+  crmId: string;
+  kind: 'contact' | 'lead';
+  /** Canonical emails; the first is the primary one when `hasPrimary`. */
+  emails: string[];
+  hasPrimary: boolean;
+  /** foldName() of first + last name; '' when the record has no usable name. */
+  folded: string;
+  /** letterMask(folded), to skip hopeless fuzzy comparisons cheaply. */
+  mask: number;
+  displayName: string;
+  companyId: string | null;
+  /** Normalised free-text company name; '' when the contact has a company association. */
+  companyKey: string;
+  convertedContactId: string | null;
+  createdAt: string;
+}
+
+export type CompanyVia = 'domain' | 'website' | 'additional';
+const VIA: readonly CompanyVia[] = ['domain', 'website', 'additional'];
+
+export interface IndexedCompany {
+  crmId: string;
+  name: string;
+  nameKey: string;
+  /** Registrable domains with how they were declared; the first declaration of a domain wins. */
+  domains: { domain: string; host: string; via: CompanyVia }[];
+  createdAt: string;
+}
+
+export interface EmailHit {
+  contact: IndexedContact;
+  primary: boolean;
+}
+
+export interface CompanyHit {
+  company: IndexedCompany;
+  via: CompanyVia;
+  /** The declared host equals the email host exactly (eu.acme.com vs acme.com). */
+  exactHost: boolean;
+}
+
+type Bucket = number | number[];
+
+const MAX_PREFIX_BUCKET = 2000;
+
+export interface Roster {
+  contacts: IndexedContact[];
+  masks: Uint32Array;
+  lengths: Uint16Array;
+  /** Folded name → contacts, built on first use (big companies get exact-name lookups instead of a scan). */
+  byName?: Map<string, IndexedContact[]>;
+}
+const EMPTY_ROSTER: Roster = { contacts: [], masks: new Uint32Array(0), lengths: new Uint16Array(0) };
+
+function bucketAdd(map: Map<string, Bucket>, key: string, value: number): void {
+  const cur = map.get(key);
+  if (cur === undefined) map.set(key, value);
+  else if (typeof cur === 'number') {
+    if (cur !== value) map.set(key, [cur, value]);
+  } else if (!cur.includes(value)) cur.push(value);
+}
+
+function bucketRemove(map: Map<string, Bucket>, key: string, value: number): void {
+  const cur = map.get(key);
+  if (cur === undefined) return;
+  if (typeof cur === 'number') {
+    if (cur === value) map.delete(key);
+    return;
+  }
+  const i = cur.indexOf(value);
+  if (i >= 0) cur.splice(i, 1);
+  if (cur.length === 1 && cur[0] !== undefined) map.set(key, cur[0]);
+  else if (cur.length === 0) map.delete(key);
+}
+
+function hostOf(value: string): string | null {
+  const s = value.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
+  const host = s.split(/[/?#:]/, 1)[0] ?? '';
+  return host === '' ? null : host.replace(/^www\./, '');
+}
+
+export class ContactIndex {
+  private readonly contacts: (IndexedContact | undefined)[] = [];
+  private readonly contactSlot = new Map<string, number>();
+  /** canonical email → slot * 2 + (primary ? 1 : 0). */
+  private readonly byEmail = new Map<string, Bucket>();
+  private readonly byName = new Map<string, Bucket>();
+  private readonly byCompanyId = new Map<string, Set<number>>();
+  /** Contacts whose company is only a free-text name (HubSpot "company" property, Salesforce Lead.Company). */
+  private readonly byCompanyName = new Map<string, Set<number>>();
+  private readonly rostersById = new Map<string, Roster>();
+  private readonly rostersByName = new Map<string, Roster>();
+
+  private readonly companies: (IndexedCompany | undefined)[] = [];
+  private readonly companySlot = new Map<string, number>();
+  /** registrable domain → slot * 4 + via index. */
+  private readonly byDomain = new Map<string, Bucket>();
+  private readonly companiesByName = new Map<string, Bucket>();
+  /** First three letters of the normalised name → companies, to find look-alike names without a scan. */
+  private readonly companiesByPrefix = new Map<string, Bucket>();
+
+  constructor(private readonly rules: EmailRules) {}
+
+  get contactCount(): number {
+    return this.contactSlot.size;
+  }
+
+  get companyCount(): number {
+    return this.companySlot.size;
+  }
+
+  /** Adds or replaces one contact or lead. Malformed emails on the CRM side are skipped (they cannot match anything). */
+  upsertContact(c: CrmContact): void {
+    let slot = this.contactSlot.get(c.crmId);
+    if (slot !== undefined) this.unindexContact(slot);
+    else {
+      slot = this.contacts.length;
+      this.contactSlot.set(c.crmId, slot);
+    }
+    const emails: string[] = [];
+    let hasPrimary = false;
+    const primary = c.email ? normaliseEmail(c.email, this.rules) : null;
+    if (primary) {
+      emails.push(primary.canonical);
+      hasPrimary = true;
+    }
+    for (const raw of c.additionalEmails) {
+      const e = normaliseEmail(raw, this.rules);
+      if (e && !emails.includes(e.canonical)) emails.push(e.canonical);
+    }
+    const displayName = [c.firstName, c.lastName].filter((s) => s && s.trim() !== '').join(' ');
+    const folded = foldName(displayName);
+    const record: IndexedContact = {
+      crmId: c.crmId,
+      kind: c.kind,
+      emails,
+      hasPrimary,
+      folded,
+      mask: letterMask(folded),
+      displayName,
+      companyId: c.companyId,
+      // Only used when there is no association (see byCompanyName); skipping it saves a normalisation per contact.
+      companyKey: c.companyId === null ? normaliseCompanyName(c.companyName) : '',
+      convertedContactId: c.convertedContactId,
+      createdAt: c.createdAt,
+    };
+    this.contacts[slot] = record;
+    emails.forEach((e, i) => bucketAdd(this.byEmail, e, slot * 2 + (i === 0 && hasPrimary ? 1 : 0)));
+    if (record.folded !== '') bucketAdd(this.byName, record.folded, slot);
+    if (record.companyId !== null) {
+      addToSet(this.byCompanyId, record.companyId, slot);
+      this.rostersById.delete(record.companyId);
+    }
+    // The free-text company only matters when there is no association (the association's company has a name of its own).
+    if (record.companyKey !== '') {
+      addToSet(this.byCompanyName, record.companyKey, slot);
+      this.rostersByName.delete(record.companyKey);
+    }
+  }
+
+  deleteContact(crmId: string): void {
+    const slot = this.contactSlot.get(crmId);
+    if (slot === undefined) return;
+    this.unindexContact(slot);
+    this.contacts[slot] = undefined;
+    this.contactSlot.delete(crmId);
+  }
+
+  private unindexContact(slot: number): void {
+    const old = this.contacts[slot];
+    if (!old) return;
+    old.emails.forEach((e, i) => bucketRemove(this.byEmail, e, slot * 2 + (i === 0 && old.hasPrimary ? 1 : 0)));
+    if (old.folded !== '') bucketRemove(this.byName, old.folded, slot);
+    if (old.companyId !== null) {
+      this.byCompanyId.get(old.companyId)?.delete(slot);
+      this.rostersById.delete(old.companyId);
+    }
+    if (old.companyKey !== '') {
+      this.byCompanyName.get(old.companyKey)?.delete(slot);
+      this.rostersByName.delete(old.companyKey);
+    }
+  }
+
+  /** Adds or replaces one company. Free-mail domains on a company record are ignored (gmail.com is nobody's employer). */
+  upsertCompany(c: CrmCompany): void {
+    let slot = this.companySlot.get(c.crmId);
+    if (slot !== undefined) this.unindexCompany(slot);
+    else {
+      slot = this.companies.length;
+      this.companySlot.set(c.crmId, slot);
+    }
+    const domains: IndexedCompany['domains'] = [];
+    const declared: [string | null, CompanyVia][] = [
+      [c.domain, 'domain'],
+      [c.website, 'website'],
+      ...c.additionalDomains.map((d): [string, CompanyVia] => [d, 'additional']),
+    ];
+    for (const [value, via] of declared) {
+      if (!value) continue;
+      const host = hostOf(value);
+      const domain = host ? registrableDomain(host) : null;
+      if (!host || !domain || isFreeMailDomain(domain, this.rules)) continue;
+      if (domains.some((d) => d.domain === domain && d.host === host)) continue;
+      domains.push({ domain, host, via });
+    }
+    const name = c.name ?? '';
+    const record: IndexedCompany = { crmId: c.crmId, name, nameKey: normaliseCompanyName(name), domains, createdAt: c.createdAt };
+    this.companies[slot] = record;
+    for (const d of domains) bucketAdd(this.byDomain, d.domain, slot * 4 + VIA.indexOf(d.via));
+    if (record.nameKey !== '') {
+      bucketAdd(this.companiesByName, record.nameKey, slot);
+      bucketAdd(this.companiesByPrefix, record.nameKey.slice(0, 3), slot);
+    }
+  }
+
+  deleteCompany(crmId: string): void {
+    const slot = this.companySlot.get(crmId);
+    if (slot === undefined) return;
+    this.unindexCompany(slot);
+    this.companies[slot] = undefined;
+    this.companySlot.delete(crmId);
+  }
+
+  private unindexCompany(slot: number): void {
+    const old = this.companies[slot];
+    if (!old) return;
+    for (const d of old.domains) bucketRemove(this.byDomain, d.domain, slot * 4 + VIA.indexOf(d.via));
+    if (old.nameKey !== '') {
+      bucketRemove(this.companiesByName, old.nameKey, slot);
+      bucketRemove(this.companiesByPrefix, old.nameKey.slice(0, 3), slot);
+    }
+  }
+
+  contact(crmId: string): IndexedContact | undefined {
+    const slot = this.contactSlot.get(crmId);
+    return slot === undefined ? undefined : this.contacts[slot];
+  }
+
+  company(crmId: string): IndexedCompany | undefined {
+    const slot = this.companySlot.get(crmId);
+    return slot === undefined ? undefined : this.companies[slot];
+  }
+
+  /** Contacts and leads holding this canonical email, primary or secondary. */
+  emailHits(canonical: string): EmailHit[] {
+    const b = this.byEmail.get(canonical);
+    if (b === undefined) return [];
+    const out: EmailHit[] = [];
+    for (const v of typeof b === 'number' ? [b] : b) {
+      const contact = this.contacts[v >> 1];
+      if (contact) out.push({ contact, primary: (v & 1) === 1 });
+    }
+    return out;
+  }
+
+  /** Companies declaring this registrable domain; `host` is the full email host, for the exact-host tie-break. */
+  companyHits(domain: string, host: string): CompanyHit[] {
+    const b = this.byDomain.get(domain);
+    if (b === undefined) return [];
+    const out: CompanyHit[] = [];
+    for (const v of typeof b === 'number' ? [b] : b) {
+      const company = this.companies[v >> 2];
+      const via = VIA[v & 3];
+      if (!company || !via) continue;
+      out.push({ company, via, exactHost: company.domains.some((d) => d.host === host && d.via === via) });
+    }
+    return out;
+  }
+
+  companiesNamed(nameKey: string): IndexedCompany[] {
+    const b = this.companiesByName.get(nameKey);
+    if (b === undefined) return [];
+    const out: IndexedCompany[] = [];
+    for (const v of typeof b === 'number' ? [b] : b) {
+      const c = this.companies[v];
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** How many contacts carry this folded name, without materialising them. */
+  namedCount(folded: string): number {
+    const b = this.byName.get(folded);
+    return b === undefined ? 0 : typeof b === 'number' ? 1 : b.length;
+  }
+
+  /** Contacts with exactly this folded name at a company (by association or free-text name), in O(1). */
+  namedAt(folded: string, companyId: string | null, nameKey: string): IndexedContact[] {
+    const byId = companyId !== null ? namesOf(this.rosterById(companyId)).get(folded) : undefined;
+    const byText = nameKey !== '' ? namesOf(this.rosterByName(nameKey)).get(folded) : undefined;
+    if (!byText) return byId ?? [];
+    if (!byId) return byText;
+    return [...byId, ...byText.filter((c) => !byId.includes(c))];
+  }
+
+  /**
+   * Companies whose normalised name is similar (Jaro-Winkler ≥ min) to `nameKey`, best first. Candidates share the first
+   * three letters (a typo there is rare, and the blocking keeps the lookup O(bucket)).
+   */
+  companiesLike(nameKey: string, min: number, limit = 3): { company: IndexedCompany; similarity: number }[] {
+    if (nameKey.length < 3) return [];
+    const b = this.companiesByPrefix.get(nameKey.slice(0, 3));
+    // A crowded prefix would make this a scan; such names get exact matches only.
+    if (b === undefined || (typeof b !== 'number' && b.length > MAX_PREFIX_BUCKET)) return [];
+    const out: { company: IndexedCompany; similarity: number }[] = [];
+    for (const v of typeof b === 'number' ? [b] : b) {
+      const c = this.companies[v];
+      if (!c) continue;
+      const similarity = jaroWinkler(nameKey, c.nameKey);
+      if (similarity >= min) out.push({ company: c, similarity });
+    }
+    return out.sort((x, y) => y.similarity - x.similarity || (x.company.crmId < y.company.crmId ? -1 : 1)).slice(0, limit);
+  }
+
+  contactsNamed(folded: string): IndexedContact[] {
+    const b = this.byName.get(folded);
+    if (b === undefined) return [];
+    const out: IndexedContact[] = [];
+    for (const v of typeof b === 'number' ? [b] : b) {
+      const c = this.contacts[v];
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** Number of contacts at a company (by association, plus those carrying its name as free text). */
+  companySize(companyId: string, nameKey: string): number {
+    return (this.byCompanyId.get(companyId)?.size ?? 0) + (nameKey === '' ? 0 : (this.byCompanyName.get(nameKey)?.size ?? 0));
+  }
+
+  /**
+   * Contacts associated with a company, as a flat array with their name masks: fuzzy matching scans it for every member
+   * at that company, so it is built once and dropped only when one of its contacts changes.
+   */
+  rosterById(companyId: string): Roster {
+    return this.roster(this.rostersById, this.byCompanyId, companyId);
+  }
+
+  /** Contacts carrying this normalised company name as free text (Leads, HubSpot's company property). */
+  rosterByName(nameKey: string): Roster {
+    return this.roster(this.rostersByName, this.byCompanyName, nameKey);
+  }
+
+  contactAt(slot: number): IndexedContact | undefined {
+    return this.contacts[slot];
+  }
+
+  private roster(cache: Map<string, Roster>, source: Map<string, Set<number>>, key: string): Roster {
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const set = source.get(key);
+    if (!set || set.size === 0) return EMPTY_ROSTER;
+    const contacts: IndexedContact[] = [];
+    for (const slot of set) {
+      const c = this.contacts[slot];
+      if (c && c.folded !== '') contacts.push(c);
+    }
+    const masks = Uint32Array.from(contacts, (c) => c.mask);
+    const lengths = Uint16Array.from(contacts, (c) => Math.min(65535, c.folded.length));
+    const roster = { contacts, masks, lengths };
+    cache.set(key, roster);
+    return roster;
+  }
+
+  /** Convenience for building from a full pull. */
+  static build(rules: EmailRules, contacts: Iterable<CrmContact>, companies: Iterable<CrmCompany>): ContactIndex {
+    const index = new ContactIndex(rules);
+    for (const c of companies) index.upsertCompany(c);
+    for (const c of contacts) index.upsertContact(c);
+    return index;
+  }
+}
+
+function namesOf(roster: Roster): Map<string, IndexedContact[]> {
+  if (roster.byName) return roster.byName;
+  const map = new Map<string, IndexedContact[]>();
+  for (const c of roster.contacts) {
+    const list = map.get(c.folded);
+    if (list) list.push(c);
+    else map.set(c.folded, [c]);
+  }
+  roster.byName = map;
+  return map;
+}
+
+function addToSet(map: Map<string, Set<number>>, key: string, slot: number): void {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  set.add(slot);
+}

@@ -1,0 +1,139 @@
+/**
+ * Email and domain normalisation. Emails are never keys in the CRM mirror (they change), but they are the strongest
+ * evidence that a community identity and a CRM record are one person, so both sides are reduced to the same canonical
+ * form before any comparison.
+ */
+import { getDomain } from 'tldts';
+import freeMailList from 'email-providers/all.json' with { type: 'json' };
+import type { IdentityConfig } from './config';
+
+export interface NormalisedEmail {
+  /** Trimmed, lower-cased address as written. */
+  address: string;
+  /** Comparison key: provider rules applied (Gmail dots, +tags, googlemail → gmail). */
+  canonical: string;
+  /** Host part after the @. */
+  host: string;
+  /** Registrable domain of the host (Public Suffix List), e.g. mail.acme.co.uk → acme.co.uk; null for IPs/single labels. */
+  domain: string | null;
+  /** The domain is a free-mail provider (says nothing about an employer). */
+  freeMail: boolean;
+  /** The host is on one of the organisation's own domains (staff). */
+  organisation: boolean;
+}
+
+interface HostInfo {
+  domain: string | null;
+  freeMail: boolean;
+  organisation: boolean;
+}
+
+const GMAIL = new Set(['gmail.com', 'googlemail.com']);
+const GITHUB_NOREPLY = 'users.noreply.github.com';
+// Deliberately strict: one @, no spaces or quotes, dotted host. Quoted local parts are legal but never seen in CRMs.
+const EMAIL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
+
+const FREE_MAIL: ReadonlySet<string> = new Set<string>(freeMailList);
+
+/** Rules derived from config once, so the hot path only does Set lookups. */
+export interface EmailRules {
+  plusTagProviders: ReadonlySet<string>;
+  plusTagsOnWorkDomains: boolean;
+  freeMailExtra: ReadonlySet<string>;
+  freeMailRemoved: ReadonlySet<string>;
+  organisationDomains: ReadonlySet<string>;
+  /** Per-host facts derived from the sets above, so an email costs one lookup instead of four. */
+  hosts: Map<string, HostInfo>;
+}
+
+export function emailRules(config: IdentityConfig): EmailRules {
+  return {
+    plusTagProviders: new Set(config.emails.plus_tag_providers),
+    plusTagsOnWorkDomains: config.emails.plus_tags_on_work_domains,
+    freeMailExtra: new Set(config.emails.extra_free_mail_domains),
+    freeMailRemoved: new Set(config.emails.not_free_mail_domains),
+    organisationDomains: new Set(config.organisation.domains),
+    hosts: new Map(),
+  };
+}
+
+/** Free-mail providers (gmail.com, yandex.ru, …) say nothing about an employer; their domains never link a company. */
+export function isFreeMailDomain(domain: string, rules: EmailRules): boolean {
+  if (rules.freeMailRemoved.has(domain)) return false;
+  return FREE_MAIL.has(domain) || rules.freeMailExtra.has(domain);
+}
+
+const registrableCache = new Map<string, string | null>();
+
+/** Registrable domain (eTLD+1) of a host or URL; private suffixes (github.io, herokuapp.com) count as suffixes. */
+export function registrableDomain(hostOrUrl: string): string | null {
+  // Hot path: callers mostly pass an already clean host; only clean it when the cache misses.
+  const hit = registrableCache.get(hostOrUrl);
+  if (hit !== undefined) return hit;
+  const key = hostOrUrl.trim().toLowerCase();
+  if (key === '') return null;
+  const cached = registrableCache.get(key);
+  if (cached !== undefined) return cached;
+  const domain = getDomain(key, { allowPrivateDomains: true });
+  // Hosts repeat a lot (one per company); bound the cache so a pathological import cannot grow it forever.
+  if (registrableCache.size > 200_000) registrableCache.clear();
+  registrableCache.set(key, domain);
+  return domain;
+}
+
+/**
+ * Normalises one address, or returns null when it is not an address we can compare (the caller records why).
+ * Canonical form: lower case; Gmail/Googlemail drop dots and become gmail.com; `+tag` dropped for configured providers
+ * and, when enabled, for company domains (not for other free-mail providers, e.g. Yahoo uses `-` for aliases).
+ */
+export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail | null {
+  const address = raw.trim().toLowerCase();
+  if (address.length > 320 || !EMAIL_RE.test(address)) return null;
+  const at = address.indexOf('@');
+  let local = address.slice(0, at);
+  let host = address.slice(at + 1);
+  if (local === '' || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
+  const info = hostInfo(host, rules);
+  if (GMAIL.has(host)) {
+    host = 'gmail.com';
+    local = local.replaceAll('.', '');
+  }
+  const plus = local.indexOf('+');
+  // `a.+x@` would leave `a.`, not an address; such a tag is kept.
+  if (plus > 0 && local[plus - 1] !== '.' && host !== GITHUB_NOREPLY) {
+    const domain = info.domain;
+    if (rules.plusTagProviders.has(host) || (domain !== null && rules.plusTagProviders.has(domain)) || (!info.freeMail && rules.plusTagsOnWorkDomains)) {
+      local = local.slice(0, plus);
+    }
+  }
+  // Reuse the flat input string when nothing changed: a fresh concatenation would be re-hashed by every Map lookup.
+  const canonical = local.length === at && host.length === address.length - at - 1 ? address : `${local}@${host}`;
+  return { address, canonical, host, domain: info.domain, freeMail: info.freeMail, organisation: info.organisation };
+}
+
+function hostInfo(host: string, rules: EmailRules): HostInfo {
+  let info = rules.hosts.get(host);
+  if (info) return info;
+  const domain = GMAIL.has(host) ? 'gmail.com' : registrableDomain(host);
+  info = { domain, freeMail: domain !== null && isFreeMailDomain(domain, rules), organisation: isOrganisationDomain(domain, host, rules) };
+  // Bounded like the other caches: hosts repeat (one per company), a hostile import must not grow it forever.
+  if (rules.hosts.size > 200_000) rules.hosts.clear();
+  rules.hosts.set(host, info);
+  return info;
+}
+
+/** GitHub's private commit address `12345+login@users.noreply.github.com` (or the older `login@…`) names the account. */
+export function parseGithubNoreply(raw: string): { id: string | null; login: string } | null {
+  const address = raw.trim().toLowerCase();
+  if (!address.endsWith(`@${GITHUB_NOREPLY}`)) return null;
+  const local = address.slice(0, address.length - GITHUB_NOREPLY.length - 1);
+  const m = /^(?:(\d+)\+)?([a-z0-9](?:[a-z0-9-]{0,38}))$/.exec(local);
+  if (!m || m[2] === undefined) return null;
+  return { id: m[1] ?? null, login: m[2] };
+}
+
+/** True when the domain (or a parent of it) is one of the organisation's own. */
+export function isOrganisationDomain(domain: string | null, host: string, rules: EmailRules): boolean {
+  if (domain !== null && rules.organisationDomains.has(domain)) return true;
+  return rules.organisationDomains.has(host);
+}

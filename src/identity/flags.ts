@@ -1,0 +1,73 @@
+/**
+ * Exclusions: staff (our own domains) and bots. Flagged members keep their activity but attribution skips them, so a
+ * wrong flag is visible and reversible rather than a deletion.
+ */
+import type { IdentityConfig } from './config';
+import { emailRules, normaliseEmail, type EmailRules } from './email';
+import type { Flag, IdentityInput } from './types';
+
+export interface FlagRules {
+  email: EmailRules;
+  handlePatterns: RegExp[];
+  namePatterns: RegExp[];
+  /** All handle patterns in one alternation: one test per string on the hot path, the culprit searched only on a hit. */
+  handleAny: RegExp | null;
+  nameAny: RegExp | null;
+  botKeys: ReadonlySet<string>;
+}
+
+export function flagRules(config: IdentityConfig, email: EmailRules = emailRules(config)): FlagRules {
+  return {
+    email,
+    handlePatterns: config.bots.handle_patterns.map((p) => new RegExp(p, 'i')),
+    namePatterns: config.bots.name_patterns.map((p) => new RegExp(p, 'i')),
+    handleAny: anyOf(config.bots.handle_patterns),
+    nameAny: anyOf(config.bots.name_patterns),
+    botKeys: new Set(config.bots.identity_keys.map((k) => k.toLowerCase())),
+  };
+}
+
+function anyOf(patterns: readonly string[]): RegExp | null {
+  return patterns.length === 0 ? null : new RegExp(patterns.map((p) => `(?:${p})`).join('|'), 'i');
+}
+
+/** Why an identity looks like a bot, or null. Slack bot users carry is_bot; GitHub Apps end in [bot]. */
+export function botReason(identity: IdentityInput, rules: FlagRules): string | null {
+  if (identity.is_bot === true) return `${identity.source} marks ${identity.handle ?? identity.id} as a bot`;
+  if (rules.botKeys.has(`${identity.source}:${identity.id}`.toLowerCase())) return `${identity.source}:${identity.id} is a configured bot`;
+  const any = rules.handleAny;
+  if (any && ((identity.handle && any.test(identity.handle)) || (identity.source !== 'email' && any.test(identity.id)))) {
+    for (const re of rules.handlePatterns) {
+      if (identity.handle && re.test(identity.handle)) return `handle "${identity.handle}" matches ${re.source}`;
+      if (identity.source !== 'email' && re.test(identity.id)) return `id "${identity.id}" matches ${re.source}`;
+    }
+  }
+  if (rules.nameAny && identity.name && rules.nameAny.test(identity.name)) {
+    for (const re of rules.namePatterns) if (re.test(identity.name)) return `name "${identity.name}" matches ${re.source}`;
+  }
+  return null;
+}
+
+/** Why an identity is staff (an email on one of our domains), or null. */
+export function staffReason(identity: IdentityInput, rules: FlagRules): string | null {
+  for (const raw of [identity.email, identity.source === 'email' ? identity.id : undefined]) {
+    if (!raw) continue;
+    const e = normaliseEmail(raw, rules.email);
+    if (e?.organisation) return `email ${e.address} is on the organisation's domain`;
+  }
+  return null;
+}
+
+/** Flags for a whole member: one per kind, with the first reason found. */
+export function memberFlags(identities: readonly IdentityInput[], rules: FlagRules): Flag[] {
+  const flags: Flag[] = [];
+  let bot: string | null = null;
+  let staff: string | null = null;
+  for (const identity of identities) {
+    bot ??= botReason(identity, rules);
+    staff ??= staffReason(identity, rules);
+  }
+  if (bot !== null) flags.push({ code: 'bot', reason: bot });
+  if (staff !== null) flags.push({ code: 'staff', reason: staff });
+  return flags;
+}

@@ -1,0 +1,20 @@
+/** Public surface of identity resolution (pure; D1 access lives in src/store/). */
+export { affiliationAt, intervalsFromCrm, intervalsFromEmailDomains } from './affiliation';
+export type { Affiliation, AffiliationInterval, AffiliationSource, CrmAssociation, DomainObservation } from './affiliation';
+export { pickCompany } from './company';
+export { defaultIdentityConfig, identityConfigSchema, loadIdentityConfig, parseIdentityConfig } from './config';
+export type { ConfigIssue, ConfigResult, IdentityConfig } from './config';
+export { ContactIndex } from './contact-index';
+export type { CompanyHit, EmailHit, IndexedCompany, IndexedContact, Roster } from './contact-index';
+export { LinkSet } from './link-set';
+export { contextFor, identityKey } from './context';
+export { contactEmailKeys, memberEmailKeys } from './dirty';
+export { emailRules, isFreeMailDomain, normaliseEmail, parseGithubNoreply, registrableDomain } from './email';
+export type { EmailRules, NormalisedEmail } from './email';
+export { botReason, memberFlags, staffReason } from './flags';
+export { blockers, planIdentityMerge, planUnmerge, scoreMemberPair } from './merge';
+export type { MemberDecisions, MergePlan, MergeSuggestion, PairScore } from './merge';
+export { keysOf, memberLookupKeys } from './member-keys';
+export { companySimilarity, foldName, jaroWinkler, normaliseCompanyName } from './names';
+export { resolveMember } from './resolve';
+export type * from './types';
