@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Bindings come from wrangler.toml (worker-configuration.d.ts is generated from it by `npm run cf-typegen`);

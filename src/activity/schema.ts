@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Sources community activity comes from (DESIGN.md glossary). */
 export const SOURCES = [

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Rules } from '../rules/schema';
 import { countedTouches } from './deal';
 import { fitMarkov, type Journey } from './markov';

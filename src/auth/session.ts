@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../env';
 import type { AppEnv } from '../http/types';
 import { hasScope, ROLE_SCOPES, ROLES, type Principal, type Role } from './scopes';

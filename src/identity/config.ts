@@ -3,7 +3,7 @@
  * yaml package (keeping positions) and checked with zod, so every error names the line:column and the field path.
  */
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Providers known to deliver `local+tag@` to `local@` (see docs/identity.md); Yahoo uses `-` aliases, so it is absent. */
 const DEFAULT_PLUS_TAG_PROVIDERS = [

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCES, type ActivityInput } from '../activity/schema';
 import { sha256Hex } from '../ids';
 

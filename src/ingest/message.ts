@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { activityInputSchema, type ActivityInput } from '../activity/schema';
 
 /** The body of one message on the activities queue. Parsed on receipt: a body that fails is a poison message. */

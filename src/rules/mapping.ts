@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTPUTS, outputTypes } from '../attribution/outputs';
 import type { FieldMapping } from '../crm/types';
 import { issueAt, parseYaml, type ParseResult, type SourceIssue } from './parse';

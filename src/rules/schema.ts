@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The shape of mappings/rules.yaml. The parsed type IS the zod output (snake_case, as RevOps writes it), so there is

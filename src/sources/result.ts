@@ -3,7 +3,7 @@
  * that does not match the documented shape) are values, not exceptions, so the webhook route can answer each with the
  * right status without try/catch around business logic.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { activityInputSchema, type ActivityInput } from '../activity/schema';
 
 export interface Issue {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Bodies on the sync queue: one step of a run, or a debounced "activity arrived" tick for a CRM. */
 export const syncMessageSchema = z.discriminatedUnion('kind', [

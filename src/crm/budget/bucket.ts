@@ -8,7 +8,7 @@
  * Future reservations are why this is a log of stamps rather than a token counter: an instant is valid only if it also fits
  * the windows that already-granted later reservations fall in.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseLimits, type Limits } from './limits';
 
 export const DAY_MS = 86_400_000;

@@ -2,7 +2,7 @@
  * Rate limits of one CRM account, as data: named rolling windows plus an optional daily cap. Kept apart from the limiter so the
  * Durable Object can validate limits it receives over RPC or reads back from storage with the same schema.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface WindowLimit {
   /** Units (requests) allowed in any rolling window of `windowMs`. */

@@ -6,7 +6,7 @@
  * contact (a portal convention; HubSpot has no built-in primary contact on deals). For companies, HUBSPOT_DEFINED type 5
  * is the deal's primary company.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CrmDealCompany, CrmDealContact } from '../types';
 
 export const ASSOCIATION_BATCH = 1000;

@@ -5,7 +5,7 @@
  * Contacts walk on `lastmodifieddate`: it is the contact property HubSpot's search indexes and documents for contacts
  * (companies and deals use `hs_lastmodifieddate`). The emulator keeps both in step on contacts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CrmCompany, CrmContact, CrmDeal } from '../types';
 import type { HubspotObjectType } from './clients';
 

@@ -6,7 +6,7 @@
  *    tells a ten-secondly 429 from a daily one. So every status >= 400 is thrown here as HubspotApiError with the raw body
  *    validated by zod, and the codegen only ever sees 2xx (including 207 multi-status, which it models itself).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Error body as HubSpot sends it: the `Error` model (category, correlationId, …) or the 429 shape (errorType, policyName). */
 export const hubspotErrorBody = z

@@ -15,7 +15,7 @@
  * keyset on id within that instant, then continue `> T`. No query ever passes offset 0, so the 10,000 cap is never near.
  * The end of a walk leaves an exclusive cursor at the newest time seen: the next pull returns only later changes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PullCursor } from '../types';
 import type { SearchFilter, SearchQuery } from './clients';
 

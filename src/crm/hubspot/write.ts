@@ -5,7 +5,7 @@
  * where nothing of the batch was applied, except a timeout whose request did land: re-sending sets the same values again,
  * which leaves the record as intended.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { backoffMs } from '../call';
 import { CrmStopError, type FieldValue, type RecordFailure, type RecordWrite, type WriteResult, type WriteObject } from '../types';
 import type { BatchUpdateResult, HubspotObjectType } from './clients';

@@ -3,7 +3,7 @@
  * page, each page pointing at the next through the Sforce-Locator header ('null' on the last). Every step is one
  * retried, timed-out call through the session, so a resumed run can pick up at the job and locator in its cursor.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SalesforceSession } from './session';
 import { bulkJobInfo, csvRow } from './wire';
 

@@ -4,10 +4,11 @@
  * creating fields the connector upserts its own permission set with read/edit on exactly those fields and assigns it to
  * the integration user. Upserting a PermissionSet changes only the field permissions it lists.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SalesforceSession } from './session';
 import { quote } from './soql';
 import { queryResult } from './wire';
+import { metadataCall } from './metadata-soap';
 
 const upsertResult = z.object({
   fullName: z.string(),
@@ -27,7 +28,7 @@ export async function grantFieldAccess(session: SalesforceSession, ps: Permissio
   if (fields.length === 0) return;
   // Element order follows the Metadata WSDL (fieldPermissions: editable, field, readable), which Salesforce checks.
   const metadata = { fullName: ps.name, fieldPermissions: fields.map((field) => ({ editable: true, field, readable: true })), label: ps.label };
-  const raw: unknown = await session.call((conn) => conn.metadata.upsert('PermissionSet', metadata));
+  const raw: unknown = await session.call((conn) => metadataCall(conn, 'upsertMetadata', 'PermissionSet', [metadata]));
   const result = upsertResult.parse(Array.isArray(raw) ? raw[0] : raw);
   if (!result.success) {
     const errors = result.errors ? (Array.isArray(result.errors) ? result.errors : [result.errors]) : [];

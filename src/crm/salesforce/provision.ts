@@ -7,6 +7,7 @@
 import type { FieldMapping, FieldSpec, FieldType, ProvisionReport } from '../types';
 import { SOBJECT_OF, SOBJECTS_OF } from './normalise';
 import type { SalesforceSession } from './session';
+import { metadataCall, type Xmlish } from './metadata-soap';
 import { type DescribeResult, metadataSaveResult } from './wire';
 
 /** Describe types that satisfy each mapping type (Number/Currency/Percent all describe as numbers, Text as string…). */
@@ -69,7 +70,7 @@ export function planProvision(mapping: FieldMapping, describes: Map<string, Desc
  * CustomField metadata for one missing field. Keys are in the Metadata WSDL's element order (fullName, then
  * alphabetical: defaultValue, description, label, length, precision, scale, type, valueSet), which Salesforce enforces.
  */
-export function customFieldMetadata(spec: FieldSpec, sobject: string): Record<string, unknown> {
+export function customFieldMetadata(spec: FieldSpec, sobject: string): Record<string, Xmlish> {
   const description = spec.description ?? `Written by community-influence (output ${spec.output}).`;
   const head = (extra: Record<string, unknown> = {}) => ({ fullName: `${sobject}.${spec.name}`, ...extra, description, label: spec.label.slice(0, 40) });
   switch (spec.type) {
@@ -99,7 +100,7 @@ export async function createFields(session: SalesforceSession, items: ProvisionP
   for (const i of items) if (!creatable.includes(i)) failed.push({ fullName: `${i.sobject}.${i.spec.name}`, message: 'a picklist needs at least one option in the mapping' });
   for (let start = 0; start < creatable.length; start += 10) {
     const batch = creatable.slice(start, start + 10).map((i) => customFieldMetadata(i.spec, i.sobject));
-    const raw: unknown = await session.call((conn) => conn.metadata.create('CustomField', batch));
+    const raw: unknown = await session.call((conn) => metadataCall(conn, 'createMetadata', 'CustomField', batch));
     const results = metadataSaveResult.array().parse(Array.isArray(raw) ? raw : [raw]);
     for (const r of results) {
       if (r.success) continue;

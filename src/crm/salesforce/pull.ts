@@ -6,7 +6,7 @@
  *    `bulk2:<jobId>:<locator|pending>`. Bulk results are unordered, so the cursor keeps the running maximum
  *    (SystemModstamp, Id); anything edited after the job's snapshot has a later stamp and the next incremental pull gets it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CrmDealCompany, CrmDealContact, PullCursor, PullObject, PullPage, PullRecord } from '../types';
 import { type BulkPollOptions, createQueryJob, readResults, waitForJob } from './bulk';
 import { PULL_SPECS } from './normalise';

@@ -7,7 +7,6 @@
  */
 // The core entry plus the one API module we use: the full 'jsforce' entry also bundles streaming (faye), bulk v1, chatter…
 import { Connection, type HttpRequest, type HttpResponse } from 'jsforce/core';
-import 'jsforce/api/metadata';
 import { importPKCS8, SignJWT } from 'jose';
 import type { z } from 'zod';
 import { callWithRetry, type RateGate, sleep as realSleep, withTimeout } from '../call';

@@ -2,7 +2,7 @@
  * Salesforce wire shapes, validated with zod at the boundary (jsforce hands back `unknown`-ish JSON). Provider schemas
  * live here; normalise.ts maps them to the CRM-neutral records.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const str = z.string().nullable().optional().transform((v) => v ?? null);
 const bool = z.boolean().nullable().optional().transform((v) => v ?? false);

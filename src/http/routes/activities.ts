@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { activityInputSchema } from '../../activity/schema';
 import { requireScope } from '../../auth/tokens';
 import { enqueueActivities } from '../../ingest/enqueue';

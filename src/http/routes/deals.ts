@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseQuery } from '../validate';
 import { requireScope } from '../../auth/tokens';
 import { ApiError } from '../errors';

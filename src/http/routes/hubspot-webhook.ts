@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { connectedCrms } from '../../env';
 import { verifyHubspotV3 } from '../../sources/hubspot';
 import { scheduleCrmChange } from '../../sync/runner';

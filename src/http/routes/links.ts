@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { nowIso } from '../../ids';
 import { decideLink, getLink, listLinks } from '../../store/links';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { findMemberIdsByIdentity, getMember, getMemberDetail, listMembers } from '../../store/members';
 import { ApiError } from '../errors';

@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { connectedCrms } from '../../env';
 import { sha256Hex } from '../../ids';

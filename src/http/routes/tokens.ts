@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCOPES } from '../../auth/scopes';
 import { generateTokenSecret, requireScope } from '../../auth/tokens';
 import { newId, sha256Hex } from '../../ids';

@@ -8,7 +8,7 @@
  *
  * Identity id is the numeric user id (stable across username renames); the username is the handle.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActivityInput, IdentityInput } from '../../activity/schema';
 import { activities, clip, definedOnly, ignored, invalidFrom, isoTime, type NormaliseResult, type PingResult } from '../result';
 

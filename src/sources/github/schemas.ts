@@ -3,7 +3,7 @@
  * accepting them; we only pin down what the normaliser uses. Timestamps are converted to ISO 8601 here so a
  * malformed time is reported as an issue with its path instead of producing an invalid activity later.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { httpUrl, isoTime } from '../result';
 
 export const userSchema = z.looseObject({

@@ -5,7 +5,7 @@
  * message can arrive under several subscriptions (message.channels, message.groups) with different event_ids, while
  * Slack's retries of one event keep the same keys, so both dedupe.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActivityInput, IdentityInput } from '../../activity/schema';
 import { activities, clip, definedOnly, ignored, invalidFrom, unixToIso, type NormaliseResult } from '../result';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CrmCompany, CrmContact, CrmDeal, CrmDealContact, PullCursor, PullObject } from '../../crm/types';
 import { normaliseEmail, registrableDomain } from '../../identity';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CrmStopError, type FieldValue, type RecordWrite, type WriteObject } from '../../crm/types';
 import type { RunContext, StepResult } from '../context';
 import { addCounts, type Counts } from '../context';

@@ -1,0 +1,158 @@
+/**
+ * Read-only queries behind the DevRel dashboard (GET /). Aggregation over deals happens in the page's domain code
+ * (src/ui/dashboard-data.ts) from one light row per deal; breakdowns that need the per-touch evidence (activity type,
+ * event, member) are aggregated here in SQL with json_each over deal_influence.detail.
+ */
+
+export interface ReportFilter {
+  /** Inclusive ISO date (YYYY-MM-DD) or null. A deal's date is its close date when closed, else its creation date. */
+  from: string | null;
+  /** Exclusive ISO date or null. */
+  to: string | null;
+  pipeline: string | null;
+  currency: string | null;
+  /** Attribution model whose credit is used (a key of DealInfluence.attributedAmount / creditByChannel). */
+  model: string;
+}
+
+export interface ReportDealRow {
+  crm: string;
+  deal_id: string;
+  name: string | null;
+  pipeline: string | null;
+  company_id: string | null;
+  company_name: string | null;
+  industry: string | null;
+  employees: number | null;
+  country: string | null;
+  influenced: number;
+  sourced: number;
+  amount: number | null;
+  currency: string | null;
+  is_closed: number;
+  is_won: number;
+  deal_created_at: string;
+  close_date: string | null;
+  /** attributedAmount[model] */
+  attributed: number | null;
+  /** JSON object channel → share, for the model, or null. */
+  channels: string | null;
+}
+
+const DEAL_DATE = `(CASE WHEN i.is_closed = 1 THEN coalesce(i.close_date, i.deal_created_at) ELSE i.deal_created_at END)`;
+
+/** The shared WHERE over `deal_influence i LEFT JOIN crm_deals d`; parameters ?1..?4 = from, to, pipeline, currency. */
+const WHERE = `
+  WHERE (?1 IS NULL OR ${DEAL_DATE} >= ?1)
+    AND (?2 IS NULL OR ${DEAL_DATE} < ?2)
+    AND (?3 IS NULL OR d.pipeline = ?3)
+    AND (?4 IS NULL OR coalesce(i.currency, '') = ?4)`;
+
+const binds = (f: ReportFilter) => [f.from, f.to, f.pipeline, f.currency] as const;
+
+/** `$.attributedAmount.<model>`; model names are validated against MODEL_NAMES before they get here. */
+const modelPath = (prefix: string, model: string) => `${prefix}.${model.replace(/[^a-z_]/g, '')}`;
+
+export async function loadReport(db: D1Database, f: ReportFilter) {
+  const b = binds(f);
+  const [deals, byType, byEvent, byMember, pipelines, currencies] = await db.batch([
+    db.prepare(
+      `SELECT i.crm, i.deal_id, d.name, d.pipeline, d.company_id, co.name AS company_name, co.industry, co.employees, co.country,
+              i.influenced, i.sourced, i.amount, i.currency, i.is_closed, i.is_won, i.deal_created_at, i.close_date,
+              json_extract(i.detail, '${modelPath('$.attributedAmount', f.model)}') AS attributed,
+              json_extract(i.detail, '${modelPath('$.creditByChannel', f.model)}') AS channels
+         FROM deal_influence i
+         LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id
+         LEFT JOIN crm_companies co ON co.crm = i.crm AND co.crm_id = d.company_id
+        ${WHERE}`,
+    ).bind(...b),
+    // Credit by activity type: amount × the touch's share under the model. Open deals → pipeline, won → revenue.
+    db.prepare(
+      `SELECT json_extract(e.value, '$.type') AS activity_type,
+              sum(CASE WHEN i.is_closed = 0 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS pipeline,
+              sum(CASE WHEN i.is_won = 1 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS revenue,
+              count(*) AS touches, count(DISTINCT i.deal_id) AS deals
+         FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(i.detail, '$.evidence') e
+        ${WHERE} AND i.influenced = 1
+        GROUP BY activity_type ORDER BY revenue + pipeline DESC LIMIT 50`,
+    ).bind(...b),
+    db.prepare(
+      `SELECT coalesce(json_extract(e.value, '$.title'), json_extract(e.value, '$.url'), '(untitled)') AS event,
+              sum(CASE WHEN i.is_closed = 0 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS pipeline,
+              sum(CASE WHEN i.is_won = 1 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS revenue,
+              count(*) AS touches, count(DISTINCT i.deal_id) AS deals
+         FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(i.detail, '$.evidence') e
+        ${WHERE} AND i.influenced = 1 AND json_extract(e.value, '$.channel') = 'events'
+        GROUP BY event ORDER BY revenue + pipeline DESC LIMIT 30`,
+    ).bind(...b),
+    db.prepare(
+      `WITH t AS (
+         SELECT json_extract(e.value, '$.memberId') AS member_id, i.deal_id, i.is_closed, i.is_won,
+                coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) AS credit
+           FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(i.detail, '$.evidence') e
+          ${WHERE} AND i.influenced = 1)
+       SELECT t.member_id, m.display_name, count(*) AS touches, count(DISTINCT t.deal_id) AS deals,
+              sum(CASE WHEN t.is_closed = 0 THEN t.credit ELSE 0 END) AS pipeline,
+              sum(CASE WHEN t.is_won = 1 THEN t.credit ELSE 0 END) AS revenue
+         FROM t LEFT JOIN members m ON m.id = t.member_id
+        GROUP BY t.member_id ORDER BY revenue + pipeline DESC, deals DESC LIMIT 20`,
+    ).bind(...b),
+    db.prepare(`SELECT DISTINCT pipeline FROM crm_deals WHERE pipeline IS NOT NULL ORDER BY pipeline LIMIT 50`),
+    db.prepare(`SELECT coalesce(currency, '') AS currency, count(*) AS n FROM deal_influence GROUP BY 1 ORDER BY n DESC`),
+  ]);
+  return {
+    deals: deals!.results as unknown as ReportDealRow[],
+    byType: byType!.results as unknown as { activity_type: string; pipeline: number; revenue: number; touches: number; deals: number }[],
+    byEvent: byEvent!.results as unknown as { event: string; pipeline: number; revenue: number; touches: number; deals: number }[],
+    byMember: byMember!.results as unknown as { member_id: string; display_name: string | null; touches: number; deals: number; pipeline: number; revenue: number }[],
+    pipelines: (pipelines!.results as { pipeline: string }[]).map((r) => r.pipeline),
+    currencies: currencies!.results as unknown as { currency: string; n: number }[],
+  };
+}
+
+/** Members by community stage (contact_influence.stage of their linked contacts) and how far they got in the CRM. */
+export async function loadFunnel(db: D1Database) {
+  const [totals, stages] = await db.batch([
+    db.prepare(
+      `WITH linked AS (
+         SELECT DISTINCT l.member_id, l.crm, l.crm_id FROM links l JOIN members m ON m.id = l.member_id
+          WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND m.is_bot = 0 AND m.is_staff = 0)
+       SELECT (SELECT count(*) FROM members WHERE is_bot = 0 AND is_staff = 0) AS members,
+              (SELECT count(DISTINCT member_id) FROM linked) AS contacts,
+              (SELECT count(DISTINCT k.member_id) FROM linked k JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id) AS opportunities,
+              (SELECT count(DISTINCT k.member_id) FROM linked k JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id
+                 JOIN crm_deals d ON d.crm = dc.crm AND d.crm_id = dc.deal_id WHERE d.is_won = 1) AS customers`,
+    ),
+    db.prepare(
+      `WITH linked AS (
+         SELECT DISTINCT l.member_id, l.crm, l.crm_id FROM links l JOIN members m ON m.id = l.member_id
+          WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND m.is_bot = 0 AND m.is_staff = 0)
+       SELECT coalesce(ci.stage, '(none)') AS stage, count(DISTINCT k.member_id) AS members,
+              count(DISTINCT CASE WHEN dc.deal_id IS NOT NULL THEN k.member_id END) AS opportunities,
+              count(DISTINCT CASE WHEN d.is_won = 1 THEN k.member_id END) AS customers
+         FROM linked k
+         LEFT JOIN contact_influence ci ON ci.crm = k.crm AND ci.contact_id = k.crm_id
+         LEFT JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id
+         LEFT JOIN crm_deals d ON d.crm = dc.crm AND d.crm_id = dc.deal_id
+        GROUP BY 1`,
+    ),
+  ]);
+  return {
+    totals: (totals!.results[0] ?? { members: 0, contacts: 0, opportunities: 0, customers: 0 }) as { members: number; contacts: number; opportunities: number; customers: number },
+    stages: stages!.results as unknown as { stage: string; members: number; opportunities: number; customers: number }[],
+  };
+}
+
+/** Companies by community engagement (company_influence), with their name. */
+export async function topCompanies(db: D1Database, limit = 20) {
+  const { results } = await db
+    .prepare(
+      `SELECT ci.crm, ci.company_id, co.name, co.domain, ci.engaged_members, ci.activity_count, ci.top_channel, ci.last_activity_at
+         FROM company_influence ci LEFT JOIN crm_companies co ON co.crm = ci.crm AND co.crm_id = ci.company_id
+        WHERE ci.engaged_members > 0
+        ORDER BY ci.engaged_members DESC, ci.activity_count DESC LIMIT ?`,
+    )
+    .bind(limit)
+    .all<{ crm: string; company_id: string; name: string | null; domain: string | null; engaged_members: number; activity_count: number; top_channel: string | null; last_activity_at: string | null }>();
+  return results;
+}

@@ -1,0 +1,52 @@
+import { Hono, type Context } from 'hono';
+import { csrfToken, endSession, requireCsrf, requireRole } from '../auth/session';
+import type { AppEnv } from '../http/types';
+import { dashboardCsv, dashboardPage } from './dashboard';
+import { dealPage } from './deal';
+import { healthCsv, healthPage } from './health';
+import { pageHeaders } from './kit';
+import { memberPage } from './member';
+import { reviewPage, reviewPost } from './review';
+import { rulesActivate, rulesPage, rulesPreview, rulesRollback } from './rules';
+import { devSignIn, signinPage } from './signin';
+import { runPage, syncPage, syncStart } from './sync';
+
+/**
+ * The web app: server-rendered pages behind sign-in and roles. Mounted by the lead after the API routes:
+ *   app.use('*', loadPerson()); app.route('/', ui);
+ * Pages call the same store/domain functions as the JSON API; every form post carries a CSRF token.
+ */
+export const ui = new Hono<AppEnv>();
+
+type Page = (c: Context<AppEnv>, csrf: string) => Promise<Response>;
+const page = (fn: Page) => async (c: Context<AppEnv>) => fn(c, await csrfToken(c));
+
+ui.use('*', pageHeaders);
+
+ui.get('/signin', signinPage);
+ui.post('/signin/dev', devSignIn);
+ui.post('/signout', requireCsrf(), (c) => {
+  endSession(c);
+  return c.redirect('/signin', 303);
+});
+
+// Viewer pages
+ui.get('/', requireRole('viewer'), page(dashboardPage));
+ui.get('/export/dashboard/:file{[a-z_]+\\.csv}', requireRole('viewer'), (c) => dashboardCsv(c, c.req.param('file').replace(/\.csv$/, '')));
+ui.get('/health', requireRole('viewer'), page(healthPage));
+ui.get('/export/health/:file{[a-z_]+\\.csv}', requireRole('viewer'), (c) => healthCsv(c, c.req.param('file').replace(/\.csv$/, '')));
+ui.get('/deals/:crm/:id', requireRole('viewer'), page(dealPage));
+ui.get('/members/:id', requireRole('viewer'), page(memberPage));
+
+// Editor pages
+ui.get('/review', requireRole('editor'), page(reviewPage));
+ui.post('/review', requireRole('editor'), requireCsrf(), reviewPost);
+ui.get('/rules', requireRole('editor'), page(rulesPage));
+ui.post('/rules/preview', requireRole('editor'), requireCsrf(), page(rulesPreview));
+ui.post('/rules/activate', requireRole('editor'), requireCsrf(), page(rulesActivate));
+ui.post('/rules/rollback', requireRole('editor'), requireCsrf(), rulesRollback);
+
+// Admin pages
+ui.get('/sync', requireRole('admin'), page(syncPage));
+ui.get('/sync/runs/:id', requireRole('admin'), page(runPage));
+ui.post('/sync/start', requireRole('admin'), requireCsrf(), syncStart);

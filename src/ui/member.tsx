@@ -1,0 +1,105 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../http/types';
+import { listActivities } from '../store/activities';
+import { getMember, getMemberDetail } from '../store/members';
+import { memberDeals, memberLinks } from '../store/ui-pages';
+import { day, money, pct, render, when } from './kit';
+
+export async function memberPage(c: Context<AppEnv>, csrf: string) {
+  const id = c.req.param('id') ?? '';
+  const member = await getMember(c.env.DB, id);
+  if (!member) return render(c, { title: 'Member not found', csrf, status: 404 }, <><h1>Member not found</h1><p>No member {id}.</p></>);
+  const [detail, activities, links, deals] = await Promise.all([
+    getMemberDetail(c.env.DB, id),
+    listActivities(c.env.DB, { memberIds: [id], source: null, type: null, since: null, until: null, before: null, limit: 200 }),
+    memberLinks(c.env.DB, id),
+    memberDeals(c.env.DB, id),
+  ]);
+  const timeline = [...activities].sort((a, b) => b.occurred_at.localeCompare(a.occurred_at));
+  return render(c, { title: member.display_name ?? id, csrf }, (
+    <>
+      <p class="small"><a href="/">← Dashboard</a></p>
+      <h1>{member.display_name ?? id}</h1>
+      <p>
+        <code>{id}</code> {member.is_staff ? <span class="badge warn">staff (excluded)</span> : null} {member.is_bot ? <span class="badge warn">bot (excluded)</span> : null}
+        {' '}· {detail.activity.total} activities, first {day(detail.activity.first_at)}, last {day(detail.activity.last_at)}
+      </p>
+      <p class="small muted">Merging and unmerging members is done through the API (POST /v1/members/:id/merge|unmerge) for now.</p>
+
+      <h2>Identities</h2>
+      <div class="table-wrap">
+        <table id="identities">
+          <caption>Identities across platforms</caption>
+          <thead><tr><th scope="col">Platform</th><th scope="col">Handle / id</th><th scope="col">Email</th><th scope="col">Name</th><th scope="col">Company</th><th scope="col">First seen</th></tr></thead>
+          <tbody>
+            {detail.identities.map((i) => (
+              <tr>
+                <td>{i.source}</td>
+                <td>{i.handle ?? i.external_id}{i.is_bot ? <span class="badge warn">bot</span> : null}</td>
+                <td>{i.email ?? '–'} {i.email ? (i.email_verified ? <span class="badge yes">verified</span> : <span class="badge no">unverified</span>) : null}</td>
+                <td>{i.name ?? '–'}</td>
+                <td>{i.company ?? '–'}</td>
+                <td>{day(i.first_seen_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>CRM links</h2>
+      <div class="table-wrap">
+        <table id="links">
+          <caption>Links to CRM contacts and companies, with method, confidence and evidence</caption>
+          <thead><tr><th scope="col">CRM record</th><th scope="col">Method</th><th scope="col" class="num">Confidence</th><th scope="col">Status</th><th scope="col">Evidence</th></tr></thead>
+          <tbody>
+            {links.length === 0 ? <tr><td colspan={5} class="muted">Not linked to any CRM record.</td></tr> : links.map((l) => (
+              <tr>
+                <td>{l.target_name || l.crm_id} <span class="small muted">({l.crm} {l.target_kind}{l.title ? `, ${l.title}` : ''})</span><div class="small muted">{l.target_detail ?? ''}</div></td>
+                <td>{l.method}</td>
+                <td class="num">{pct(l.confidence, 0)}</td>
+                <td><span class={`badge ${l.status === 'confirmed' || l.status === 'auto' ? 'yes' : l.status === 'rejected' ? 'bad' : 'warn'}`}>{l.status}</span>{l.decided_by ? <div class="small muted">by {l.decided_by} {day(l.decided_at)}</div> : null}</td>
+                <td><ul class="ev">{(JSON.parse(l.evidence) as string[]).map((e) => <li>{e}</li>)}</ul></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>Deals this member touched</h2>
+      <div class="table-wrap">
+        <table>
+          <caption>Deals whose counted touches include this member</caption>
+          <thead><tr><th scope="col">Deal</th><th scope="col" class="num">Amount</th><th scope="col">Status</th><th scope="col">Flags</th></tr></thead>
+          <tbody>
+            {deals.length === 0 ? <tr><td colspan={4} class="muted">None.</td></tr> : deals.map((d) => (
+              <tr>
+                <td><a href={`/deals/${d.crm}/${encodeURIComponent(d.deal_id)}`}>{d.name ?? d.deal_id}</a></td>
+                <td class="num">{money(d.amount, d.currency)}</td>
+                <td>{d.is_closed ? (d.is_won ? 'won' : 'lost') : 'open'}</td>
+                <td>{d.influenced ? 'influenced ' : ''}{d.sourced ? 'sourced' : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>Activity timeline</h2>
+      <div class="table-wrap">
+        <table id="activity">
+          <caption>Latest {timeline.length} activities{detail.activity.total > timeline.length ? ` of ${detail.activity.total}` : ''}</caption>
+          <thead><tr><th scope="col">When</th><th scope="col">Source</th><th scope="col">Type</th><th scope="col">Title</th></tr></thead>
+          <tbody>
+            {timeline.map((a) => (
+              <tr>
+                <td>{when(a.occurred_at)}</td>
+                <td>{a.source}</td>
+                <td>{a.type}</td>
+                <td>{a.url && /^https?:\/\//.test(a.url) ? <a href={a.url} rel="noopener noreferrer">{a.title ?? a.url}</a> : (a.title ?? '–')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  ));
+}

@@ -1,0 +1,210 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../http/types';
+import { sha256Hex } from '../ids';
+import { loadRules, type PreviewDiff, type SourceIssue } from '../rules';
+import { BUNDLED_MAPPINGS } from '../rules/bundled';
+import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../store/rules';
+import { previewRules, validateProposal } from '../sync/rules-change';
+import { activateVersion } from './activate';
+import { money, render, when } from './kit';
+
+const KINDS: RulesKind[] = ['rules', 'hubspot', 'salesforce'];
+const kindOf = (v: unknown): RulesKind => (KINDS.includes(v as RulesKind) ? (v as RulesKind) : 'rules');
+const MAX = 512_000;
+
+async function activeOf(c: Context<AppEnv>, kind: RulesKind) {
+  const active = await activeRules(c.env.DB, kind);
+  const content = active?.content ?? BUNDLED_MAPPINGS[kind];
+  let hash = active?.hash;
+  if (!hash) {
+    const loaded = kind === 'rules' ? await loadRules(content) : null;
+    hash = loaded?.ok ? loaded.value.version : await sha256Hex(content);
+  }
+  return { content, hash, source: active ? 'activated' : 'bundled (mappings/ in the repository)', author: active?.author ?? null };
+}
+
+interface View {
+  kind: RulesKind;
+  content: string;
+  issues?: SourceIssue[];
+  preview?: Awaited<ReturnType<typeof previewRules>> | { valid: true; diff: null };
+  previewedHash?: string;
+  message?: string;
+  status?: 200 | 422;
+}
+
+async function page(c: Context<AppEnv>, csrf: string, v: View) {
+  const [active, history] = await Promise.all([activeOf(c, v.kind), listRulesVersions(c.env.DB, v.kind)]);
+  return render(c, { title: 'Rules', nav: '/rules', csrf, status: v.status ?? 200 }, (
+    <>
+      <h1>Rules and mappings</h1>
+      <nav aria-label="File" class="actions">
+        {KINDS.map((k) => <a href={`/rules?kind=${k}`} aria-current={k === v.kind ? 'page' : undefined} class="badge">{k}.yaml</a>)}
+      </nav>
+      {v.message ? <p class="ok" role="status">{v.message}</p> : null}
+      <p>Active version of <strong>{v.kind}.yaml</strong>: <code id="active-hash">{active.hash.slice(0, 16)}</code> — {active.source}{active.author ? `, by ${active.author}` : ''}.</p>
+
+      <h2>Propose a change</h2>
+      <form method="post" action="/rules/preview" aria-label="Proposed file">
+        <input type="hidden" name="_csrf" value={csrf} />
+        <input type="hidden" name="kind" value={v.kind} />
+        {v.previewedHash ? <input type="hidden" name="previewed" value={v.previewedHash} /> : null}
+        <label for="content">Proposed {v.kind}.yaml (edit or paste)</label>
+        <textarea id="content" name="content" rows={22} spellcheck={false} aria-describedby={v.issues?.length ? 'issues' : undefined}>{v.content}</textarea>
+        <div class="actions">
+          <button type="submit">Validate and preview</button>
+          {v.previewedHash ? <button type="submit" formaction="/rules/activate" class="danger" id="activate">Activate this version</button> : null}
+        </div>
+      </form>
+      {v.issues?.length ? <Issues issues={v.issues} content={v.content} /> : null}
+      {v.preview ? <Preview p={v.preview} /> : null}
+
+      <h2>History</h2>
+      <div class="table-wrap">
+        <table id="history">
+          <caption>Every version of {v.kind}.yaml activated here</caption>
+          <thead><tr><th scope="col">Version</th><th scope="col">Author</th><th scope="col">Stored</th><th scope="col">State</th></tr></thead>
+          <tbody>
+            {history.length === 0 ? <tr><td colspan={4} class="muted">Only the bundled file so far.</td></tr> : history.map((h) => (
+              <tr>
+                <td><code>{h.hash.slice(0, 16)}</code></td>
+                <td>{h.author}</td>
+                <td>{when(h.created_at)}</td>
+                <td>
+                  {h.active ? <span class="badge yes">active</span> : (
+                    <form method="post" action="/rules/rollback">
+                      <input type="hidden" name="_csrf" value={csrf} />
+                      <input type="hidden" name="kind" value={v.kind} />
+                      <input type="hidden" name="hash" value={h.hash} />
+                      <button type="submit" class="secondary">Roll back to this version</button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  ));
+}
+
+function Issues(props: { issues: SourceIssue[]; content: string }) {
+  const lines = props.content.split('\n');
+  return (
+    <div class="err" id="issues" role="alert">
+      <strong>{props.issues.length} problem{props.issues.length === 1 ? '' : 's'}; nothing was changed.</strong>
+      <ul>
+        {props.issues.map((i) => {
+          const from = Math.max(1, i.line - 1);
+          const to = Math.min(lines.length, i.line + 1);
+          return (
+            <li>
+              <strong>line {i.line}, column {i.column}</strong> <code>{i.path}</code>: {i.message}
+              <pre class="code">{lines.slice(from - 1, to).map((l, k) => <span class={from + k === i.line ? 'hl' : undefined}>{`${String(from + k).padStart(4)} | ${l}\n`}</span>)}</pre>
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
+function moneyMap(m: Record<string, number>) {
+  const e = Object.entries(m);
+  return e.length ? e.map(([cur, v]) => money(v, cur)).join(', ') : '0';
+}
+
+function Preview(props: { p: View['preview'] }) {
+  const p = props.p!;
+  if (!('diff' in p) || p.diff === null) return <p class="ok" id="preview">Valid. A field mapping does not change influence values; activating it changes what is written to the CRM.</p>;
+  const d: PreviewDiff = p.diff;
+  const rows: [string, string, string][] = [
+    ['Deals evaluated', String(d.before.deals), String(d.after.deals)],
+    ['Influenced deals', String(d.before.influenced.deals), String(d.after.influenced.deals)],
+    ['Influenced pipeline (open)', moneyMap(d.before.influenced.pipeline), moneyMap(d.after.influenced.pipeline)],
+    ['Influenced revenue (won)', moneyMap(d.before.influenced.revenue), moneyMap(d.after.influenced.revenue)],
+    ['Sourced deals', String(d.before.sourced.deals), String(d.after.sourced.deals)],
+    ['Sourced pipeline (open)', moneyMap(d.before.sourced.pipeline), moneyMap(d.after.sourced.pipeline)],
+    ['Sourced revenue (won)', moneyMap(d.before.sourced.revenue), moneyMap(d.after.sourced.revenue)],
+    ['Attributed (primary model)', moneyMap(d.before.attributed), moneyMap(d.after.attributed)],
+  ];
+  const crm = 'crm' in p ? p.crm : null;
+  return (
+    <section id="preview" aria-label="Preview">
+      <h2>Preview: what activating would change</h2>
+      <p class="small muted">{'evaluated' in p ? `${p.evaluated} deals evaluated${p.truncated ? ' (capped; the most recent)' : ''}` : ''} · nothing has been written.</p>
+      <div class="table-wrap">
+        <table id="preview-totals">
+          <caption>Before (active rules) → after (proposed)</caption>
+          <thead><tr><th scope="col">Measure</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th></tr></thead>
+          <tbody>{rows.map(([l, b, a]) => <tr class={b !== a ? 'changed' : undefined}><td>{l}{b !== a ? <span class="badge warn">changes</span> : null}</td><td class="num">{b}</td><td class="num">{a}</td></tr>)}</tbody>
+        </table>
+      </div>
+      <div class="table-wrap">
+        <table id="preview-deals">
+          <caption>{d.changed.length} deal{d.changed.length === 1 ? '' : 's'} change; {d.unchanged} unchanged{d.changed.length > 200 ? ' (first 200 shown)' : ''}</caption>
+          <thead><tr><th scope="col">Deal</th><th scope="col">Change</th><th scope="col">Fields (before → after)</th></tr></thead>
+          <tbody>
+            {d.changed.slice(0, 200).map((x) => (
+              <tr>
+                <td><a href={`/deals/${crm ?? x.crm}/${encodeURIComponent(x.dealId)}`}>{x.dealId}</a></td>
+                <td>{x.kind}</td>
+                <td class="small">{x.changes.map((ch) => `${ch.field}: ${String(ch.before)} → ${String(ch.after)}`).join('; ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+export async function rulesPage(c: Context<AppEnv>, csrf: string) {
+  const kind = kindOf(c.req.query('kind'));
+  const active = await activeOf(c, kind);
+  const msg = c.req.query('done');
+  return page(c, csrf, { kind, content: active.content, ...(msg ? { message: msg } : {}) });
+}
+
+async function readForm(c: Context<AppEnv>) {
+  const form = await c.req.parseBody();
+  const kind = kindOf(form.kind);
+  const content = typeof form.content === 'string' ? form.content.replace(/\r\n/g, '\n').slice(0, MAX) : '';
+  return { kind, content, previewed: typeof form.previewed === 'string' ? form.previewed : null, hash: typeof form.hash === 'string' ? form.hash : null };
+}
+
+export async function rulesPreview(c: Context<AppEnv>, csrf: string) {
+  const { kind, content } = await readForm(c);
+  const validated = await validateProposal(c.env.DB, c.get('config'), kind, content);
+  if (!validated.ok) return page(c, csrf, { kind, content, issues: validated.issues, status: 422 });
+  const preview = validated.rules ? await previewRules(c.env.DB, c.get('config'), validated.rules) : { valid: true as const, diff: null };
+  return page(c, csrf, { kind, content, preview, previewedHash: validated.hash });
+}
+
+export async function rulesActivate(c: Context<AppEnv>, csrf: string) {
+  const { kind, content, previewed } = await readForm(c);
+  const validated = await validateProposal(c.env.DB, c.get('config'), kind, content);
+  if (!validated.ok) return page(c, csrf, { kind, content, issues: validated.issues, status: 422 });
+  if (!previewed || previewed !== validated.hash) {
+    const preview = validated.rules ? await previewRules(c.env.DB, c.get('config'), validated.rules) : { valid: true as const, diff: null };
+    return page(c, csrf, { kind, content, preview, previewedHash: validated.hash, message: 'The text changed since the preview: check this preview, then activate.' });
+  }
+  return activateAndRedirect(c, kind, content);
+}
+
+async function activateAndRedirect(c: Context<AppEnv>, kind: RulesKind, content: string) {
+  const principal = c.get('principal')!;
+  const r = await activateVersion(c.env, c.get('config'), { kind, content, author: `${principal.kind}:${principal.id}` });
+  if (!r.ok) return c.redirect(`/rules?kind=${kind}`, 303);
+  const runs = r.runs.map((x) => x.runId).join(', ');
+  const msg = `Activated ${r.hash.slice(0, 16)}${r.previous ? ` (was ${r.previous.slice(0, 16)})` : ''}. ${runs ? `Sync runs recompute and write back: ${runs}.` : 'No CRM is connected, so nothing is written.'}`;
+  return c.redirect(`/rules?kind=${kind}&done=${encodeURIComponent(msg)}`, 303);
+}
+
+export async function rulesRollback(c: Context<AppEnv>) {
+  const { kind, hash } = await readForm(c);
+  const version = hash ? await getRulesVersion(c.env.DB, kind, hash) : null;
+  if (!version) return c.redirect(`/rules?kind=${kind}&done=${encodeURIComponent('No such version.')}`, 303);
+  return activateAndRedirect(c, kind, version.content);
+}

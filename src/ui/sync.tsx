@@ -1,0 +1,88 @@
+import type { Context } from 'hono';
+import { connectedCrms } from '../env';
+import { runView } from '../http/routes/sync';
+import type { AppEnv } from '../http/types';
+import { countDirty, getRun, listRuns } from '../store/sync';
+import { startRun } from '../sync/runner';
+import { render, when } from './kit';
+
+const COUNT_KEYS = ['pulled', 'resolved', 'computed', 'planned', 'written', 'failed', 'calls'];
+
+function countsText(counts: Record<string, number>) {
+  const keys = [...COUNT_KEYS.filter((k) => k in counts), ...Object.keys(counts).filter((k) => !COUNT_KEYS.includes(k)).sort()];
+  return keys.map((k) => `${k} ${counts[k]}`).join(' · ') || '–';
+}
+
+const dur = (ms: number | null) => (ms === null ? '–' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+export async function syncPage(c: Context<AppEnv>, csrf: string) {
+  const runs = (await listRuns(c.env.DB, { crm: null, limit: 50, before: null })).map(runView);
+  const crms = connectedCrms(c.get('config'));
+  const running = runs.some((r) => r.status === 'running');
+  const done = c.req.query('done');
+  return render(c, { title: 'Sync', nav: '/sync', csrf, ...(running ? { refresh: 5 } : {}) }, (
+    <>
+      <h1>Sync runs</h1>
+      {done ? <p class="ok" role="status">{done}</p> : null}
+      <form method="post" action="/sync/start" class="filters" aria-label="Start a run">
+        <input type="hidden" name="_csrf" value={csrf} />
+        <label class="inline"><input type="checkbox" name="dryRun" value="1" /> Dry run (plan the writes, send nothing)</label>
+        <label class="inline"><input type="checkbox" name="full" value="1" /> Full (re-pull everything)</label>
+        <button type="submit" disabled={crms.length === 0}>Start a run{crms.length ? ` (${crms.join(', ')})` : ''}</button>
+        {crms.length === 0 ? <span class="small muted">No CRM is configured.</span> : null}
+      </form>
+      {running ? <p class="small muted" role="status">A run is in progress; this page refreshes every 5 seconds.</p> : null}
+      <div class="table-wrap">
+        <table id="runs">
+          <caption>Latest {runs.length} runs</caption>
+          <thead><tr><th scope="col">Run</th><th scope="col">CRM</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Stage</th><th scope="col">Counts (incl. CRM calls)</th><th scope="col" class="num">Errors</th><th scope="col">Started</th><th scope="col" class="num">Duration</th></tr></thead>
+          <tbody>
+            {runs.length === 0 ? <tr><td colspan={9} class="muted">No runs yet.</td></tr> : runs.map((r) => (
+              <tr>
+                <td><a href={`/sync/runs/${encodeURIComponent(r.id)}`}>{r.id}</a>{r.dry_run ? <span class="badge">dry run</span> : null}{r.full ? <span class="badge">full</span> : null}</td>
+                <td>{r.crm}</td>
+                <td>{r.trigger}</td>
+                <td><span class={`badge ${r.status === 'done' ? 'yes' : r.status === 'failed' ? 'bad' : r.status === 'running' ? 'warn' : 'no'}`}>{r.status}</span>{r.reason ? <div class="small muted">{r.reason}</div> : null}</td>
+                <td>{r.stage} <span class="small muted">(step {r.steps})</span></td>
+                <td class="small">{countsText(r.counts)}</td>
+                <td class="num">{r.errors.length}</td>
+                <td>{when(r.started_at ?? r.created_at)}</td>
+                <td class="num">{dur(r.duration_ms)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  ));
+}
+
+export async function runPage(c: Context<AppEnv>, csrf: string) {
+  const row = await getRun(c.env.DB, c.req.param('id') ?? '');
+  if (!row) return render(c, { title: 'Run not found', nav: '/sync', csrf, status: 404 }, <><h1>Run not found</h1><p><a href="/sync">All runs</a></p></>);
+  const r = runView(row);
+  const remaining = r.status === 'running' ? await countDirty(c.env.DB, row.crm) : {};
+  return render(c, { title: `Run ${r.id}`, nav: '/sync', csrf, ...(r.status === 'running' ? { refresh: 3 } : {}) }, (
+    <>
+      <p class="small"><a href="/sync">← All runs</a></p>
+      <h1>Run {r.id}</h1>
+      <p>{r.crm} · {r.trigger}{r.dry_run ? ' · dry run' : ''}{r.full ? ' · full' : ''} · <strong>{r.status}</strong> at stage {r.stage} (step {r.steps}) · {dur(r.duration_ms)}</p>
+      {r.reason ? <p class="err">{r.reason}</p> : null}
+      <h2>Progress</h2>
+      <p>{countsText(r.counts)}</p>
+      {r.status === 'running' ? <p class="small muted">Still to process: {Object.entries(remaining).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing queued'}</p> : null}
+      <h2>Errors ({r.errors.length})</h2>
+      {r.errors.length ? <pre class="code">{r.errors.slice(0, 100).map((e) => JSON.stringify(e)).join('\n')}</pre> : <p class="muted">None.</p>}
+    </>
+  ));
+}
+
+export async function syncStart(c: Context<AppEnv>) {
+  const form = await c.req.parseBody();
+  const dryRun = form.dryRun === '1';
+  const full = form.full === '1';
+  const crms = connectedCrms(c.get('config'));
+  const results = await Promise.all(crms.map(async (crm) => ({ crm, ...(await startRun(c.env, crm, { trigger: 'api', dryRun, full })) })));
+  const msg = results.map((r) => (r.started ? `${r.crm}: started ${r.runId}` : `${r.crm}: ${'reason' in r ? r.reason : 'not started'} (${r.runId})`)).join('; ') || 'No CRM is configured.';
+  return c.redirect(`/sync?done=${encodeURIComponent(msg)}`, 303);
+}
