@@ -9,6 +9,7 @@ import { health } from './routes/health';
 import { imports } from './routes/imports';
 import { members } from './routes/members';
 import { tokens } from './routes/tokens';
+import { audit } from './routes/audit';
 import { deals } from './routes/deals';
 import { links } from './routes/links';
 import { rules } from './routes/rules';
@@ -49,6 +50,7 @@ export function createApp() {
   app.route('/v1/deals', deals);
   app.route('/v1/links', links);
   app.route('/v1/rules', rules);
+  app.route('/v1/audit', audit);
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 

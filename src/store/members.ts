@@ -3,6 +3,7 @@ export interface MemberRow {
   display_name: string | null;
   is_bot: number;
   is_staff: number;
+  merged_into: string | null;
   created_at: string;
   updated_at: string;
 }

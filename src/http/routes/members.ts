@@ -1,8 +1,16 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { findMemberIdsByIdentity, getMember, getMemberDetail, listMembers } from '../../store/members';
 import { ApiError } from '../errors';
+import { parseJsonBody, readBody, requireMediaType } from '../body';
+import { parseWith } from '../validate';
+import { blockers, type IdentityInput } from '../../identity';
+import { contextFor } from '../../identity/context';
+import { eraseMember, exportMember, mergeMembers, mergesOf, unmerge } from '../../store/merges';
+import { loadActiveConfig } from '../../sync/config';
+import { startRun } from '../../sync/runner';
+import { connectedCrms } from '../../env';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
 
@@ -23,6 +31,7 @@ async function memberView(db: D1Database, id: string) {
     display_name: member.display_name,
     is_bot: member.is_bot === 1,
     is_staff: member.is_staff === 1,
+    merged_into: member.merged_into,
     created_at: member.created_at,
     identities: detail.identities.map((i) => ({
       source: i.source,
@@ -58,4 +67,60 @@ members.get('/:id', requireScope('read'), async (c) => {
   const view = await memberView(c.env.DB, c.req.param('id'));
   if (!view) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
   return c.json(view);
+});
+
+const mergeBody = z.object({ member_id: z.string().min(1) });
+const unmergeBody = z.object({ merge_id: z.string().min(1).optional() });
+
+async function identitiesOf(db: D1Database, memberId: string): Promise<IdentityInput[]> {
+  const { results } = await db
+    .prepare('SELECT source, external_id, handle, email, email_verified, name, is_bot FROM identities WHERE member_id = ?')
+    .bind(memberId)
+    .all<{ source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; is_bot: number }>();
+  return results.map((r) => ({
+    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
+    email_verified: r.email_verified === 1, name: r.name ?? undefined, is_bot: r.is_bot === 1,
+  }));
+}
+
+const actorOf = (c: Context<AppEnv>) => `${c.get('principal')!.kind}:${c.get('principal')!.id}`;
+
+/** A person merges another member into this one; blocked when both hold an account of one platform, or bot with human. */
+members.post('/:id/merge', requireScope('configure'), async (c) => {
+  requireMediaType(c, 'application/json');
+  const body = parseWith(mergeBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
+  const into = c.req.param('id');
+  if (body.member_id === into) throw new ApiError(400, 'invalid_request', 'a member cannot be merged into itself', [{ path: 'member_id', message: 'same as the target' }]);
+  const [a, b] = await Promise.all([getMember(c.env.DB, into), getMember(c.env.DB, body.member_id)]);
+  if (!a) throw new ApiError(404, 'not_found', `no member ${into}`);
+  if (!b) throw new ApiError(404, 'not_found', `no member ${body.member_id}`, [{ path: 'member_id', message: 'unknown member' }]);
+  const config = await loadActiveConfig(c.env.DB, c.get('config'));
+  const reasons = blockers(await identitiesOf(c.env.DB, into), await identitiesOf(c.env.DB, body.member_id), contextFor(config.identity));
+  if (reasons.length) throw new ApiError(409, 'merge_blocked', 'these members cannot be one person', reasons.map((r) => ({ path: 'member_id', message: r })));
+  return c.json(await mergeMembers(c.env.DB, into, body.member_id, actorOf(c)));
+});
+
+/** Undoes a merge into this member (the latest unless merge_id says which); records "not the same person". */
+members.post('/:id/unmerge', requireScope('configure'), async (c) => {
+  requireMediaType(c, 'application/json');
+  const body = parseWith(unmergeBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
+  const merges = (await mergesOf(c.env.DB, c.req.param('id'))).filter((m) => m.into_member === c.req.param('id') && !m.undone_at);
+  const merge = body.merge_id ? merges.find((m) => m.id === body.merge_id) : merges[0];
+  if (!merge) throw new ApiError(404, 'not_found', 'no merge into this member to undo', body.merge_id ? [{ path: 'merge_id', message: 'unknown or already undone' }] : []);
+  return c.json(await unmerge(c.env.DB, merge, actorOf(c)));
+});
+
+members.get('/:id/export', requireScope('admin'), async (c) => {
+  const data = await exportMember(c.env.DB, c.req.param('id'));
+  if (!data.member) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
+  c.header('content-disposition', `attachment; filename="${c.req.param('id')}.json"`);
+  return c.json(data);
+});
+
+/** Right to erasure: personal data, identities and activities go; influenced deals are recomputed and rewritten. */
+members.delete('/:id', requireScope('admin'), async (c) => {
+  if (!(await getMember(c.env.DB, c.req.param('id')))) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
+  const result = await eraseMember(c.env.DB, c.req.param('id'), actorOf(c));
+  await Promise.all(connectedCrms(c.get('config')).map((crm) => startRun(c.env, crm, { trigger: 'api' })));
+  return c.json(result);
 });

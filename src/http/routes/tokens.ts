@@ -4,6 +4,10 @@ import { SCOPES } from '../../auth/scopes';
 import { generateTokenSecret, requireScope } from '../../auth/tokens';
 import { newId, sha256Hex } from '../../ids';
 import { insertToken, listTokens, revokeToken } from '../../store/tokens';
+import { recordAudit } from '../../store/audit';
+import type { Context } from 'hono';
+
+const actorOf = (c: Context<AppEnv>) => `${c.get('principal')!.kind}:${c.get('principal')!.id}`;
 import { parseJsonBody, readBody, requireMediaType } from '../body';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
@@ -23,6 +27,7 @@ tokens.post('/', requireScope('admin'), async (c) => {
   const secret = generateTokenSecret();
   const id = newId('tok');
   await insertToken(c.env.DB, { id, name: body.name, hash: await sha256Hex(secret), scopes: [...new Set(body.scopes)] });
+  await recordAudit(c.env.DB, { actor: actorOf(c), action: 'token.create', detail: { token_id: id, name: body.name, scopes: body.scopes } });
   c.get('log').info('api token created', { token_id: id, scopes: body.scopes });
   return c.json({ id, name: body.name, scopes: body.scopes, token: secret }, 201);
 });
@@ -34,6 +39,7 @@ tokens.get('/', requireScope('admin'), async (c) => {
 
 tokens.delete('/:id', requireScope('admin'), async (c) => {
   if (!(await revokeToken(c.env.DB, c.req.param('id')))) throw new ApiError(404, 'not_found', 'no active token with that id');
+  await recordAudit(c.env.DB, { actor: actorOf(c), action: 'token.revoke', detail: { token_id: c.req.param('id') } });
   c.get('log').info('api token revoked', { token_id: c.req.param('id') });
   return c.body(null, 204);
 });
