@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { accessRolesSchema } from './auth/access';
 
 /**
  * Bindings come from wrangler.toml (worker-configuration.d.ts is generated from it by `npm run cf-typegen`);
@@ -24,6 +25,10 @@ export interface Env extends Cloudflare.Env {
   SYNC_WRITES_ENABLED?: string;
   HUBSPOT_REQUESTS_PER_10S?: string;
   PUBLIC_URL?: string;
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  ACCESS_ROLES?: string;
+  ACCESS_JWKS?: string;
 }
 
 const optionalSecret = z.string().min(1).optional();
@@ -61,6 +66,24 @@ const configSchema = z.object({
   SYNC_WRITES_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
   HUBSPOT_REQUESTS_PER_10S: intVar(100),
+  /** Cloudflare Access: team domain (https://<team>.cloudflareaccess.com), application audience tag, role mapping. */
+  ACCESS_TEAM_DOMAIN: z.url().optional(),
+  ACCESS_AUD: z.string().min(1).optional(),
+  ACCESS_ROLES: z
+    .string()
+    .default('{}')
+    .transform((s, ctx) => {
+      try {
+        const parsed = accessRolesSchema.safeParse(JSON.parse(s));
+        if (parsed.success) return parsed.data;
+        ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid' });
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"admin":["ana@acme.io"],"viewer":["*@acme.io"]}' });
+      }
+      return z.NEVER;
+    }),
+  /** Pinned Access signing keys (JWKS JSON) instead of fetching the team's certs. */
+  ACCESS_JWKS: z.string().min(2).optional(),
   /** Where people reach the app; deal evidence links written to the CRM point here. */
   PUBLIC_URL: z.url().default('http://127.0.0.1:8787'),
 });
