@@ -39,7 +39,13 @@ export default defineConfig({
       },
       {
         // Everything that touches bindings: inside workerd with real D1 and Queues. No CRM is configured here.
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' }, miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets } } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            // A small ingestion limit so the limiter test can reach it.
+            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
+          }),
+        ],
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],

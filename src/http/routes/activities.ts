@@ -10,6 +10,7 @@ import { parseJsonBody, readBody, requireMediaType } from '../body';
 import { ApiError, issuePath, type ErrorIssue } from '../errors';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
+import { byPrincipal, rateLimit } from '../ratelimit';
 
 export const MAX_BATCH = 1000;
 const MAX_ITEM_BYTES = 64_000;
@@ -19,7 +20,7 @@ export const activities = new Hono<AppEnv>();
 const batchEnvelope = z.object({ activities: z.array(z.unknown()).min(1, 'send at least one activity') });
 
 /** A batch of activities: valid items are accepted, invalid ones reported by index and field path. */
-activities.post('/', requireScope('ingest'), async (c) => {
+activities.post('/', requireScope('ingest'), rateLimit(byPrincipal), async (c) => {
   requireMediaType(c, 'application/json');
   const payload = parseJsonBody(await readBody(c.req.raw, c.get('config').MAX_BODY_BYTES));
   const envelope = batchEnvelope.safeParse(payload);

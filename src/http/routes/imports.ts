@@ -9,6 +9,7 @@ import { requireMediaType } from '../body';
 import { ApiError, invalid } from '../errors';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
+import { byPrincipal, rateLimit } from '../ratelimit';
 
 export const imports = new Hono<AppEnv>();
 
@@ -51,7 +52,7 @@ function jobView(job: NonNullable<Awaited<ReturnType<typeof getImportJob>>>) {
  * Streams a CSV (with a column mapping) or NDJSON upload into the activities queue. The response comes when the
  * whole upload has been read: row counts and rejections are final then; accepted/duplicate fill in as chunks commit.
  */
-imports.post('/', requireScope('ingest'), async (c) => {
+imports.post('/', requireScope('ingest'), rateLimit(byPrincipal), async (c) => {
   const type = requireMediaType(c, 'text/csv', 'application/x-ndjson', 'application/ndjson');
   const q = parseQuery(c, importQuery);
   const format = type === 'text/csv' ? 'csv' : 'ndjson';

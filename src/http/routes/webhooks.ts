@@ -9,8 +9,11 @@ import { hubspotWebhook } from './hubspot-webhook';
 import { parseJsonBody, readBody, requireMediaType } from '../body';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
+import { byClient, rateLimit } from '../ratelimit';
 
 export const webhooks = new Hono<AppEnv>();
+
+webhooks.use('*', rateLimit(byClient));
 
 type Normalised =
   | { kind: 'activities'; activities: ActivityInput[] }
