@@ -43,7 +43,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // A small ingestion limit so the limiter test can reach it.
-            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
+            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets, FUZZ_RUNS: process.env.FUZZ_RUNS ?? '100' }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
           }),
         ],
         test: {

@@ -6,6 +6,7 @@ declare global {
     interface Env extends Omit<AppEnv, keyof Cloudflare.Env> {
       TEST_MIGRATIONS: D1Migration[];
       E2E_HUBSPOT_URL: string;
+      FUZZ_RUNS?: string;
       E2E_SALESFORCE_URL: string;
     }
   }
