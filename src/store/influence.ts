@@ -58,25 +58,38 @@ export async function loadLinksTo(db: D1Database, crm: CrmKind, contactIds: stri
   return results;
 }
 
-/** All counted links of the given members, and when each member first used each email domain (affiliation history). */
-export async function loadMemberContext(db: D1Database, crm: CrmKind, memberIds: string[]) {
-  const [links, domains] = await db.batch([
+/**
+ * All counted links of the given members, and the companies whose domains their email addresses use, with when each
+ * address was first seen (affiliation history). Domains are matched exactly (registrable domain computed by the caller).
+ */
+export async function loadMemberContext(db: D1Database, crm: CrmKind, memberIds: string[], domainOf: (email: string) => string | null) {
+  const [links, emails] = await db.batch([
     db.prepare(
       `SELECT l.member_id, l.target_kind, l.crm_id, c.company_id AS contact_company
          FROM links l LEFT JOIN crm_contacts c ON l.target_kind = 'contact' AND c.crm = l.crm AND c.crm_id = l.crm_id
         WHERE l.crm = ?1 AND l.status IN ('auto', 'confirmed') AND l.member_id IN (SELECT value FROM json_each(?2))`,
     ).bind(crm, json(memberIds)),
     db.prepare(
-      `SELECT i.member_id, cd.crm_id AS company_id, min(i.first_seen_at) AS seen_at, i.email
-         FROM identities i JOIN crm_company_domains cd
-           ON cd.crm = ?1 AND i.email IS NOT NULL AND (i.email LIKE '%@' || cd.domain OR i.email LIKE '%.' || cd.domain)
-        WHERE i.member_id IN (SELECT value FROM json_each(?2))
-        GROUP BY i.member_id, cd.crm_id`,
-    ).bind(crm, json(memberIds)),
+      `SELECT member_id, email, min(first_seen_at) AS seen_at FROM identities
+        WHERE member_id IN (SELECT value FROM json_each(?1)) AND email IS NOT NULL GROUP BY member_id, email`,
+    ).bind(json(memberIds)),
   ]);
+  const byDomain = new Map<string, { member_id: string; seen_at: string; email: string }[]>();
+  for (const row of emails!.results as unknown as { member_id: string; email: string; seen_at: string }[]) {
+    const domain = domainOf(row.email);
+    if (domain) byDomain.set(domain, [...(byDomain.get(domain) ?? []), row]);
+  }
+  const domains: { member_id: string; company_id: string; seen_at: string; email: string }[] = [];
+  if (byDomain.size) {
+    const { results } = await db
+      .prepare('SELECT domain, crm_id FROM crm_company_domains WHERE crm = ?1 AND domain IN (SELECT value FROM json_each(?2))')
+      .bind(crm, json([...byDomain.keys()]))
+      .all<{ domain: string; crm_id: string }>();
+    for (const r of results) for (const e of byDomain.get(r.domain) ?? []) domains.push({ ...e, company_id: r.crm_id });
+  }
   return {
     links: links!.results as unknown as { member_id: string; target_kind: 'contact' | 'company'; crm_id: string; contact_company: string | null }[],
-    domains: domains!.results as unknown as { member_id: string; company_id: string; seen_at: string; email: string }[],
+    domains,
   };
 }
 

@@ -32,7 +32,7 @@ export async function expandStep(ctx: RunContext): Promise<StepResult> {
       `INSERT INTO sync_dirty (crm, kind, ref)
        SELECT DISTINCT ?1, 'member', k.member_id
          FROM sync_dirty d JOIN crm_company_domains cd ON cd.crm = d.crm AND cd.crm_id = d.ref
-         JOIN member_email_keys k ON k.canonical LIKE '%@' || cd.domain OR k.canonical LIKE '%.' || cd.domain
+         JOIN member_email_keys k ON k.domain = cd.domain
         WHERE d.crm = ?1 AND d.kind = 'company'
        ON CONFLICT DO NOTHING`,
     ).bind(crm),

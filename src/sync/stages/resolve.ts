@@ -80,21 +80,21 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
   const byMember = new Map<string, IdentityInput[]>(memberIds.map((id) => [id, []]));
   for (const r of results) byMember.get(r.member_id)?.push(toInput(r));
 
-  const keysByMember = new Map<string, string[]>();
+  const keysByMember = new Map<string, { canonical: string; domain: string | null }[]>();
   const canonicals = new Set<string>();
   const domains = new Set<string>();
   for (const [memberId, identities] of byMember) {
-    const keys = new Set<string>();
+    const keys = new Map<string, string | null>();
     for (const identity of identities) {
       for (const { raw } of identityEmails(identity, resolver)) {
         const n = normaliseEmail(raw, resolver.email);
         if (!n) continue;
-        keys.add(n.canonical);
+        keys.set(n.canonical, n.domain);
         canonicals.add(n.canonical);
         if (n.domain && !isFreeMailDomain(n.domain, resolver.email)) domains.add(n.domain);
       }
     }
-    keysByMember.set(memberId, [...keys]);
+    keysByMember.set(memberId, [...keys].map(([canonical, domain]) => ({ canonical, domain })));
   }
 
   const candidates = await loadCandidates(db, crm, [...canonicals], [...domains]);
@@ -105,7 +105,7 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
 
   const now = new Date().toISOString();
   const linkRows: { memberId: string; link: Link }[] = [];
-  const emailKeys: { member_id: string; canonical: string }[] = [];
+  const emailKeys: { member_id: string; canonical: string; domain: string | null }[] = [];
   const conflictRows: { member_id: string; code: string; message: string; refs: string[] }[] = [];
   const flagRows: { id: string; is_staff: number; is_bot: number }[] = [];
   let links = 0, suggestions = 0;
@@ -115,7 +115,7 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
     links += res.links.length;
     suggestions += res.suggestions.length;
     for (const link of [...res.links, ...res.suggestions]) linkRows.push({ memberId, link });
-    for (const canonical of keysByMember.get(memberId) ?? []) emailKeys.push({ member_id: memberId, canonical });
+    for (const key of keysByMember.get(memberId) ?? []) emailKeys.push({ member_id: memberId, ...key });
     for (const c of res.conflicts) conflictRows.push({ member_id: memberId, code: c.code, message: c.message, refs: c.refs });
     flagRows.push({
       id: memberId,
@@ -128,7 +128,7 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
     ...replaceAutoLinksStmts(db, crm, memberIds, linkRows, now),
     db.prepare('DELETE FROM member_email_keys WHERE member_id IN (SELECT value FROM json_each(?1))').bind(idsJson),
     db.prepare(
-      `INSERT INTO member_email_keys (canonical, member_id) SELECT value ->> 'canonical', value ->> 'member_id'
+      `INSERT INTO member_email_keys (canonical, member_id, domain) SELECT value ->> 'canonical', value ->> 'member_id', value ->> 'domain'
          FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`,
     ).bind(JSON.stringify(emailKeys)),
     db.prepare('DELETE FROM identity_conflicts WHERE member_id IN (SELECT value FROM json_each(?1))').bind(idsJson),

@@ -1,6 +1,6 @@
 import type { Touch } from '../../attribution/types';
 import type { CrmKind } from '../../crm/types';
-import { affiliationAt, intervalsFromEmailDomains, type AffiliationInterval } from '../../identity';
+import { affiliationAt, intervalsFromEmailDomains, registrableDomain, type AffiliationInterval } from '../../identity';
 import { loadMemberContext, loadTouches } from '../../store/influence';
 
 /**
@@ -10,7 +10,8 @@ import { loadMemberContext, loadTouches } from '../../store/influence';
 export async function touchesOf(db: D1Database, crm: CrmKind, memberIds: string[]): Promise<Map<string, Touch[]>> {
   const out = new Map<string, Touch[]>();
   if (!memberIds.length) return out;
-  const [context, rows] = await Promise.all([loadMemberContext(db, crm, memberIds), loadTouches(db, memberIds)]);
+  const domainOf = (email: string) => registrableDomain(email.slice(email.lastIndexOf('@') + 1));
+  const [context, rows] = await Promise.all([loadMemberContext(db, crm, memberIds, domainOf), loadTouches(db, memberIds)]);
   const contacts = new Map<string, string[]>();
   const intervals = new Map<string, AffiliationInterval[]>();
   const push = <T>(map: Map<string, T[]>, key: string, value: T) => {
