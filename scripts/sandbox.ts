@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { ActivityInput } from '../src/activity/schema';
 import { demoOrgSummary, generateDemo } from '../test/emulators/demo-org';
+import type { Org } from '../test/emulators/org';
 import { startHubspotEmulator } from '../test/emulators/hubspot/server';
 import { startSalesforceEmulator } from '../test/emulators/salesforce/server';
 
@@ -23,14 +25,29 @@ export interface SandboxOptions {
   quiet?: boolean;
   /** Demo size: activities to generate (default 6,000). */
   activities?: number;
+  /** Use this org and activity instead of the generated demo (benchmarks). */
+  data?: { org: Org; activities: ActivityInput[] };
+  /** Start the Salesforce emulator too (default true). */
+  salesforce?: boolean;
+  /** HubSpot emulator limits (default: HubSpot's, 100 requests / 10 s). */
+  hubspotRateLimit?: { perTenSeconds?: number; daily?: number; searchPerSecond?: number };
+  /** Seconds between new activity and its incremental run (default 5 in the sandbox; the product default is 20). */
+  debounceSeconds?: number;
+  /** Extra Worker variables. */
+  vars?: Record<string, string>;
+  /** false: just the Worker, no CRM emulators or demo data (load tests). */
+  demo?: boolean;
 }
 
 export interface Sandbox {
   workerUrl: string;
+  persistDir: string;
   hubspotUrl: string | null;
   salesforceUrl: string | null;
   adminToken: string;
   summary: ReturnType<typeof demoOrgSummary> | null;
+  /** The first full sync runs, as GET /v1/sync/runs/:id answered them. */
+  firstRuns: Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -82,40 +99,48 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     DISCOURSE_WEBHOOK_SECRET: 'local-discourse-secret',
     HUBSPOT_CLIENT_SECRET: 'local-hubspot-client-secret',
     PUBLIC_URL: workerUrl,
-    SYNC_DEBOUNCE_SECONDS: '5',
+    SYNC_DEBOUNCE_SECONDS: String(opts.debounceSeconds ?? 5),
+    ...opts.vars,
   };
   let hubspotUrl: string | null = null;
   let salesforceUrl: string | null = null;
   let summary: Sandbox['summary'] = null;
-  const demo = realCrm() ? null : generateDemo({ now: `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`, activities: opts.activities ?? 6000 });
+  const firstRuns: Record<string, unknown>[] = [];
+  const demo = realCrm() || opts.demo === false
+    ? null
+    : (opts.data ?? generateDemo({ now: `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`, activities: opts.activities ?? 6000 }));
 
   try {
     if (demo) {
-      const hubspot = await startHubspotEmulator({ port: opts.hubspotPort ?? 8788 });
+      const hubspot = await startHubspotEmulator({ port: opts.hubspotPort ?? 8788, ...(opts.hubspotRateLimit ? { rateLimit: opts.hubspotRateLimit } : {}) });
       stops.push(() => hubspot.close());
       hubspotUrl = hubspot.url;
-      const salesforce = await startSalesforceEmulator({ port: opts.salesforcePort ?? 8789 });
-      stops.push(() => salesforce.close());
-      salesforceUrl = salesforce.url;
-      for (const url of [hubspot.url, salesforce.url]) {
+      const urls = [hubspot.url];
+      if (opts.salesforce !== false) {
+        const salesforce = await startSalesforceEmulator({ port: opts.salesforcePort ?? 8789 });
+        stops.push(() => salesforce.close());
+        salesforceUrl = salesforce.url;
+        urls.push(salesforce.url);
+      }
+      for (const url of urls) {
         const res = await fetch(`${url}/__emulator/seed`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(demo.org) });
         if (!res.ok) throw new Error(`seeding ${url}: ${res.status} ${await res.text()}`);
       }
       // HubSpot holds the deals; Salesforce contributes contacts, leads and accounts (DEALS_CRM below).
-      Object.assign(vars, {
-        HUBSPOT_ACCESS_TOKEN: 'sandbox-hubspot-token',
-        HUBSPOT_BASE_URL: hubspot.url,
-        SALESFORCE_LOGIN_URL: salesforce.url,
-        SALESFORCE_CLIENT_ID: 'emulator-client-id',
-        SALESFORCE_CLIENT_SECRET: 'emulator-client-secret',
-        DEALS_CRM: 'hubspot',
-      });
+      Object.assign(vars, { HUBSPOT_ACCESS_TOKEN: 'sandbox-hubspot-token', HUBSPOT_BASE_URL: hubspot.url, DEALS_CRM: 'hubspot' });
+      if (salesforceUrl) {
+        Object.assign(vars, { SALESFORCE_LOGIN_URL: salesforceUrl, SALESFORCE_CLIENT_ID: 'emulator-client-id', SALESFORCE_CLIENT_SECRET: 'emulator-client-secret' });
+      }
       summary = demoOrgSummary(demo.org, demo.activities);
     }
     const env = { ...process.env, WRANGLER_SEND_METRICS: 'false' };
     const migrate = spawn('wrangler', ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistDir], { env, stdio: opts.quiet ? 'ignore' : 'inherit' });
     await new Promise<void>((resolve, reject) => migrate.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`migrations failed (${code})`)))));
-    const args = ['dev', '--port', String(workerPort), '--ip', '127.0.0.1', '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false'];
+    // Run a bundle built once, so edits under src/ do not restart the Worker mid-run (wrangler dev watches its inputs).
+    const buildDir = join(persistDir, 'build');
+    const build = spawn('wrangler', ['deploy', '--dry-run', '--outdir', buildDir], { env, stdio: opts.quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+    await new Promise<void>((resolve, reject) => build.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`)))));
+    const args = ['dev', join(buildDir, 'index.js'), '-c', 'wrangler.toml', '--no-bundle', '--port', String(workerPort), '--ip', '127.0.0.1', '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
     const worker = spawn('wrangler', args, { env, stdio: opts.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
     stops.push(async () => {
@@ -127,12 +152,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (demo) {
       const token = vars.ADMIN_TOKEN!;
       log(`ingesting ${demo.activities.length} demo activities through POST /v1/imports …`);
-      const ndjson = demo.activities.map((a) => JSON.stringify(a)).join('\n');
-      const job = await api(workerUrl, token, '/v1/imports?filename=demo.ndjson', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson });
-      await until('the demo import', async () => {
-        const j = await api(workerUrl, token, `/v1/imports/${String(job.id)}`);
-        return j.status === 'done' ? j : null;
-      });
+      // Files of ≤ 100k rows keep each upload well under the import size cap.
+      for (let i = 0; i < demo.activities.length; i += 100_000) {
+        const ndjson = demo.activities.slice(i, i + 100_000).map((a) => JSON.stringify(a)).join('\n');
+        const job = await api(workerUrl, token, '/v1/imports?filename=demo.ndjson', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: ndjson });
+        await until('the demo import', async () => {
+          const j = await api(workerUrl, token, `/v1/imports/${String(job.id)}`);
+          return j.status === 'done' ? j : null;
+        }, 1_800_000);
+      }
       log('running the first full sync …');
       const started = await until('a free sync lease', async () => {
         const res = await api(workerUrl, token, '/v1/sync?full=1', { method: 'POST' });
@@ -143,7 +171,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         const run = await until(`sync run ${r.run_id}`, async () => {
           const v = await api(workerUrl, token, `/v1/sync/runs/${r.run_id}`);
           return v.status === 'running' ? null : v;
-        }, 600_000);
+        }, 3_600_000);
+        firstRuns.push(run);
         if (run.status !== 'done') throw new Error(`first sync ${r.run_id} ended ${String(run.status)}: ${String(run.reason)}`);
       }
     }
@@ -155,10 +184,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   return {
     workerUrl,
+    persistDir,
     hubspotUrl,
     salesforceUrl,
     adminToken: vars.ADMIN_TOKEN!,
     summary,
+    firstRuns,
     async stop() {
       for (const stop of stops.reverse()) await stop().catch(() => undefined);
       if (ownDir) rmSync(persistDir, { recursive: true, force: true });
