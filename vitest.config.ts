@@ -53,6 +53,17 @@ export default defineConfig({
         },
       },
       {
+        // Real headless Chromium against the sandbox (npm start's demo org); needs /usr/bin/chromium (.ci/run installs it).
+        test: {
+          name: 'browser',
+          environment: 'node',
+          include: ['test/browser/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
+        },
+      },
+      {
         // End to end with Salesforce owning the deals (jsforce in workerd against the Salesforce emulator).
         plugins: [
           cloudflareTest({

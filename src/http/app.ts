@@ -16,6 +16,9 @@ import { rules } from './routes/rules';
 import { sync } from './routes/sync';
 import { webhooks } from './routes/webhooks';
 import type { AppEnv } from './types';
+import { accessPrincipal } from '../auth/access';
+import { loadPerson } from '../auth/session';
+import { ui } from '../ui/app';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -51,6 +54,10 @@ export function createApp() {
   app.route('/v1/links', links);
   app.route('/v1/rules', rules);
   app.route('/v1/audit', audit);
+
+  // People: Cloudflare Access (or the local dev session) in front of the web app's pages.
+  app.use('*', loadPerson(accessPrincipal));
+  app.route('/', ui);
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 

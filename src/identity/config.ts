@@ -148,7 +148,14 @@ export function parseIdentityConfig(text: string): ConfigResult {
       }),
     };
   }
-  const parsed = identityConfigSchema.safeParse(doc.toJS());
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // An alias to an anchor that does not exist is valid syntax without a value.
+    return { ok: false, issues: [{ path: '', message: e instanceof Error ? e.message : String(e), line: 1, column: 1 }] };
+  }
+  const parsed = identityConfigSchema.safeParse(js);
   if (parsed.success) return { ok: true, config: parsed.data };
   return {
     ok: false,

@@ -135,7 +135,8 @@ export async function importCsv(body: ReadableStream<Uint8Array>, mapping: CsvMa
     for await (const text of lines(body, target.maxBytes)) await handle(parser.push(text));
     await handle(parser.end());
   } catch (e) {
-    if (!(e instanceof CsvError) || !index) throw e;
+    if (!(e instanceof CsvError)) throw e;
+    if (!index) throw new ApiError(400, 'invalid_import', `the CSV header is malformed: ${e.message}`, [{ path: '(header)', message: e.message }]);
     summary.failure = e.message;
   }
   if (!index) throw new ApiError(400, 'invalid_import', 'the CSV is empty; expected a header row');

@@ -50,7 +50,14 @@ export function parseYaml<S extends z.ZodType>(text: string, schema: S, file: st
       issues: doc.errors.map((e) => ({ file, ...at(e.pos[0]), path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
     };
   }
-  const result = schema.safeParse(doc.toJS());
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (e) {
+    // e.g. an alias (*name) to an anchor that does not exist: valid syntax, no value.
+    return { ok: false, issues: [{ file, line: 1, column: 1, path: '(yaml)', message: e instanceof Error ? e.message : String(e) }] };
+  }
+  const result = schema.safeParse(js);
   if (result.success) return { ok: true, value: result.data };
   const issues = result.error.issues.map((issue): SourceIssue => {
     const keys = 'keys' in issue && Array.isArray(issue.keys) ? issue.keys.filter((k): k is string => typeof k === 'string') : [];

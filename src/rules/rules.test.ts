@@ -142,3 +142,10 @@ fields:
     ]);
   });
 });
+
+describe('YAML that parses but has no value', () => {
+  it('an alias to a missing anchor is an issue, not an exception (found by the fuzzer)', () => {
+    const r = parseRules('*missing', 'rules.yaml');
+    expect(r.ok).toBe(false);
+  });
+});

@@ -108,6 +108,18 @@ function quantileSorted(s: readonly number[], q: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
 }
 
+/** Median of a scratch buffer (sorted in place; typed-array sort is numeric and fast). */
+function medianInPlace(buf: Float64Array): number {
+  buf.sort();
+  const m = buf.length >> 1;
+  return buf.length % 2 ? buf[m]! : (buf[m - 1]! + buf[m]!) / 2;
+}
+
+/** One resampled statistic: the median through a typed buffer, any other statistic through an array copy. */
+function resampleStat(buf: Float64Array, stat: (xs: number[]) => number | null): number | null {
+  return stat === median ? medianInPlace(buf) : stat(Array.from(buf));
+}
+
 /** Percentile bootstrap interval of a statistic (median by default); 1,000 resamples, seeded. */
 export function bootstrapCI(xs: readonly number[], stat: (xs: number[]) => number | null = median, opts: { resamples?: number; seed?: number } = {}): Interval {
   const estimate = stat([...xs]);
@@ -115,10 +127,10 @@ export function bootstrapCI(xs: readonly number[], stat: (xs: number[]) => numbe
   const B = opts.resamples ?? 1000;
   const next = rng(opts.seed ?? 0x5eed);
   const stats: number[] = [];
-  const buf = new Array<number>(xs.length);
+  const buf = new Float64Array(xs.length);
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < xs.length; i++) buf[i] = xs[Math.floor(next() * xs.length)]!;
-    const v = stat(buf);
+    const v = resampleStat(buf, stat);
     if (v !== null) stats.push(v);
   }
   stats.sort((a, b) => a - b);
@@ -134,13 +146,13 @@ export function bootstrapDifference(a: readonly number[], b: readonly number[], 
   const B = opts.resamples ?? 1000;
   const next = rng(opts.seed ?? 0xd1ff);
   const out: number[] = [];
-  const ba = new Array<number>(a.length);
-  const bb = new Array<number>(b.length);
+  const ba = new Float64Array(a.length);
+  const bb = new Float64Array(b.length);
   for (let r = 0; r < B; r++) {
     for (let i = 0; i < a.length; i++) ba[i] = a[Math.floor(next() * a.length)]!;
     for (let i = 0; i < b.length; i++) bb[i] = b[Math.floor(next() * b.length)]!;
-    const x = stat(ba);
-    const y = stat(bb);
+    const x = resampleStat(ba, stat);
+    const y = resampleStat(bb, stat);
     if (x !== null && y !== null) out.push(x - y);
   }
   out.sort((x, y) => x - y);

@@ -73,11 +73,12 @@ export async function writePlan(db: D1Database, plan: IngestPlan, meta: WriteMet
       db
         .prepare(
           `UPDATE identities
-              SET handle = u.value ->> 'handle', handle_lc = u.value ->> 'handle_lc', email = u.value ->> 'email',
-                  email_verified = u.value ->> 'email_verified', name = u.value ->> 'name',
-                  company = u.value ->> 'company', is_bot = u.value ->> 'is_bot'
-             FROM json_each(?1) u
-            WHERE identities.source = u.value ->> 'source' AND identities.external_id = u.value ->> 'external_id'`,
+              SET (handle, handle_lc, email, email_verified, name, company, is_bot) = (
+                    SELECT u.value ->> 'handle', u.value ->> 'handle_lc', u.value ->> 'email', u.value ->> 'email_verified',
+                           u.value ->> 'name', u.value ->> 'company', u.value ->> 'is_bot'
+                      FROM json_each(?1) u
+                     WHERE u.value ->> 'source' = identities.source AND u.value ->> 'external_id' = identities.external_id)
+            WHERE (source, external_id) IN (SELECT value ->> 'source', value ->> 'external_id' FROM json_each(?1))`,
         )
         .bind(JSON.stringify(plan.changedIdentities)),
     );

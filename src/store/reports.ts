@@ -39,6 +39,9 @@ export interface ReportDealRow {
   channels: string | null;
 }
 
+/** A malformed detail (should never happen) must not break every page: it reads as an empty object. */
+const SAFE_DETAIL = `(CASE WHEN json_valid(i.detail) THEN i.detail ELSE '{}' END)`;
+
 const DEAL_DATE = `(CASE WHEN i.is_closed = 1 THEN coalesce(i.close_date, i.deal_created_at) ELSE i.deal_created_at END)`;
 
 /** The shared WHERE over `deal_influence i LEFT JOIN crm_deals d`; parameters ?1..?4 = from, to, pipeline, currency. */
@@ -55,59 +58,66 @@ const modelPath = (prefix: string, model: string) => `${prefix}.${model.replace(
 
 export async function loadReport(db: D1Database, f: ReportFilter) {
   const b = binds(f);
-  const [deals, byType, byEvent, byMember, pipelines, currencies] = await db.batch([
+  const [deals, breakdown, pipelines] = await db.batch([
     db.prepare(
       `SELECT i.crm, i.deal_id, d.name, d.pipeline, d.company_id, co.name AS company_name, co.industry, co.employees, co.country,
               i.influenced, i.sourced, i.amount, i.currency, i.is_closed, i.is_won, i.deal_created_at, i.close_date,
-              json_extract(i.detail, '${modelPath('$.attributedAmount', f.model)}') AS attributed,
-              json_extract(i.detail, '${modelPath('$.creditByChannel', f.model)}') AS channels
+              json_extract(${SAFE_DETAIL}, '${modelPath('$.attributedAmount', f.model)}') AS attributed,
+              json_extract(${SAFE_DETAIL}, '${modelPath('$.creditByChannel', f.model)}') AS channels
          FROM deal_influence i
          LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id
          LEFT JOIN crm_companies co ON co.crm = i.crm AND co.crm_id = d.company_id
         ${WHERE}`,
     ).bind(...b),
-    // Credit by activity type: amount × the touch's share under the model. Open deals → pipeline, won → revenue.
+    // Credit by activity type, by event and by member in one pass over the evidence (parsed once, materialised):
+    // amount × the touch's share under the model; open deals → pipeline, won → revenue.
     db.prepare(
-      `SELECT json_extract(e.value, '$.type') AS activity_type,
-              sum(CASE WHEN i.is_closed = 0 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS pipeline,
-              sum(CASE WHEN i.is_won = 1 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS revenue,
-              count(*) AS touches, count(DISTINCT i.deal_id) AS deals
-         FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(i.detail, '$.evidence') e
-        ${WHERE} AND i.influenced = 1
-        GROUP BY activity_type ORDER BY revenue + pipeline DESC LIMIT 50`,
-    ).bind(...b),
-    db.prepare(
-      `SELECT coalesce(json_extract(e.value, '$.title'), json_extract(e.value, '$.url'), '(untitled)') AS event,
-              sum(CASE WHEN i.is_closed = 0 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS pipeline,
-              sum(CASE WHEN i.is_won = 1 THEN coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) ELSE 0 END) AS revenue,
-              count(*) AS touches, count(DISTINCT i.deal_id) AS deals
-         FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(i.detail, '$.evidence') e
-        ${WHERE} AND i.influenced = 1 AND json_extract(e.value, '$.channel') = 'events'
-        GROUP BY event ORDER BY revenue + pipeline DESC LIMIT 30`,
-    ).bind(...b),
-    db.prepare(
-      `WITH t AS (
-         SELECT json_extract(e.value, '$.memberId') AS member_id, i.deal_id, i.is_closed, i.is_won,
+      `WITH t AS MATERIALIZED (
+         SELECT i.deal_id, i.is_closed, i.is_won,
+                json_extract(e.value, '$.type') AS activity_type, json_extract(e.value, '$.channel') AS channel,
+                coalesce(json_extract(e.value, '$.title'), json_extract(e.value, '$.url'), '(untitled)') AS title,
+                json_extract(e.value, '$.memberId') AS member_id,
                 coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) AS credit
-           FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(i.detail, '$.evidence') e
+           FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(${SAFE_DETAIL}, '$.evidence') e
           ${WHERE} AND i.influenced = 1)
-       SELECT t.member_id, m.display_name, count(*) AS touches, count(DISTINCT t.deal_id) AS deals,
-              sum(CASE WHEN t.is_closed = 0 THEN t.credit ELSE 0 END) AS pipeline,
-              sum(CASE WHEN t.is_won = 1 THEN t.credit ELSE 0 END) AS revenue
-         FROM t LEFT JOIN members m ON m.id = t.member_id
-        GROUP BY t.member_id ORDER BY revenue + pipeline DESC, deals DESC LIMIT 20`,
+       SELECT * FROM (
+         SELECT 'type' AS kind, activity_type AS k, sum(CASE WHEN is_closed = 0 THEN credit ELSE 0 END) AS pipeline,
+                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, count(*) AS touches, count(DISTINCT deal_id) AS deals
+           FROM t GROUP BY activity_type ORDER BY revenue + pipeline DESC LIMIT 50)
+       UNION ALL SELECT * FROM (
+         SELECT 'event', title, sum(CASE WHEN is_closed = 0 THEN credit ELSE 0 END) AS pipeline,
+                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, count(*), count(DISTINCT deal_id)
+           FROM t WHERE channel = 'events' GROUP BY title ORDER BY revenue + pipeline DESC LIMIT 30)
+       UNION ALL SELECT * FROM (
+         SELECT 'member', member_id, sum(CASE WHEN is_closed = 0 THEN credit ELSE 0 END) AS pipeline,
+                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, count(*), count(DISTINCT deal_id) AS deals
+           FROM t GROUP BY member_id ORDER BY revenue + pipeline DESC, deals DESC LIMIT 20)`,
     ).bind(...b),
     db.prepare(`SELECT DISTINCT pipeline FROM crm_deals WHERE pipeline IS NOT NULL ORDER BY pipeline LIMIT 50`),
-    db.prepare(`SELECT coalesce(currency, '') AS currency, count(*) AS n FROM deal_influence GROUP BY 1 ORDER BY n DESC`),
   ]);
+  type Agg = { kind: 'type' | 'event' | 'member'; k: string; pipeline: number; revenue: number; touches: number; deals: number };
+  const agg = breakdown!.results as unknown as Agg[];
+  const memberAgg = agg.filter((r) => r.kind === 'member');
+  const names = memberAgg.length
+    ? await db.prepare('SELECT id, display_name FROM members WHERE id IN (SELECT value FROM json_each(?1))').bind(JSON.stringify(memberAgg.map((r) => r.k))).all<{ id: string; display_name: string | null }>()
+    : { results: [] };
+  const nameOf = new Map(names.results.map((r) => [r.id, r.display_name]));
+  const strip = ({ pipeline, revenue, touches, deals }: Agg) => ({ pipeline, revenue, touches, deals });
   return {
     deals: deals!.results as unknown as ReportDealRow[],
-    byType: byType!.results as unknown as { activity_type: string; pipeline: number; revenue: number; touches: number; deals: number }[],
-    byEvent: byEvent!.results as unknown as { event: string; pipeline: number; revenue: number; touches: number; deals: number }[],
-    byMember: byMember!.results as unknown as { member_id: string; display_name: string | null; touches: number; deals: number; pipeline: number; revenue: number }[],
+    byType: agg.filter((r) => r.kind === 'type').map((r) => ({ activity_type: r.k, ...strip(r) })),
+    byEvent: agg.filter((r) => r.kind === 'event').map((r) => ({ event: r.k, ...strip(r) })),
+    byMember: memberAgg.map((r) => ({ member_id: r.k, display_name: nameOf.get(r.k) ?? null, ...strip(r) })),
     pipelines: (pipelines!.results as { pipeline: string }[]).map((r) => r.pipeline),
-    currencies: currencies!.results as unknown as { currency: string; n: number }[],
   };
+}
+
+/** Currencies of the computed deals, most common first (money is never added across currencies). */
+export async function reportCurrencies(db: D1Database): Promise<string[]> {
+  const { results } = await db
+    .prepare(`SELECT coalesce(currency, '') AS currency, count(*) AS n FROM deal_influence GROUP BY 1 ORDER BY n DESC`)
+    .all<{ currency: string; n: number }>();
+  return results.map((r) => r.currency);
 }
 
 /** Members by community stage (contact_influence.stage of their linked contacts) and how far they got in the CRM. */

@@ -1,5 +1,8 @@
 /** Read queries for the deal, member and community-health pages (SQL lives in src/store only). */
 
+/** A malformed detail (should never happen) must not break every page: it reads as an empty object. */
+const SAFE_DETAIL = `(CASE WHEN json_valid(i.detail) THEN i.detail ELSE '{}' END)`;
+
 export interface DealPageContact {
   contact_id: string;
   role: string | null;
@@ -65,7 +68,7 @@ export async function memberDeals(db: D1Database, memberId: string, limit = 50) 
     .prepare(
       `SELECT i.crm, i.deal_id, d.name, i.amount, i.currency, i.influenced, i.sourced, i.is_closed, i.is_won
          FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id
-        WHERE EXISTS (SELECT 1 FROM json_each(i.detail, '$.membersInvolved') m WHERE m.value = ?1)
+        WHERE EXISTS (SELECT 1 FROM json_each(${SAFE_DETAIL}, '$.membersInvolved') m WHERE m.value = ?1)
         ORDER BY coalesce(i.amount, 0) DESC LIMIT ?2`,
     )
     .bind(memberId, limit)
@@ -98,13 +101,14 @@ export async function loadHealth(db: D1Database, f: HealthFilter) {
         WHERE m.is_bot = 0 AND m.is_staff = 0 AND (?1 IS NULL OR a.occurred_at >= ?1) AND (?2 IS NULL OR a.occurred_at < ?2)
         GROUP BY month ORDER BY month`,
     ).bind(f.from, f.to),
-    // How members arrive: the source and type of each member's first activity.
+    // How members arrive: the source and type of each member's first activity (index activities_member_time per member).
     db.prepare(
       `SELECT source, type, count(*) AS n FROM (
-         SELECT a.source, a.type, a.occurred_at,
-                row_number() OVER (PARTITION BY a.member_id ORDER BY a.occurred_at, a.seq) AS rn
-           FROM activities a JOIN members m ON m.id = a.member_id WHERE m.is_bot = 0 AND m.is_staff = 0)
-        WHERE rn = 1 AND (?1 IS NULL OR occurred_at >= ?1) AND (?2 IS NULL OR occurred_at < ?2)
+         SELECT (SELECT a.source FROM activities a WHERE a.member_id = f.member_id ORDER BY a.occurred_at, a.seq LIMIT 1) AS source,
+                (SELECT a.type FROM activities a WHERE a.member_id = f.member_id ORDER BY a.occurred_at, a.seq LIMIT 1) AS type
+           FROM (SELECT a.member_id, min(a.occurred_at) AS first_at FROM activities a GROUP BY a.member_id) f
+           JOIN members m ON m.id = f.member_id
+          WHERE m.is_bot = 0 AND m.is_staff = 0 AND (?1 IS NULL OR f.first_at >= ?1) AND (?2 IS NULL OR f.first_at < ?2))
         GROUP BY source, type ORDER BY n DESC`,
     ).bind(f.from, f.to),
     // Linked members with their contact's title and company fields, and their activity in the range.
@@ -145,4 +149,22 @@ export async function loadHealth(db: D1Database, f: HealthFilter) {
     engaged: engaged!.results as unknown as { member_id: string; title: string | null; industry: string | null; employees: number | null; country: string | null; activities: number; last_at: string | null }[],
     later: later!.results as unknown as { member_id: string; display_name: string | null; first_at: string; crm: string; contact_id: string; contact_name: string; title: string | null; contact_created_at: string; company_name: string | null; at_customer: number; deal_roles: string | null; deals: number }[],
   };
+}
+
+/** A member's identities in the identity engine's input shape (for merge checks). */
+export async function memberIdentityInputs(db: D1Database, memberId: string) {
+  const { results } = await db
+    .prepare('SELECT source, external_id, handle, email, email_verified, name, is_bot FROM identities WHERE member_id = ?')
+    .bind(memberId)
+    .all<{ source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; is_bot: number }>();
+  return results.map((r) => ({
+    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
+    email_verified: r.email_verified === 1, name: r.name ?? undefined, is_bot: r.is_bot === 1,
+  }));
+}
+
+/** Hashes of the active rules and mappings (a cache key for the parsed configuration). */
+export async function activeHashes(db: D1Database): Promise<string> {
+  const { results } = await db.prepare('SELECT kind, hash FROM rules_active ORDER BY kind').all<{ kind: string; hash: string }>();
+  return results.map((r) => `${r.kind}:${r.hash}`).join(',') || 'bundled';
 }

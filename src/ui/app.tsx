@@ -4,8 +4,8 @@ import type { AppEnv } from '../http/types';
 import { dashboardCsv, dashboardPage } from './dashboard';
 import { dealPage } from './deal';
 import { healthCsv, healthPage } from './health';
-import { pageHeaders } from './kit';
-import { memberPage } from './member';
+import { pageHeaders, render } from './kit';
+import { memberMerge, memberPage, memberUnmerge } from './member';
 import { reviewPage, reviewPost } from './review';
 import { rulesActivate, rulesPage, rulesPreview, rulesRollback } from './rules';
 import { devSignIn, signinPage } from './signin';
@@ -39,6 +39,8 @@ ui.get('/deals/:crm/:id', requireRole('viewer'), page(dealPage));
 ui.get('/members/:id', requireRole('viewer'), page(memberPage));
 
 // Editor pages
+ui.post('/members/:id/merge', requireRole('editor'), requireCsrf(), memberMerge);
+ui.post('/members/:id/unmerge', requireRole('editor'), requireCsrf(), memberUnmerge);
 ui.get('/review', requireRole('editor'), page(reviewPage));
 ui.post('/review', requireRole('editor'), requireCsrf(), reviewPost);
 ui.get('/rules', requireRole('editor'), page(rulesPage));
@@ -50,3 +52,18 @@ ui.post('/rules/rollback', requireRole('editor'), requireCsrf(), rulesRollback);
 ui.get('/sync', requireRole('admin'), page(syncPage));
 ui.get('/sync/runs/:id', requireRole('admin'), page(runPage));
 ui.post('/sync/start', requireRole('admin'), requireCsrf(), syncStart);
+
+/** Errors on a page answer a page (the API's onError answers JSON); details go to the log with the request id. */
+ui.onError(async (err, c) => {
+  c.get('log')?.error('page error', { error: err, path: c.req.path });
+  try {
+    return await render(c, { title: 'Something went wrong', status: 503 }, (
+      <>
+        <h1>Something went wrong</h1>
+        <p>The page could not be built. Try again in a moment; if it keeps happening, give the request id <code>{c.get('requestId') ?? '–'}</code> to whoever runs this app.</p>
+      </>
+    ));
+  } catch {
+    return c.text('Something went wrong', 503);
+  }
+});

@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/types';
 import { MODEL_NAMES, type ModelName } from '../rules';
 import { BUNDLED_SEGMENTS } from '../segments/bundled';
 import { parseSegments, type SegmentsConfig } from '../segments';
+import { activeHashes } from '../store/ui-pages';
 import { loadActiveConfig, type ActiveConfig } from '../sync/config';
 
 let segmentsCache: SegmentsConfig | null = null;
@@ -16,8 +17,15 @@ export function segmentsConfig(): SegmentsConfig {
   return segmentsCache;
 }
 
+let configCache: { key: string; value: ActiveConfig } | null = null;
+
+/** The active rules and mappings, parsed once per isolate per active version (parsing costs tens of ms per request). */
 export async function activeConfig(c: Context<AppEnv>): Promise<ActiveConfig> {
-  return loadActiveConfig(c.env.DB, c.get('config'));
+  const key = `${await activeHashes(c.env.DB)}|${c.get('config').ORG_DOMAINS.join(',')}`;
+  if (configCache?.key === key) return configCache.value;
+  const value = await loadActiveConfig(c.env.DB, c.get('config'));
+  configCache = { key, value };
+  return value;
 }
 
 /** The models the active rules compute (primary first). */

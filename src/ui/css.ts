@@ -12,7 +12,7 @@ header form{display:inline}header button{background:none;border:1px solid #64748
 main{padding:16px;max-width:1280px;margin:0 auto}
 h1{font-size:22px;margin:4px 0 12px}h2{font-size:18px;margin:24px 0 8px}h3{font-size:15px;margin:16px 0 6px}
 .muted{color:var(--muted)}.small{font-size:13px}
-.grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fit,minmax(220px,1fr))}
+.grid{display:grid;gap:12px;grid-template-columns:repeat(auto-fit,minmax(min(220px,45%),1fr))}
 .card{border:1px solid var(--line);border-radius:8px;padding:12px;background:var(--bg)}
 .kpi .v{font-size:24px;font-weight:700}.kpi .l{color:var(--muted);font-size:13px}
 .table-wrap{position:relative;overflow-x:auto;margin:8px 0;border:1px solid var(--line);border-radius:8px}

@@ -1,6 +1,6 @@
 import { segmentOf, type SegmentsConfig } from '../segments';
 import {
-  bootstrapCI, bootstrapDifference, matchedComparison, median, proportionDifference, quarterOf, sizeBand, wilson,
+  bootstrapCI, bootstrapDifference, matchedComparison, proportionDifference, quarterOf, sizeBand, wilson,
   type Interval, type MatchedResult, type Unit,
 } from '../stats';
 import type { ReportDealRow } from '../store/reports';
@@ -157,4 +157,3 @@ export function compare(rows: ReportDealRow[], segments: SegmentsConfig): Compar
   return [win, size, cyc];
 }
 
-export { median };

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/types';
-import { loadFunnel, loadReport, topCompanies } from '../store/reports';
+import { loadFunnel, loadReport, reportCurrencies, topCompanies } from '../store/reports';
 import { activeConfig, exclusiveTo, modelsOf, readFilters, segmentsConfig, type Filters } from './context';
 import { summarize, type ChannelRow, type Comparison, type MonthRow } from './dashboard-data';
 import { BarChart, ci, csvResponse, money, num, pct, qs, render, Table, toCsv, type TableDef } from './kit';
@@ -9,17 +9,16 @@ type AnyTable = TableDef<any>; // eslint-disable-line @typescript-eslint/no-expl
 
 async function build(c: Context<AppEnv>) {
   const f = readFilters(c);
-  const active = await activeConfig(c);
+  const [active, currencies] = await Promise.all([activeConfig(c), reportCurrencies(c.env.DB)]);
   const models = modelsOf(active);
   const model = f.model && models.includes(f.model) ? f.model : models[0]!;
   // Money is never added across currencies: the report shows one currency at a time (the most common by default).
-  const report0 = await loadReport(c.env.DB, { from: f.from ?? null, to: exclusiveTo(f.to), pipeline: f.pipeline ?? null, currency: null, model });
-  const currencies = report0.currencies.map((x) => x.currency);
   const currency = f.currency && currencies.includes(f.currency) ? f.currency : (currencies[0] ?? '');
-  const report = currencies.length > 1 || f.currency
-    ? await loadReport(c.env.DB, { from: f.from ?? null, to: exclusiveTo(f.to), pipeline: f.pipeline ?? null, currency, model })
-    : report0;
-  const [funnel, engaged] = await Promise.all([loadFunnel(c.env.DB), topCompanies(c.env.DB)]);
+  const [report, funnel, engaged] = await Promise.all([
+    loadReport(c.env.DB, { from: f.from ?? null, to: exclusiveTo(f.to), pipeline: f.pipeline ?? null, currency: currencies.length ? currency : null, model }),
+    loadFunnel(c.env.DB),
+    topCompanies(c.env.DB),
+  ]);
   const s = summarize(report.deals, segmentsConfig());
   const stages = active.rules.stages as string[];
   const stageRows = [...funnel.stages].sort((a, b) => stageIndex(stages, a.stage) - stageIndex(stages, b.stage));

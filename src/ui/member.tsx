@@ -1,20 +1,27 @@
 import type { Context } from 'hono';
+import { hasScope } from '../auth/scopes';
 import type { AppEnv } from '../http/types';
+import { mergesOf } from '../store/merges';
 import { listActivities } from '../store/activities';
 import { getMember, getMemberDetail } from '../store/members';
 import { memberDeals, memberLinks } from '../store/ui-pages';
 import { day, money, pct, render, when } from './kit';
+import { mergeChecked, unmergeChecked } from './merge';
 
 export async function memberPage(c: Context<AppEnv>, csrf: string) {
   const id = c.req.param('id') ?? '';
   const member = await getMember(c.env.DB, id);
   if (!member) return render(c, { title: 'Member not found', csrf, status: 404 }, <><h1>Member not found</h1><p>No member {id}.</p></>);
-  const [detail, activities, links, deals] = await Promise.all([
+  const canEdit = hasScope(c.get('principal')!, 'configure');
+  const [detail, activities, links, deals, merges] = await Promise.all([
     getMemberDetail(c.env.DB, id),
     listActivities(c.env.DB, { memberIds: [id], source: null, type: null, since: null, until: null, before: null, limit: 200 }),
     memberLinks(c.env.DB, id),
     memberDeals(c.env.DB, id),
+    mergesOf(c.env.DB, id),
   ]);
+  const done = c.req.query('done');
+  const failed = c.req.query('error');
   const timeline = [...activities].sort((a, b) => b.occurred_at.localeCompare(a.occurred_at));
   return render(c, { title: member.display_name ?? id, csrf }, (
     <>
@@ -24,7 +31,9 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
         <code>{id}</code> {member.is_staff ? <span class="badge warn">staff (excluded)</span> : null} {member.is_bot ? <span class="badge warn">bot (excluded)</span> : null}
         {' '}· {detail.activity.total} activities, first {day(detail.activity.first_at)}, last {day(detail.activity.last_at)}
       </p>
-      <p class="small muted">Merging and unmerging members is done through the API (POST /v1/members/:id/merge|unmerge) for now.</p>
+      {done ? <p class="ok" role="status">{done}</p> : null}
+      {failed ? <p class="err" role="alert">{failed}</p> : null}
+      {member.merged_into ? <p class="note">This member was merged into <a href={`/members/${encodeURIComponent(member.merged_into)}`}>{member.merged_into}</a>.</p> : null}
 
       <h2>Identities</h2>
       <div class="table-wrap">
@@ -83,6 +92,41 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
         </table>
       </div>
 
+      <h2>Merges</h2>
+      <div class="table-wrap">
+        <table id="merges">
+          <caption>Merges into or out of this member (reversible)</caption>
+          <thead><tr><th scope="col">Merge</th><th scope="col">From → into</th><th scope="col" class="num">Activities moved</th><th scope="col">Decided</th><th scope="col">State</th></tr></thead>
+          <tbody>
+            {merges.length === 0 ? <tr><td colspan={5} class="muted">None.</td></tr> : merges.map((m) => (
+              <tr>
+                <td><code>{m.id}</code></td>
+                <td><a href={`/members/${encodeURIComponent(m.from_member)}`}>{m.from_member}</a> → <a href={`/members/${encodeURIComponent(m.into_member)}`}>{m.into_member}</a></td>
+                <td class="num">{m.activity_count}</td>
+                <td>{m.decided_by} {day(m.decided_at)}</td>
+                <td>
+                  {m.undone_at ? `undone ${day(m.undone_at)}` : canEdit && m.into_member === id ? (
+                    <form method="post" action={`/members/${encodeURIComponent(id)}/unmerge`}>
+                      <input type="hidden" name="_csrf" value={csrf} />
+                      <input type="hidden" name="merge_id" value={m.id} />
+                      <button type="submit" class="secondary">Unmerge</button>
+                    </form>
+                  ) : 'active'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {canEdit && !member.merged_into ? (
+        <form method="post" action={`/members/${encodeURIComponent(id)}/merge`} class="filters" aria-label="Merge a member into this one">
+          <input type="hidden" name="_csrf" value={csrf} />
+          <label>Member id to merge into this one<input name="member_id" required pattern="mem_[A-Za-z0-9_]+" placeholder="mem_…" /></label>
+          <button type="submit">Merge into this member</button>
+          <span class="small muted">Identities and activities move here; Unmerge restores exactly what moved.</span>
+        </form>
+      ) : null}
+
       <h2>Activity timeline</h2>
       <div class="table-wrap">
         <table id="activity">
@@ -102,4 +146,24 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
       </div>
     </>
   ));
+}
+
+export async function memberMerge(c: Context<AppEnv>) {
+  const id = c.req.param('id') ?? '';
+  const form = await c.req.parseBody();
+  const from = typeof form.member_id === 'string' ? form.member_id.trim() : '';
+  const p = c.get('principal')!;
+  const r = await mergeChecked(c.env.DB, c.get('config'), id, from, `${p.kind}:${p.id}`);
+  const q = r.ok ? `done=${encodeURIComponent(r.message)}` : `error=${encodeURIComponent([r.message, ...r.reasons].join(' '))}`;
+  return c.redirect(`/members/${encodeURIComponent(id)}?${q}`, 303);
+}
+
+export async function memberUnmerge(c: Context<AppEnv>) {
+  const id = c.req.param('id') ?? '';
+  const form = await c.req.parseBody();
+  const mergeId = typeof form.merge_id === 'string' && form.merge_id ? form.merge_id : null;
+  const p = c.get('principal')!;
+  const r = await unmergeChecked(c.env.DB, id, mergeId, `${p.kind}:${p.id}`);
+  const q = r.ok ? `done=${encodeURIComponent(r.message)}` : `error=${encodeURIComponent(r.message)}`;
+  return c.redirect(`/members/${encodeURIComponent(id)}?${q}`, 303);
 }

@@ -6,11 +6,22 @@ import { countDirty, getRun, listRuns } from '../store/sync';
 import { startRun } from '../sync/runner';
 import { render, when } from './kit';
 
-const COUNT_KEYS = ['pulled', 'resolved', 'computed', 'planned', 'written', 'failed', 'calls'];
-
 function countsText(counts: Record<string, number>) {
-  const keys = [...COUNT_KEYS.filter((k) => k in counts), ...Object.keys(counts).filter((k) => !COUNT_KEYS.includes(k)).sort()];
-  return keys.map((k) => `${k} ${counts[k]}`).join(' · ') || '–';
+  return Object.keys(counts).sort().map((k) => `${k.replace(/_/g, ' ')} ${counts[k]}`).join(' · ') || '–';
+}
+
+/** The headline figures of a run from its counters (pulled_* summed). */
+export function headline(counts: Record<string, number>) {
+  let pulled = 0;
+  for (const [k, v] of Object.entries(counts)) if (k.startsWith('pulled_')) pulled += v;
+  return {
+    pulled,
+    computed: (counts.deals_computed ?? 0) + (counts.contacts_computed ?? 0) + (counts.companies_computed ?? 0),
+    planned: counts.writes_planned ?? 0,
+    written: counts.records_written ?? 0,
+    failed: counts.records_failed ?? 0,
+    calls: counts.crm_calls ?? 0,
+  };
 }
 
 const dur = (ms: number | null) => (ms === null ? '–' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
@@ -35,21 +46,29 @@ export async function syncPage(c: Context<AppEnv>, csrf: string) {
       <div class="table-wrap">
         <table id="runs">
           <caption>Latest {runs.length} runs</caption>
-          <thead><tr><th scope="col">Run</th><th scope="col">CRM</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Stage</th><th scope="col">Counts (incl. CRM calls)</th><th scope="col" class="num">Errors</th><th scope="col">Started</th><th scope="col" class="num">Duration</th></tr></thead>
+          <thead><tr><th scope="col">Run</th><th scope="col">CRM</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Stage</th><th scope="col" class="num">Pulled</th><th scope="col" class="num">Computed</th><th scope="col" class="num">Planned</th><th scope="col" class="num">Written</th><th scope="col" class="num">Failed</th><th scope="col" class="num">CRM calls</th><th scope="col" class="num">Errors</th><th scope="col">Started</th><th scope="col" class="num">Duration</th></tr></thead>
           <tbody>
-            {runs.length === 0 ? <tr><td colspan={9} class="muted">No runs yet.</td></tr> : runs.map((r) => (
+            {runs.length === 0 ? <tr><td colspan={14} class="muted">No runs yet.</td></tr> : runs.map((r) => {
+              const h = headline(r.counts);
+              return (
               <tr>
                 <td><a href={`/sync/runs/${encodeURIComponent(r.id)}`}>{r.id}</a>{r.dry_run ? <span class="badge">dry run</span> : null}{r.full ? <span class="badge">full</span> : null}</td>
                 <td>{r.crm}</td>
                 <td>{r.trigger}</td>
                 <td><span class={`badge ${r.status === 'done' ? 'yes' : r.status === 'failed' ? 'bad' : r.status === 'running' ? 'warn' : 'no'}`}>{r.status}</span>{r.reason ? <div class="small muted">{r.reason}</div> : null}</td>
                 <td>{r.stage} <span class="small muted">(step {r.steps})</span></td>
-                <td class="small">{countsText(r.counts)}</td>
+                <td class="num">{h.pulled}</td>
+                <td class="num">{h.computed}</td>
+                <td class="num">{h.planned}</td>
+                <td class="num">{h.written}</td>
+                <td class="num">{h.failed}</td>
+                <td class="num">{h.calls}</td>
                 <td class="num">{r.errors.length}</td>
                 <td>{when(r.started_at ?? r.created_at)}</td>
                 <td class="num">{dur(r.duration_ms)}</td>
               </tr>
-            ))}
+              );
+            })}
           </tbody>
         </table>
       </div>
@@ -69,7 +88,11 @@ export async function runPage(c: Context<AppEnv>, csrf: string) {
       <p>{r.crm} · {r.trigger}{r.dry_run ? ' · dry run' : ''}{r.full ? ' · full' : ''} · <strong>{r.status}</strong> at stage {r.stage} (step {r.steps}) · {dur(r.duration_ms)}</p>
       {r.reason ? <p class="err">{r.reason}</p> : null}
       <h2>Progress</h2>
-      <p>{countsText(r.counts)}</p>
+      {(() => {
+        const h = headline(r.counts);
+        return <p id="headline">pulled {h.pulled} · computed {h.computed} · planned {h.planned} · written {h.written} · failed {h.failed} · CRM calls {h.calls}</p>;
+      })()}
+      <details><summary>All counters</summary><p class="small">{countsText(r.counts)}</p></details>
       {r.status === 'running' ? <p class="small muted">Still to process: {Object.entries(remaining).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing queued'}</p> : null}
       <h2>Errors ({r.errors.length})</h2>
       {r.errors.length ? <pre class="code">{r.errors.slice(0, 100).map((e) => JSON.stringify(e)).join('\n')}</pre> : <p class="muted">None.</p>}

@@ -24,11 +24,11 @@ interface Job {
   errors: { row: number; path: string; message: string }[];
 }
 
-async function settled(id: string): Promise<Job> {
+async function settled(id: string, timeoutMs = 60_000): Promise<Job> {
   return waitFor(async () => {
     const job = await (await call(`/v1/imports/${id}`)).json<Job>();
     return job.status === 'done' ? job : null;
-  }, 60_000);
+  }, timeoutMs);
 }
 
 const csv = [
@@ -97,7 +97,7 @@ describe('POST /v1/imports', () => {
     expect(await countRows('import_jobs')).toBe(before);
   });
 
-  it('streams 200,000 rows / 50 MB without holding the file', { timeout: 240_000 }, async () => {
+  it('streams 200,000 rows / 50 MB without holding the file', { timeout: 300_000 }, async () => {
     const rows = 200_000;
     const padding = 'x'.repeat(200);
     let n = 0;
@@ -122,8 +122,16 @@ describe('POST /v1/imports', () => {
     const first = await res.json<Job>();
     expect(first.rows_total).toBe(rows);
     expect(first.rejected).toBe(0);
-    const job = await settled(first.id);
+    const job = await settled(first.id, 200_000);
     expect(job.accepted + job.duplicate).toBe(rows);
     expect(await countRows('activities', "type = 'events.registered'")).toBe(job.accepted);
+  });
+});
+
+describe('malformed CSV', () => {
+  it('a broken header is a 400 naming the problem, not a server error (found by the fuzzer)', async () => {
+    const res = await upload('Gf9@"l', 'text/csv', { source: 'events', type: 'events.attended', columns: { email: 'e', occurred_at: 't' } });
+    expect(res.status).toBe(400);
+    expect((await res.json<{ error: { code: string; issues: { path: string }[] } }>()).error.issues[0]!.path).toBe('(header)');
   });
 });

@@ -138,10 +138,11 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
          FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`,
     ).bind(JSON.stringify(conflictRows), now),
     db.prepare(
-      `UPDATE members SET is_staff = f.value ->> 'is_staff', is_bot = f.value ->> 'is_bot', updated_at = ?2
-         FROM json_each(?1) f
-        WHERE members.id = f.value ->> 'id'
-          AND (members.is_staff IS NOT f.value ->> 'is_staff' OR members.is_bot IS NOT f.value ->> 'is_bot')`,
+      `UPDATE members
+          SET (is_staff, is_bot, updated_at) = (SELECT f.value ->> 'is_staff', f.value ->> 'is_bot', ?2 FROM json_each(?1) f WHERE f.value ->> 'id' = members.id)
+        WHERE id IN (SELECT f.value ->> 'id' FROM json_each(?1) f
+                      WHERE f.value ->> 'id' = members.id
+                        AND (members.is_staff IS NOT f.value ->> 'is_staff' OR members.is_bot IS NOT f.value ->> 'is_bot'))`,
     ).bind(JSON.stringify(flagRows), now),
     ...markLinkedStmts(ctx, idsJson),
     clearDirtyStmt(db, crm, 'member', memberIds),

@@ -111,9 +111,13 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
          SELECT ?3, 'sync', 'crm.write', ?1, value ->> 'object', value ->> 'crm_id', value ->> 'field', value ->> 'old', value ->> 'value', ?2
            FROM json_each(?4) WHERE true`,
       ).bind(crm, run.id, now, JSON.stringify(writtenRows)),
+      // Keyed lookups (the primary key) for the rows of this batch only; an UPDATE … FROM json_each join would let
+      // SQLite scan every write of the run for each element.
       db.prepare(
-        `UPDATE sync_writes SET status = s.value ->> 'status', error = s.value ->> 'error' FROM json_each(?2) s
-          WHERE sync_writes.run_id = ?1 AND sync_writes.object = s.value ->> 'object' AND sync_writes.crm_id = s.value ->> 'crm_id'`,
+        `UPDATE sync_writes
+            SET (status, error) = (SELECT s.value ->> 'status', s.value ->> 'error' FROM json_each(?2) s
+                                    WHERE s.value ->> 'object' = sync_writes.object AND s.value ->> 'crm_id' = sync_writes.crm_id)
+          WHERE run_id = ?1 AND (object, crm_id) IN (SELECT value ->> 'object', value ->> 'crm_id' FROM json_each(?2))`,
       ).bind(run.id, JSON.stringify(statuses)),
     ]);
     counts = addCounts(counts, {
