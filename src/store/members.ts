@@ -67,3 +67,16 @@ export async function getMemberDetail(db: D1Database, id: string) {
     activity: { total: totals.total, first_at: totals.first_at, last_at: totals.last_at, by_source: perSource, by_type: perType },
   };
 }
+
+/** A member's identities in the shape identity resolution takes. */
+export async function memberIdentityInputs(db: D1Database, memberId: string) {
+  const { results } = await db
+    .prepare('SELECT source, external_id, handle, email, email_verified, name, is_bot FROM identities WHERE member_id = ?')
+    .bind(memberId)
+    .all<{ source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; is_bot: number }>();
+  return results.map((r) => ({
+    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
+    email_verified: r.email_verified === 1, name: r.name ?? undefined, is_bot: r.is_bot === 1,
+  }));
+}
+

@@ -152,17 +152,6 @@ export async function loadHealth(db: D1Database, f: HealthFilter) {
 }
 
 /** A member's identities in the identity engine's input shape (for merge checks). */
-export async function memberIdentityInputs(db: D1Database, memberId: string) {
-  const { results } = await db
-    .prepare('SELECT source, external_id, handle, email, email_verified, name, is_bot FROM identities WHERE member_id = ?')
-    .bind(memberId)
-    .all<{ source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; is_bot: number }>();
-  return results.map((r) => ({
-    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
-    email_verified: r.email_verified === 1, name: r.name ?? undefined, is_bot: r.is_bot === 1,
-  }));
-}
-
 /** Hashes of the active rules and mappings (a cache key for the parsed configuration). */
 export async function activeHashes(db: D1Database): Promise<string> {
   const { results } = await db.prepare('SELECT kind, hash FROM rules_active ORDER BY kind').all<{ kind: string; hash: string }>();

@@ -1,8 +1,9 @@
 import type { DealInfluence } from '../attribution/types';
-import { connectedCrms, dealsCrm, type Config, type CrmName } from '../env';
+import { connectedCrms, dealsCrm, type Config, type CrmName, type Env } from '../env';
 import { sha256Hex } from '../ids';
 import { crossCheck, loadRules, parseFieldMapping, previewDiff, type PreviewDiff, type SourceIssue } from '../rules';
-import type { RulesKind } from '../store/rules';
+import { activateRules, type RulesKind } from '../store/rules';
+import { startRun, type StartResult } from './runner';
 import { loadActiveConfig, type ActiveConfig } from './config';
 import { computeDeals } from './stages/attribute';
 
@@ -65,4 +66,21 @@ export function markAllDirtyStmts(db: D1Database, config: Config): D1PreparedSta
     }
   }
   return stmts;
+}
+
+/**
+ * Validates and activates a rules/mapping version, marks everything dirty and starts a run per connected CRM —  Shared by the rules page and PUT /v1/rules.
+ */
+export async function activateVersion(
+  env: Env,
+  config: Config,
+  input: { kind: RulesKind; content: string; author: string },
+): Promise<{ ok: true; hash: string; previous: string | null; runs: StartResult[] } | { ok: false; issues: SourceIssue[] }> {
+  const validated = await validateProposal(env.DB, config, input.kind, input.content);
+  if (!validated.ok) return validated;
+  const { previous } = await activateRules(env.DB, { kind: input.kind, hash: validated.hash, content: input.content, author: input.author });
+  const dirty = markAllDirtyStmts(env.DB, config);
+  if (dirty.length) await env.DB.batch(dirty);
+  const runs = await Promise.all(connectedCrms(config).map((crm) => startRun(env, crm, { trigger: 'api' })));
+  return { ok: true, hash: validated.hash, previous, runs };
 }

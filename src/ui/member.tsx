@@ -6,7 +6,7 @@ import { listActivities } from '../store/activities';
 import { getMember, getMemberDetail } from '../store/members';
 import { memberDeals, memberLinks } from '../store/ui-pages';
 import { day, money, pct, render, when } from './kit';
-import { mergeChecked, unmergeChecked } from './merge';
+import { mergeChecked, unmergeChecked } from '../members/merge';
 
 export async function memberPage(c: Context<AppEnv>, csrf: string) {
   const id = c.req.param('id') ?? '';

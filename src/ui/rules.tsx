@@ -5,7 +5,7 @@ import { loadRules, type PreviewDiff, type SourceIssue } from '../rules';
 import { BUNDLED_MAPPINGS } from '../rules/bundled';
 import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../store/rules';
 import { previewRules, validateProposal } from '../sync/rules-change';
-import { activateVersion } from './activate';
+import { activateVersion } from '../sync/rules-change';
 import { money, render, when } from './kit';
 
 const KINDS: RulesKind[] = ['rules', 'hubspot', 'salesforce'];

@@ -5,10 +5,8 @@ import { findMemberIdsByIdentity, getMember, getMemberDetail, listMembers } from
 import { ApiError } from '../errors';
 import { parseJsonBody, readBody, requireMediaType } from '../body';
 import { parseWith } from '../validate';
-import { blockers, type IdentityInput } from '../../identity';
-import { contextFor } from '../../identity/context';
-import { eraseMember, exportMember, mergeMembers, mergesOf, unmerge } from '../../store/merges';
-import { loadActiveConfig } from '../../sync/config';
+import { eraseMember, exportMember } from '../../store/merges';
+import { mergeChecked, unmergeChecked } from '../../members/merge';
 import { startRun } from '../../sync/runner';
 import { connectedCrms } from '../../env';
 import type { AppEnv } from '../types';
@@ -72,42 +70,26 @@ members.get('/:id', requireScope('read'), async (c) => {
 const mergeBody = z.object({ member_id: z.string().min(1) });
 const unmergeBody = z.object({ merge_id: z.string().min(1).optional() });
 
-async function identitiesOf(db: D1Database, memberId: string): Promise<IdentityInput[]> {
-  const { results } = await db
-    .prepare('SELECT source, external_id, handle, email, email_verified, name, is_bot FROM identities WHERE member_id = ?')
-    .bind(memberId)
-    .all<{ source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; is_bot: number }>();
-  return results.map((r) => ({
-    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
-    email_verified: r.email_verified === 1, name: r.name ?? undefined, is_bot: r.is_bot === 1,
-  }));
-}
-
 const actorOf = (c: Context<AppEnv>) => `${c.get('principal')!.kind}:${c.get('principal')!.id}`;
 
 /** A person merges another member into this one; blocked when both hold an account of one platform, or bot with human. */
 members.post('/:id/merge', requireScope('configure'), async (c) => {
   requireMediaType(c, 'application/json');
   const body = parseWith(mergeBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
-  const into = c.req.param('id');
-  if (body.member_id === into) throw new ApiError(400, 'invalid_request', 'a member cannot be merged into itself', [{ path: 'member_id', message: 'same as the target' }]);
-  const [a, b] = await Promise.all([getMember(c.env.DB, into), getMember(c.env.DB, body.member_id)]);
-  if (!a) throw new ApiError(404, 'not_found', `no member ${into}`);
-  if (!b) throw new ApiError(404, 'not_found', `no member ${body.member_id}`, [{ path: 'member_id', message: 'unknown member' }]);
-  const config = await loadActiveConfig(c.env.DB, c.get('config'));
-  const reasons = blockers(await identitiesOf(c.env.DB, into), await identitiesOf(c.env.DB, body.member_id), contextFor(config.identity));
-  if (reasons.length) throw new ApiError(409, 'merge_blocked', 'these members cannot be one person', reasons.map((r) => ({ path: 'member_id', message: r })));
-  return c.json(await mergeMembers(c.env.DB, into, body.member_id, actorOf(c)));
+  const r = await mergeChecked(c.env.DB, c.get('config'), c.req.param('id'), body.member_id, actorOf(c));
+  if (r.ok) return c.json(r.merge);
+  const status = r.code === 'self' ? 400 : r.code === 'not_found' ? 404 : 409;
+  const code = r.code === 'blocked' ? 'merge_blocked' : r.code === 'self' ? 'invalid_request' : 'not_found';
+  throw new ApiError(status, code, r.message, (r.reasons.length ? r.reasons : [r.message]).map((m) => ({ path: 'member_id', message: m })));
 });
 
 /** Undoes a merge into this member (the latest unless merge_id says which); records "not the same person". */
 members.post('/:id/unmerge', requireScope('configure'), async (c) => {
   requireMediaType(c, 'application/json');
   const body = parseWith(unmergeBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
-  const merges = (await mergesOf(c.env.DB, c.req.param('id'))).filter((m) => m.into_member === c.req.param('id') && !m.undone_at);
-  const merge = body.merge_id ? merges.find((m) => m.id === body.merge_id) : merges[0];
-  if (!merge) throw new ApiError(404, 'not_found', 'no merge into this member to undo', body.merge_id ? [{ path: 'merge_id', message: 'unknown or already undone' }] : []);
-  return c.json(await unmerge(c.env.DB, merge, actorOf(c)));
+  const r = await unmergeChecked(c.env.DB, c.req.param('id'), body.merge_id ?? null, actorOf(c));
+  if (!r.ok) throw new ApiError(404, 'not_found', r.message, body.merge_id ? [{ path: 'merge_id', message: 'unknown or already undone' }] : []);
+  return c.json(r.result);
 });
 
 members.get('/:id/export', requireScope('admin'), async (c) => {
