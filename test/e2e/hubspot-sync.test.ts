@@ -132,4 +132,32 @@ describe('HubSpot end to end', () => {
     }, 60_000);
     expect(after).toBeCloseTo(before * 2, 2);
   });
+
+  it('a run that dies between stages resumes from its checkpoint: nothing pulled twice, nothing lost', async () => {
+    await idle();
+    // The attribute stage cannot write while its table is gone: the step fails after pull, expand and resolve committed.
+    await env.DB.exec('ALTER TABLE deal_influence RENAME TO deal_influence_hold');
+    let runId = '';
+    try {
+      const res = await call('/v1/sync?full=1', { method: 'POST' });
+      runId = (await res.json<{ runs: { run_id: string }[] }>()).runs[0]!.run_id;
+      const stuck = await waitFor(async () => {
+        const r = await (await call(`/v1/sync/runs/${runId}`)).json<{ stage: string; reason: string | null; counts: Record<string, number> }>();
+        return r.reason?.startsWith('retrying after') ? r : null;
+      }, 60_000);
+      expect(stuck.stage).toBe('attribute');
+      expect(stuck.counts.pulled_deals).toBe(2);
+    } finally {
+      await env.DB.exec('ALTER TABLE deal_influence_hold RENAME TO deal_influence');
+    }
+    const run = await waitFor(async () => {
+      const r = await (await call(`/v1/sync/runs/${runId}`)).json<{ status: string; counts: Record<string, number> }>();
+      return r.status === 'running' ? null : r;
+    }, 90_000);
+    expect(run.status).toBe('done');
+    // Resumed at the failed step: the pull was not repeated, and every deal was computed once.
+    expect(run.counts.pulled_deals).toBe(2);
+    expect(run.counts.deals_computed).toBe(2);
+    expect((await hubspotDeal(ids['deal-acme']!)).community_influenced).toBe('true');
+  });
 });
