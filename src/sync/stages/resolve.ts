@@ -140,9 +140,8 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
     db.prepare(
       `UPDATE members
           SET (is_staff, is_bot, updated_at) = (SELECT f.value ->> 'is_staff', f.value ->> 'is_bot', ?2 FROM json_each(?1) f WHERE f.value ->> 'id' = members.id)
-        WHERE id IN (SELECT f.value ->> 'id' FROM json_each(?1) f
-                      WHERE f.value ->> 'id' = members.id
-                        AND (members.is_staff IS NOT f.value ->> 'is_staff' OR members.is_bot IS NOT f.value ->> 'is_bot'))`,
+        WHERE id IN (SELECT value ->> 'id' FROM json_each(?1))
+          AND (is_staff, is_bot) IS NOT (SELECT f.value ->> 'is_staff', f.value ->> 'is_bot' FROM json_each(?1) f WHERE f.value ->> 'id' = members.id)`,
     ).bind(JSON.stringify(flagRows), now),
     ...markLinkedStmts(ctx, idsJson),
     clearDirtyStmt(db, crm, 'member', memberIds),

@@ -1,0 +1,154 @@
+/**
+ * npm run bench:sync [-- --deals 100000]
+ * A whole org through the real Worker under wrangler dev (local D1 and Queues) and the HubSpot emulator:
+ *   full run (first sync), incremental runs with 1% and 10% of deals changed in the CRM, and event-to-CRM latency from
+ *   a signed Slack webhook to the deal's field in the emulated HubSpot (product default debounce, 20 s).
+ * D1 rows read/written are D1's own meta, summed by the run (src/store/metered.ts); CRM calls are the connector's.
+ * The emulator's rate limit is raised so the figures show our cost; the CRM-call counts say what real limits imply.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { generateDemo } from '../test/emulators/demo-org';
+import { freePort } from '../test/emulators/ports';
+import { startSandbox } from '../scripts/sandbox';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const DEALS = arg('deals', 100_000);
+const EVENTS = arg('events', 20);
+
+interface Run { id: string; status: string; duration_ms: number; counts: Record<string, number>; reason: string | null }
+
+function figures(run: Run) {
+  return {
+    d1_rows_read: run.counts.d1_rows_read ?? 0,
+    d1_rows_written: run.counts.d1_rows_written ?? 0,
+    crm_calls: run.counts.crm_calls ?? 0,
+    wall_s: Number((run.duration_ms / 1000).toFixed(2)),
+  };
+}
+
+const generated = generateDemo({ seed: 7, deals: DEALS, contacts: Math.max(450, DEALS * 2), companies: Math.max(60, Math.round(DEALS / 10)), activities: Math.max(6000, DEALS * 3) });
+console.log(`org: ${generated.org.companies.length} companies, ${generated.org.contacts.length} contacts, ${generated.org.deals.length} deals, ${generated.activities.length} activities`);
+const t0 = performance.now();
+const sandbox = await startSandbox({
+  workerPort: await freePort(), hubspotPort: await freePort(), salesforce: false, quiet: true,
+  data: generated, hubspotRateLimit: { perTenSeconds: 100_000, searchPerSecond: 10_000, daily: 100_000_000 }, debounceSeconds: 20,
+});
+console.log(`sandbox up with first full sync in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const token = sandbox.adminToken;
+const api = async <T>(path: string, init: RequestInit = {}): Promise<T> => {
+  const res = await fetch(`${sandbox.workerUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<T>;
+};
+const hubspot = sandbox.hubspotUrl!;
+
+async function waitRun(id: string): Promise<Run> {
+  for (;;) {
+    const run = await api<Run>(`/v1/sync/runs/${id}`);
+    if (run.status !== 'running') return run;
+    await delay(500);
+  }
+}
+
+async function runNow(): Promise<Run> {
+  for (;;) {
+    const { runs } = await api<{ runs: { run_id: string; started: boolean }[] }>('/v1/sync', { method: 'POST' });
+    if (runs[0]!.started) return waitRun(runs[0]!.run_id);
+    await waitRun(runs[0]!.run_id);
+  }
+}
+
+/** Changes `share` of the deals the way a salesperson would, through HubSpot's API. */
+async function changeDeals(share: number, round: number) {
+  const seeded = await (await fetch(`${hubspot}/__emulator/stats`)).json();
+  void seeded;
+  const ids: string[] = (await api<{ data: { deal_id: string }[] }>(`/v1/deals?limit=500&offset=0`)).data.map((d) => d.deal_id);
+  const all = new Set(ids);
+  // /v1/deals pages at 500; gather ids until enough are known.
+  for (let offset = 500; all.size < DEALS * share && offset < DEALS; offset += 500) {
+    for (const d of (await api<{ data: { deal_id: string }[] }>(`/v1/deals?limit=500&offset=${offset}`)).data) all.add(d.deal_id);
+  }
+  const chosen = [...all].slice(0, Math.round(DEALS * share));
+  for (let i = 0; i < chosen.length; i += 100) {
+    const inputs = chosen.slice(i, i + 100).map((id, n) => ({ id, properties: { amount: String(10_000 + round * 1000 + n) } }));
+    const res = await fetch(`${hubspot}/crm/v3/objects/deals/batch/update`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer a-salesperson' }, body: JSON.stringify({ inputs }),
+    });
+    if (!res.ok) throw new Error(`changing deals: ${res.status}`);
+  }
+  return chosen.length;
+}
+
+const full = sandbox.firstRuns.find((r) => (r as { crm?: string }).crm === 'hubspot') as unknown as Run;
+const noop = await runNow();
+const changed1 = await changeDeals(0.01, 1);
+const run1 = await runNow();
+const changed10 = await changeDeals(0.1, 2);
+const run10 = await runNow();
+
+// Event → CRM latency: a contact on a deal joins Slack and posts; how long until the deal's last touch shows it.
+// Open deals only: a touch after a deal closed never counts (the rules' window), so it could not show up.
+const dealsWithContacts = generated.org.deals.filter((d) => d.contacts.length && d.stage !== 'won' && d.stage !== 'lost').slice(0, EVENTS);
+const contactsByKey = new Map(generated.org.contacts.map((c) => [c.key, c]));
+const { SLACK_SIGNING_SECRET = 'local-slack-secret' } = process.env;
+async function slack(event: Record<string, unknown>) {
+  const body = JSON.stringify({ type: 'event_callback', team_id: 'TB', event_id: `Ev${crypto.randomUUID()}`, event_time: Math.floor(Date.now() / 1000), event });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(SLACK_SIGNING_SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const sig = Buffer.from(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`v0:${ts}:${body}`))).toString('hex');
+  const res = await fetch(`${sandbox.workerUrl}/webhooks/slack`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': ts, 'x-slack-signature': `v0=${sig}` }, body });
+  if (res.status !== 202) throw new Error(`slack webhook: ${res.status} ${await res.text()}`);
+}
+const dealIds = new Map<string, string>();
+for (const d of (await api<{ data: { deal_id: string; name: string }[] }>(`/v1/deals?limit=500`)).data) dealIds.set(d.name, d.deal_id);
+const latencies: number[] = [];
+await Promise.all(
+  dealsWithContacts.map(async (deal, n) => {
+    await delay(n * 2000);
+    const contact = contactsByKey.get(deal.contacts[0]!.contactKey)!;
+    const user = `UBENCH${n}`;
+    await slack({ type: 'team_join', user: { id: user, name: `bench${n}`, real_name: `${contact.firstName} ${contact.lastName}`, profile: { email: contact.email, real_name: `${contact.firstName} ${contact.lastName}` } } });
+    const sentAt = Date.now();
+    const ts = (sentAt / 1000).toFixed(6);
+    await slack({ type: 'message', channel: 'CB', channel_type: 'channel', user, text: 'benchmark question', ts });
+    const expected = new Date(Math.floor(Number(ts) * 1000)).toISOString().slice(0, 19);
+    const dealName = deal.name;
+    for (;;) {
+      const id = dealIds.get(dealName);
+      if (id) {
+        const res = await fetch(`${hubspot}/__emulator/objects/deals/${id}`);
+        const props = ((await res.json()) as { properties: Record<string, string | null> }).properties;
+        if ((props.community_last_touch_at ?? '').slice(0, 19) >= expected) {
+          latencies.push((Date.now() - sentAt) / 1000);
+          return;
+        }
+      }
+      if (Date.now() - sentAt > 180_000) return;
+      await delay(250);
+    }
+  }),
+);
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)]! : null);
+await sandbox.stop();
+
+const out = {
+  deals: DEALS,
+  run_1pct: { changed: changed1, ...figures(run1) },
+  run_10pct: { changed: changed10, ...figures(run10) },
+  full: figures(full),
+  noop: figures(noop),
+  event_to_crm_p50_s: pct(0.5),
+  event_to_crm_p95_s: pct(0.95),
+  events_measured: latencies.length,
+};
+console.log(`full run:        ${JSON.stringify(out.full)}`);
+console.log(`no change:       ${JSON.stringify(out.noop)}`);
+console.log(`1% deals (${changed1}):  ${JSON.stringify(out.run_1pct)}  ratio to full rows written ${(out.run_1pct.d1_rows_written / Math.max(1, out.full.d1_rows_written)).toFixed(4)}`);
+console.log(`10% deals (${changed10}): ${JSON.stringify(out.run_10pct)}  ratio to full rows written ${(out.run_10pct.d1_rows_written / Math.max(1, out.full.d1_rows_written)).toFixed(4)}`);
+console.log(`event → CRM field: p50 ${out.event_to_crm_p50_s} s, p95 ${out.event_to_crm_p95_s} s over ${latencies.length}/${dealsWithContacts.length} events (debounce 20 s; target p95 ≤ 60 s)`);
+console.log(JSON.stringify(out));
+process.exit(0);
