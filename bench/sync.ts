@@ -103,7 +103,11 @@ async function slack(event: Record<string, unknown>) {
   if (res.status !== 202) throw new Error(`slack webhook: ${res.status} ${await res.text()}`);
 }
 const dealIds = new Map<string, string>();
-for (const d of (await api<{ data: { deal_id: string; name: string }[] }>(`/v1/deals?limit=500`)).data) dealIds.set(d.name, d.deal_id);
+for (let offset = 0; offset < DEALS; offset += 500) {
+  const page = (await api<{ data: { deal_id: string; name: string }[] }>(`/v1/deals?limit=500&offset=${offset}`)).data;
+  for (const d of page) dealIds.set(d.name, d.deal_id);
+  if (page.length < 500) break;
+}
 const latencies: number[] = [];
 await Promise.all(
   dealsWithContacts.map(async (deal, n) => {
