@@ -66,6 +66,11 @@ export function openapi(): object {
       '/v1/members': { get: { summary: 'Find members (?identity=github:octocat) or list them', security: bearer, responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) } } },
       '/v1/members/{id}/merge': { post: { summary: 'Merge another member into this one ({member_id}); 409 with reasons when blocked', security: bearer, responses: { 200: { description: 'merge record' }, ...errors(400, 401, 403, 404, 409) } } },
       '/v1/members/{id}/unmerge': { post: { summary: 'Undo a merge into this member ({merge_id?}); records "not the same person"', security: bearer, responses: { 200: { description: 'restored' }, ...errors(401, 403, 404) } } },
+      '/v1/members/{id}/affiliations': {
+        post: { summary: 'Set a manual affiliation {crm, company_id|null, from?, to?} (configure); it beats CRM and email history', security: bearer, responses: { 201: { description: 'created' }, ...errors(400, 401, 403, 404) } },
+        get: { summary: 'Manual affiliations of a member', security: bearer, responses: { 200: { description: '{data}' }, ...errors(401, 403) } },
+      },
+      '/v1/members/{id}/affiliations/{aid}': { delete: { summary: 'Remove a manual affiliation (configure)', security: bearer, responses: { 204: { description: 'removed' }, ...errors(401, 403, 404) } } },
       '/v1/members/{id}/export': { get: { summary: 'Everything stored about a member (admin)', security: bearer, responses: { 200: { description: 'export' }, ...errors(401, 403, 404) } } },
       '/v1/members/{id}': { get: { summary: 'A member with identities and activity counts', security: bearer, responses: { 200: { description: 'member' }, ...errors(401, 403, 404) } }, delete: { summary: 'Erase a member (admin): personal data, identities, activities; deals recomputed', security: bearer, responses: { 200: { description: 'erased' }, ...errors(401, 403, 404) } } },
       '/v1/links': { get: { summary: 'Member ↔ CRM links; ?status=suggested is the review queue', security: bearer, responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) } } },

@@ -87,9 +87,17 @@ export async function loadMemberContext(db: D1Database, crm: CrmKind, memberIds:
       .all<{ domain: string; crm_id: string }>();
     for (const r of results) for (const e of byDomain.get(r.domain) ?? []) domains.push({ ...e, company_id: r.crm_id });
   }
+  const { results: overrides } = await db
+    .prepare(
+      `SELECT member_id, company_id, valid_from, valid_to, decided_by FROM affiliation_overrides
+        WHERE crm = ?1 AND member_id IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(crm, json(memberIds))
+    .all<{ member_id: string; company_id: string | null; valid_from: string | null; valid_to: string | null; decided_by: string }>();
   return {
     links: links!.results as unknown as { member_id: string; target_kind: 'contact' | 'company'; crm_id: string; contact_company: string | null }[],
     domains,
+    overrides,
   };
 }
 

@@ -6,6 +6,7 @@ import { ApiError } from '../errors';
 import { parseJsonBody, readBody, requireMediaType } from '../body';
 import { parseWith } from '../validate';
 import { eraseMember, exportMember } from '../../store/merges';
+import { addAffiliation, listAffiliations, removeAffiliation } from '../../store/affiliations';
 import { mergeChecked, unmergeChecked } from '../../members/merge';
 import { startRun } from '../../sync/runner';
 import { connectedCrms } from '../../env';
@@ -105,4 +106,35 @@ members.delete('/:id', requireScope('admin'), async (c) => {
   const result = await eraseMember(c.env.DB, c.req.param('id'), actorOf(c));
   await Promise.all(connectedCrms(c.get('config')).map((crm) => startRun(c.env, crm, { trigger: 'api' })));
   return c.json(result);
+});
+
+const affiliationBody = z
+  .object({
+    crm: z.enum(['hubspot', 'salesforce']),
+    company_id: z.string().min(1).nullable(),
+    from: z.iso.datetime({ offset: true }).nullable().default(null),
+    to: z.iso.datetime({ offset: true }).nullable().default(null),
+  })
+  .refine((b) => !b.from || !b.to || Date.parse(b.from) < Date.parse(b.to), { message: '"from" must be before "to"', path: ['to'] });
+
+/** A manual affiliation: which company (or none) the member's activity in a period is credited to. */
+members.post('/:id/affiliations', requireScope('configure'), async (c) => {
+  requireMediaType(c, 'application/json');
+  const body = parseWith(affiliationBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
+  if (!(await getMember(c.env.DB, c.req.param('id')))) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
+  const id = await addAffiliation(c.env.DB, {
+    memberId: c.req.param('id'), crm: body.crm, companyId: body.company_id,
+    from: body.from ? new Date(body.from).toISOString() : null, to: body.to ? new Date(body.to).toISOString() : null, actor: actorOf(c),
+  });
+  return c.json({ id }, 201);
+});
+
+members.get('/:id/affiliations', requireScope('read'), async (c) => c.json({ data: await listAffiliations(c.env.DB, c.req.param('id')) }));
+
+members.delete('/:id/affiliations/:aid', requireScope('configure'), async (c) => {
+  const aid = Number(c.req.param('aid'));
+  if (!Number.isInteger(aid) || !(await removeAffiliation(c.env.DB, c.req.param('id'), aid, actorOf(c)))) {
+    throw new ApiError(404, 'not_found', 'no such affiliation for this member');
+  }
+  return c.body(null, 204);
 });

@@ -30,6 +30,10 @@ export async function touchesOf(db: D1Database, crm: CrmKind, memberIds: string[
   for (const [memberId, obs] of observations) {
     for (const interval of intervalsFromEmailDomains(obs)) push(intervals, memberId, interval);
   }
+  // A person's statement wins over the CRM and email history (affiliationAt ranks manual first).
+  for (const o of context.overrides) {
+    push(intervals, o.member_id, { companyId: o.company_id, from: o.valid_from, to: o.valid_to, source: 'manual', evidence: `set by ${o.decided_by}` });
+  }
   for (const r of rows) {
     const member = intervals.get(r.member_id) ?? [];
     push(out, r.member_id, {
