@@ -3,6 +3,7 @@ import { connectedCrms } from '../env';
 import { runView } from '../http/routes/sync';
 import type { AppEnv } from '../http/types';
 import { countDirty, getRun, listRuns } from '../store/sync';
+import { accountKeyFor } from '../sync/connectors';
 import { startRun } from '../sync/runner';
 import { render, when } from './kit';
 
@@ -26,9 +27,25 @@ export function headline(counts: Record<string, number>) {
 
 const dur = (ms: number | null) => (ms === null ? '–' : ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`);
 
+/** Each connected CRM's shared rate budget as its Durable Object reports it (used / capacity per window, pauses). */
+async function budgets(c: Context<AppEnv>) {
+  const config = c.get('config');
+  return Promise.all(
+    connectedCrms(config).map(async (crm) => {
+      try {
+        const stub = c.env.CRM_BUDGET.get(c.env.CRM_BUDGET.idFromName(accountKeyFor(crm, config)));
+        return { crm, status: await stub.status() };
+      } catch {
+        return { crm, status: null };
+      }
+    }),
+  );
+}
+
 export async function syncPage(c: Context<AppEnv>, csrf: string) {
   const runs = (await listRuns(c.env.DB, { crm: null, limit: 50, before: null })).map(runView);
   const crms = connectedCrms(c.get('config'));
+  const budget = await budgets(c);
   const running = runs.some((r) => r.status === 'running');
   const done = c.req.query('done');
   return render(c, { title: 'Sync', nav: '/sync', csrf, ...(running ? { refresh: 5 } : {}) }, (
@@ -43,6 +60,29 @@ export async function syncPage(c: Context<AppEnv>, csrf: string) {
         {crms.length === 0 ? <span class="small muted">No CRM is configured.</span> : null}
       </form>
       {running ? <p class="small muted" role="status">A run is in progress; this page refreshes every 5 seconds.</p> : null}
+      {budget.length ? (
+        <div class="table-wrap">
+          <table id="budget">
+            <caption>CRM rate budget (shared by every run and isolate)</caption>
+            <thead><tr><th scope="col">CRM</th><th scope="col">Window</th><th scope="col" class="num">Used</th><th scope="col" class="num">Remaining</th><th scope="col">Paused</th></tr></thead>
+            <tbody>
+              {budget.flatMap(({ crm, status }) =>
+                status
+                  ? status.buckets.map((b) => (
+                      <tr>
+                        <td>{crm}</td>
+                        <td>{b.name}: {b.capacity} per {b.windowMs / 1000} s</td>
+                        <td class="num">{b.used}</td>
+                        <td class="num">{b.remaining}</td>
+                        <td>{status.pausedUntil ? `until ${when(new Date(status.pausedUntil).toISOString())}${status.reason ? ` (${status.reason})` : ''}` : 'no'}</td>
+                      </tr>
+                    ))
+                  : [<tr><td>{crm}</td><td colspan={4} class="muted">budget unavailable</td></tr>],
+              )}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
       <div class="table-wrap">
         <table id="runs">
           <caption>Latest {runs.length} runs</caption>

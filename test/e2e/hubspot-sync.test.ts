@@ -1,4 +1,6 @@
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
+import { signSession } from '../../src/auth/session';
+import { loadConfig } from '../../src/env';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Org } from '../emulators/org';
 import { applyActivityMessage } from '../../src/ingest/consumer';
@@ -159,5 +161,14 @@ describe('HubSpot end to end', () => {
     expect(run.counts.pulled_deals).toBe(2);
     expect(run.counts.deals_computed).toBe(2);
     expect((await hubspotDeal(ids['deal-acme']!)).community_influenced).toBe('true');
+  });
+
+  it('the sync page shows the CRM rate budget the runs share', async () => {
+    const session = await signSession(loadConfig(env), { sub: 'test:admin', name: 'Admin', role: 'admin' });
+    const res = await exports.default.fetch(new Request('http://ci.test/sync', { headers: { cookie: `ci_session=${session}` } }));
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('CRM rate budget');
+    expect(html).toMatch(/default: 100 per 10 s/);
   });
 });
