@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Config } from '../env';
 import type { AppEnv } from '../http/types';
 import type { Principal, Role } from './scopes';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
