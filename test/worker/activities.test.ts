@@ -92,3 +92,38 @@ describe('access control', () => {
     expect(ready.status).toBe(200);
   });
 });
+
+describe('GET /v1/activities and members', () => {
+  it('filters by member identity, source, type and time, pages with a cursor, and shows member detail', async () => {
+    const items = [
+      { ...activity(1, { external_id: 'q-1', source: 'github', type: 'github.star', occurred_at: '2026-02-01T00:00:00Z' }), member: { identities: [{ source: 'github', id: '4242', handle: 'Octocat' }] } },
+      { ...activity(2, { external_id: 'q-2', source: 'github', type: 'github.fork', occurred_at: '2026-03-01T00:00:00Z' }), member: { identities: [{ source: 'github', id: '4242', handle: 'Octocat' }] } },
+      { ...activity(3, { external_id: 'q-3', source: 'github', type: 'github.issues.opened', occurred_at: '2026-04-01T00:00:00Z' }), member: { identities: [{ source: 'github', id: '4242', handle: 'Octocat' }] } },
+      { ...activity(4, { external_id: 'q-4', source: 'discord', type: 'discord.message', occurred_at: '2026-04-02T00:00:00Z' }), member: { identities: [{ source: 'discord', id: 'other' }] } },
+    ];
+    await postJson('/v1/activities', { activities: items });
+    await waitFor(async () => (await countRows('activities', "external_id LIKE 'q-%'")) === 4);
+    type Page = { data: { external_id: string; type: string }[]; next_cursor: number | null };
+    const get = async (q: string) => (await call(`/v1/activities?${q}`)).json<Page>();
+    expect((await get('identity=github:octocat')).data.map((a) => a.external_id).sort()).toEqual(['q-1', 'q-2', 'q-3']);
+    expect((await get('identity=github:4242&type=github.fork')).data.map((a) => a.external_id)).toEqual(['q-2']);
+    expect((await get('identity=github:octocat&since=2026-02-15T00:00:00Z&until=2026-04-01T00:00:00Z')).data.map((a) => a.external_id)).toEqual(['q-2']);
+    expect((await get('source=discord&type=discord')).data.map((a) => a.external_id)).toContain('q-4');
+    const first = await get('identity=github:octocat&limit=2');
+    expect(first.data).toHaveLength(2);
+    const second = await get(`identity=github:octocat&limit=2&cursor=${first.next_cursor}`);
+    expect([...first.data, ...second.data].map((a) => a.external_id).sort()).toEqual(['q-1', 'q-2', 'q-3']);
+    expect((await call('/v1/activities?since=yesterday')).status).toBe(400);
+
+    const found = await (await call('/v1/members?identity=github:Octocat')).json<{ data: { id: string }[] }>();
+    expect(found.data).toHaveLength(1);
+    const member = await (await call(`/v1/members/${found.data[0]!.id}`)).json<{
+      identities: { source: string; id: string; handle: string }[];
+      activity: { total: number; by_type: Record<string, number>; first_at: string; last_at: string };
+    }>();
+    expect(member.identities).toEqual([expect.objectContaining({ source: 'github', id: '4242', handle: 'Octocat' })]);
+    expect(member.activity).toMatchObject({ total: 3, first_at: '2026-02-01T00:00:00.000Z', last_at: '2026-04-01T00:00:00.000Z' });
+    expect(member.activity.by_type['github.fork']).toBe(1);
+    expect((await call('/v1/members/mem_nope')).status).toBe(404);
+  });
+});
