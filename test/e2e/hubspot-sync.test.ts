@@ -171,4 +171,18 @@ describe('HubSpot end to end', () => {
     expect(html).toContain('CRM rate budget');
     expect(html).toMatch(/default: 100 per 10 s/);
   });
+
+  it("HubSpot's daily limit stops the run with when it resumes; nothing is lost: the next run writes it", async () => {
+    await idle();
+    await hubspotUpdate('deals', ids['deal-acme']!, { amount: '360000' });
+    await emulator('/faults', { method: 'POST', body: JSON.stringify({ kind: 'rate_limit', policy: 'DAILY', count: 1, pathPrefix: '/crm/v3/objects/deals/batch/update' }) });
+    const stopped = await runSync();
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.reason).toMatch(/daily limit reached, resumes at/);
+    const before = Number((await hubspotDeal(ids['deal-acme']!)).community_attributed_amount);
+    const resumed = await runSync();
+    expect(resumed.status).toBe('done');
+    expect(resumed.counts.records_written).toBeGreaterThan(0);
+    expect(Number((await hubspotDeal(ids['deal-acme']!)).community_attributed_amount)).toBeCloseTo(before * 1.5, 2);
+  });
 });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { CrmStopError, type FieldValue, type RecordWrite, type WriteObject } from '../../crm/types';
+import { CrmStopError, type FieldValue, type RecordWrite, type WriteObject, type WriteResult } from '../../crm/types';
 import type { RunContext, StepResult } from '../context';
 import { addCounts, type Counts } from '../context';
 
@@ -65,15 +65,24 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
       return { object: r.object, crmId: r.crm_id, fields };
     });
     const before = connector.calls;
-    let result;
+    let result: WriteResult;
+    let stopped: CrmStopError | null = null;
     try {
       result = await connector.write(writes.filter((w) => Object.keys(w.fields).length));
     } catch (error) {
-      counts = addCounts(counts, { crm_calls: connector.calls - before });
-      if (error instanceof CrmStopError) {
-        return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'stopped', reason: error.message } };
+      if (!(error instanceof CrmStopError)) throw error;
+      // A stop (daily limit, request limit) part-way: what the CRM already took is recorded below, so the next run
+      // does not send it again; the rest stays pending and is planned again.
+      stopped = error;
+      const partial = (error as { partial?: WriteResult }).partial;
+      result = { written: partial?.written ?? [], failed: [], calls: partial?.calls ?? 0 };
+      const taken = new Set(result.written);
+      for (let i = results.length - 1; i >= 0; i--) {
+        if (!taken.has(results[i]!.crm_id)) {
+          results.splice(i, 1);
+          writes.splice(i, 1);
+        }
       }
-      throw error;
     }
     const byId = new Map(results.map((r, i) => [`${r.object}:${r.crm_id}`, { row: r, write: writes[i]! }]));
     const written = new Set(result.written);
@@ -127,6 +136,7 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
       records_skipped: statuses.filter((s) => s.status === 'skipped').length,
       fields_written: writtenRows.length,
     });
+    if (stopped) return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'stopped', reason: stopped.message } };
   }
   return { stage: 'write', checkpoint: cp, counts, errors };
 }
