@@ -82,7 +82,9 @@ async function changeDeals(share: number, round: number) {
   return chosen.length;
 }
 
-const full = sandbox.firstRuns.find((r) => (r as { crm?: string }).crm === 'hubspot') as unknown as Run;
+// The first full load is the heaviest run so far: the sandbox's own full run, or the debounced run the import started.
+const firstRuns = (await api<{ data: Run[] }>('/v1/sync/runs?limit=20')).data.filter((r) => r.status === 'done');
+const full = firstRuns.reduce((a, b) => ((b.counts.d1_rows_written ?? 0) > (a.counts.d1_rows_written ?? 0) ? b : a));
 const noop = await runNow();
 const changed1 = await changeDeals(0.01, 1);
 const run1 = await runNow();

@@ -162,11 +162,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         }, 1_800_000);
       }
       log('running the first full sync …');
+      // A debounced run started by the import may already hold the lease (on a large org it is the first full load).
       const started = await until('a free sync lease', async () => {
         const res = await api(workerUrl, token, '/v1/sync?full=1', { method: 'POST' });
         const runs = res.runs as { run_id: string; started: boolean }[];
         return runs.every((r) => r.started) ? runs : null;
-      });
+      }, 3_600_000);
       for (const r of started) {
         const run = await until(`sync run ${r.run_id}`, async () => {
           const v = await api(workerUrl, token, `/v1/sync/runs/${r.run_id}`);
