@@ -1,3 +1,4 @@
+import type { IdentityInput } from '../activity/schema';
 export interface MemberRow {
   id: string;
   display_name: string | null;
@@ -68,15 +69,25 @@ export async function getMemberDetail(db: D1Database, id: string) {
   };
 }
 
-/** A member's identities in the shape identity resolution takes. */
-export async function memberIdentityInputs(db: D1Database, memberId: string) {
+/** Members' identities in the shape identity resolution takes (every requested member gets an entry, possibly empty). */
+export async function identitiesOfMembers(db: D1Database, memberIds: string[]): Promise<Map<string, IdentityInput[]>> {
   const { results } = await db
-    .prepare('SELECT source, external_id, handle, email, email_verified, name, is_bot FROM identities WHERE member_id = ?')
-    .bind(memberId)
-    .all<{ source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; is_bot: number }>();
-  return results.map((r) => ({
-    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
-    email_verified: r.email_verified === 1, name: r.name ?? undefined, is_bot: r.is_bot === 1,
-  }));
+    .prepare(
+      `SELECT member_id, source, external_id, handle, email, email_verified, name, company, is_bot
+         FROM identities WHERE member_id IN (SELECT value FROM json_each(?1)) ORDER BY id`,
+    )
+    .bind(JSON.stringify(memberIds))
+    .all<{ member_id: string; source: string; external_id: string; handle: string | null; email: string | null; email_verified: number; name: string | null; company: string | null; is_bot: number }>();
+  const out = new Map<string, IdentityInput[]>(memberIds.map((id) => [id, []]));
+  for (const r of results) {
+    out.get(r.member_id)?.push({
+      source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
+      email_verified: r.email_verified === 1, name: r.name ?? undefined, company: r.company ?? undefined, is_bot: r.is_bot === 1,
+    });
+  }
+  return out;
 }
 
+export async function memberIdentityInputs(db: D1Database, memberId: string): Promise<IdentityInput[]> {
+  return (await identitiesOfMembers(db, [memberId])).get(memberId) ?? [];
+}

@@ -2,29 +2,11 @@ import { ContactIndex, isFreeMailDomain, normaliseEmail, resolveMember, type Ide
 import { identityEmails } from '../../identity/context';
 import { loadCandidates } from '../../store/crm';
 import { decisionsFor, replaceAutoLinksStmts } from '../../store/links';
+import { identitiesOfMembers } from '../../store/members';
 import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
 
 const CHUNK = 100;
-
-interface IdentityRow {
-  member_id: string;
-  source: string;
-  external_id: string;
-  handle: string | null;
-  email: string | null;
-  email_verified: number;
-  name: string | null;
-  company: string | null;
-  is_bot: number;
-}
-
-function toInput(r: IdentityRow): IdentityInput {
-  return {
-    source: r.source, id: r.external_id, handle: r.handle ?? undefined, email: r.email ?? undefined,
-    email_verified: r.email_verified === 1, name: r.name ?? undefined, company: r.company ?? undefined, is_bot: r.is_bot === 1,
-  };
-}
 
 /** Marks for recomputation every deal, contact and company the member's counted links touch (before or after a change). */
 function markLinkedStmts(ctx: RunContext, memberIds: string) {
@@ -70,15 +52,7 @@ export async function resolveStep(ctx: RunContext, checkpoint: unknown): Promise
 async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Counts> {
   const { db, crm, resolver } = ctx;
   const idsJson = JSON.stringify(memberIds);
-  const { results } = await db
-    .prepare(
-      `SELECT member_id, source, external_id, handle, email, email_verified, name, company, is_bot
-         FROM identities WHERE member_id IN (SELECT value FROM json_each(?1)) ORDER BY id`,
-    )
-    .bind(idsJson)
-    .all<IdentityRow>();
-  const byMember = new Map<string, IdentityInput[]>(memberIds.map((id) => [id, []]));
-  for (const r of results) byMember.get(r.member_id)?.push(toInput(r));
+  const byMember = await identitiesOfMembers(db, memberIds);
 
   const keysByMember = new Map<string, { canonical: string; domain: string | null }[]>();
   const canonicals = new Set<string>();
