@@ -1,4 +1,4 @@
-import { ContactIndex, isFreeMailDomain, normaliseEmail, resolveMember, type IdentityInput, type Link } from '../../identity';
+import { ContactIndex, isFreeMailDomain, normaliseEmail, resolveMember, type Link } from '../../identity';
 import { identityEmails } from '../../identity/context';
 import { loadCandidates } from '../../store/crm';
 import { decisionsFor, replaceAutoLinksStmts } from '../../store/links';
