@@ -1,3 +1,4 @@
+import { mulberry32 } from '../attribution/shapley';
 /**
  * Small, dependency-free statistics for the dashboard: 95% intervals and a matched (stratified) comparison of
  * influenced vs non-influenced deals. Pure functions; deterministic (the bootstrap uses a seeded generator).
@@ -90,16 +91,7 @@ export function meanCI(xs: readonly number[]): Interval {
 }
 
 /** Deterministic PRNG (mulberry32) so a page shows the same interval on every load. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 function quantileSorted(s: readonly number[], q: number): number {
   const pos = (s.length - 1) * q;
