@@ -49,6 +49,23 @@ export async function withTimeout<T>(op: (signal: AbortSignal) => Promise<T>, ti
   }
 }
 
+/**
+ * A write whose outcome is unknown: it timed out, the connection dropped, or the server failed after receiving it. The
+ * CRM may have applied it. Thrown instead of retrying when a call is not idempotent, so the caller reads the records
+ * back and re-sends only what did not land (a blind re-send would write the same values twice).
+ */
+export class InDoubtError extends Error {
+  constructor(readonly reason: string, override readonly cause: unknown) {
+    super(`outcome unknown (${reason}): ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'InDoubtError';
+  }
+}
+
+/** Retry reasons after which the request may have been applied (as opposed to 429s, locks and auth, which were refused). */
+export function isAmbiguousReason(reason: string): boolean {
+  return reason === 'timeout' || reason === 'network' || reason === 'server_error' || reason.startsWith('server_');
+}
+
 export interface CallOptions {
   /** Classifies a failure; throw from it (e.g. CrmStopError) to stop without retrying. */
   decide: (error: unknown, attempt: number) => RetryDecision;
@@ -58,6 +75,11 @@ export interface CallOptions {
   bucket?: 'default' | 'search';
   sleep?: (ms: number) => Promise<void>;
   onRetry?: (info: { attempt: number; reason: string; waitMs: number }) => void;
+  /**
+   * False for writes: a failure that may have been applied is thrown as InDoubtError instead of being retried. Refusals
+   * (429, locks, expired sessions) are still retried here, since nothing of the request was applied.
+   */
+  idempotent?: boolean;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -72,6 +94,7 @@ export async function callWithRetry<T>(op: (signal: AbortSignal) => Promise<T>, 
       return await withTimeout(op, timeoutMs);
     } catch (error) {
       const decision = opts.decide(error, attempt);
+      if (decision.retry && opts.idempotent === false && isAmbiguousReason(decision.reason)) throw new InDoubtError(decision.reason, error);
       if (!decision.retry || attempt + 1 >= maxAttempts) throw error;
       const waitMs = decision.waitMs > 0 ? decision.waitMs : backoffMs(attempt);
       opts.onRetry?.({ attempt, reason: decision.reason, waitMs });

@@ -2,6 +2,8 @@
  * The one interface both CRMs sit behind. Records are normalised here; each provider folder keeps its own wire schema.
  * Everything is keyed by CRM id, never by email (emails change).
  */
+import type { ReadBack } from './reconcile';
+
 export type CrmKind = 'hubspot' | 'salesforce';
 
 export interface CrmContact {
@@ -104,6 +106,8 @@ export interface WriteResult {
   written: string[];
   failed: RecordFailure[];
   calls: number;
+  /** Of `written`: records found already holding the sent values after a write whose outcome was unknown (not re-sent). */
+  settled?: number;
 }
 
 export type FieldType = 'number' | 'bool' | 'date' | 'datetime' | 'enumeration' | 'string';
@@ -155,8 +159,13 @@ export interface CrmConnector {
   pull<O extends PullObject>(object: O, cursor: PullCursor | null, pageSize?: number): Promise<PullPage<PullRecord[O]>>;
   /** Deal↔contact and deal↔company links for the given deals (HubSpot v4 batch read; Salesforce OpportunityContactRole). */
   pullDealLinks(dealIds: string[]): Promise<{ contacts: CrmDealContact[]; companies: CrmDealCompany[]; calls: number }>;
-  /** Writes the given field values, batching per provider limits; per-record failures are returned, not thrown. */
+  /**
+   * Writes the given field values, batching per provider limits; per-record failures are returned, not thrown. A call
+   * whose outcome is unknown is settled by reading the records back, never by a blind re-send.
+   */
   write(writes: RecordWrite[]): Promise<WriteResult>;
+  /** Current values of the given fields (read back to settle writes whose outcome is unknown); missing ids are absent. */
+  readFields(object: WriteObject, ids: string[], fields: string[]): Promise<{ records: ReadBack; calls: number }>;
   provision(mapping: FieldMapping, opts: { dryRun: boolean }): Promise<ProvisionReport>;
   /** Total API calls made by this connector instance. */
   readonly calls: number;

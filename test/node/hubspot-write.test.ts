@@ -145,14 +145,41 @@ describe('HubSpot write', () => {
     await expect(connector().write(dealWrites(1))).rejects.toMatchObject({ name: 'CrmStopError', code: 'auth' });
   });
 
-  it('retries 5xx answers and dropped connections', async () => {
+  it('after 5xx answers and dropped connections, reads the batch back before sending it again', async () => {
     emu.faults.add([
-      { kind: 'status', status: 503, pathPrefix: '/crm/v3/objects/deals/batch', count: 2 },
-      { kind: 'drop', pathPrefix: '/crm/v3/objects/deals/batch', count: 1 },
+      { kind: 'status', status: 503, pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
+      { kind: 'drop', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
     ]);
     const res = await connector().write(dealWrites(5));
-    expect(res).toMatchObject({ failed: [], calls: 4 });
+    // update (503) → read → update (dropped) → read → update.
+    expect(res).toMatchObject({ failed: [], calls: 5, settled: 0 });
+    expect(emu.state.stats.calls['POST /crm/v3/objects/deals/batch/read']).toBe(2);
     expect(applied()).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  it('a write whose answer was lost is confirmed by reading it back, never sent twice', async () => {
+    emu.faults.add([{ kind: 'lose_response', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 }]);
+    const res = await connector().write(dealWrites(150, { dealname: 'Influenced deal', amount: 1234.5, closedate: '2026-02-01T00:00:00.000Z' }));
+    expect(res.failed).toEqual([]);
+    expect(res.written).toHaveLength(150);
+    expect(res.settled).toBe(100);
+    // 2 updates (the first one's answer lost) + 1 read, and each record was changed exactly once.
+    expect(res.calls).toBe(3);
+    expect(applied()).toHaveLength(150);
+    expect(applied().every((n) => n === 1)).toBe(true);
+  });
+
+  it('a lost answer for a batch HubSpot only partly took re-sends just the records it did not take', async () => {
+    const writes = dealWrites(4, { dealname: 'Influenced deal' });
+    // dl1 fails inside the batch (207) whose answer is then lost: only dl1 lacks the value on read-back.
+    emu.faults.add([
+      { kind: 'partial', ids: [writes[1]!.crmId], category: 'INTERNAL_ERROR', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
+      { kind: 'lose_response', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
+    ]);
+    const res = await connector().write(writes);
+    expect(res).toMatchObject({ failed: [], settled: 3, calls: 3 });
+    expect(res.written.sort()).toEqual(writes.map((w) => w.crmId).sort());
+    expect(applied()).toEqual([1, 1, 1, 1]);
   });
 
   it('times out a slow response and retries it', async () => {
@@ -165,11 +192,12 @@ describe('HubSpot write', () => {
     expect(Date.now() - started).toBeLessThan(2_500);
   });
 
-  it('gives up after maxAttempts on persistent 5xx and reports the records as retryable', async () => {
+  it('when neither the write nor the read-back gets through, reports the records in doubt (retryable)', async () => {
     emu.faults.add([{ kind: 'status', status: 500, pathPrefix: '/crm/', count: 10 }]);
     const res = await connector({ maxAttempts: 3 }).write(dealWrites(2));
-    expect(res.calls).toBe(3);
+    // One update (500: may have been applied) + 3 read attempts.
+    expect(res.calls).toBe(4);
     expect(res.written).toEqual([]);
-    expect(res.failed.map((f) => f.retryable)).toEqual([true, true]);
+    expect(res.failed.map((f) => [f.code, f.retryable])).toEqual([['IN_DOUBT', true], ['IN_DOUBT', true]]);
   });
 });

@@ -131,7 +131,25 @@ describe('transient failures', () => {
     emu.state.addCustomField('Opportunity', 'Score__c', 'Number');
     await faults({ serverErrors: { count: 1, status: 500, pathPrefix: '/composite/sobjects' } });
     const result = await sf.write([{ object: 'deal', crmId: id, fields: { Score__c: 9 } }]);
-    expect(result).toMatchObject({ written: [id], failed: [], calls: 2 });
+    // The 500 may have been applied: a SOQL read-back shows it was not, so the record is sent once more.
+    expect(result).toMatchObject({ written: [id], failed: [], calls: 3 });
+    expect(emu.state.stats.recordsWritten).toBe(1);
+  });
+
+  it('a write whose answer was lost is confirmed by a SOQL read-back, never sent twice', async () => {
+    const sf = await ready(250);
+    const ids = [...emu.state.records.Opportunity.keys()].slice(0, 250);
+    emu.state.addCustomField('Opportunity', 'Score__c', 'Number');
+    emu.state.addCustomField('Opportunity', 'Seen__c', 'DateTime');
+    await faults({ loseResponse: { count: 1, pathPrefix: '/composite/sobjects' } });
+    const result = await sf.write(ids.map((id, i) => ({ object: 'deal', crmId: id, fields: { Score__c: i + 0.5, Seen__c: '2026-03-01T10:00:00.000Z' } })));
+    expect(result.failed).toEqual([]);
+    expect(result.written).toHaveLength(250);
+    expect(result.settled).toBe(200);
+    // Two PATCHes (the first one's answer lost) and one query; every record written exactly once.
+    expect(emu.state.stats.writeCalls).toBe(2);
+    expect(emu.state.stats.recordsWritten).toBe(250);
+    expect(result.calls).toBe(3);
   });
 
   it('5xx from the token endpoint (an HTML page) and from the Metadata API (a SOAP fault) are retried', async () => {

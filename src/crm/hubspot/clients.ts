@@ -47,6 +47,8 @@ export interface BatchUpdateResult {
 export interface ObjectApi {
   search(query: SearchQuery): Promise<SearchResult>;
   batchUpdate(inputs: { id: string; properties: Record<string, string> }[]): Promise<BatchUpdateResult>;
+  /** Current values of `properties` for up to 100 ids; ids HubSpot does not find are simply absent. */
+  batchRead(ids: string[], properties: string[]): Promise<WireObject[]>;
 }
 
 export interface ClientOptions {
@@ -93,6 +95,10 @@ function toSearchResult(page: WireCollection): SearchResult {
   };
 }
 
+function toReadResult(info: { data: { results: WireObject[] } }): WireObject[] {
+  return info.data.results.map((r) => ({ id: r.id, properties: r.properties }));
+}
+
 function toBatchResult(info: WireBatchInfo): BatchUpdateResult {
   return { status: info.httpStatusCode, results: info.data.results, errors: info.data.errors ?? [] };
 }
@@ -112,6 +118,7 @@ export function objectApi(type: HubspotObjectType, opts: ClientOptions, ctx: Tra
       return {
         search: async (q) => toSearchResult(await search.doSearch(toSearchRequest(m.FilterOperatorEnum, q))),
         batchUpdate: async (inputs) => toBatchResult(await batch.updateWithHttpInfo({ inputs })),
+        batchRead: async (ids, properties) => toReadResult(await batch.readWithHttpInfo({ inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, false)),
       };
     }
     case 'companies': {
@@ -126,6 +133,7 @@ export function objectApi(type: HubspotObjectType, opts: ClientOptions, ctx: Tra
       return {
         search: async (q) => toSearchResult(await search.doSearch(toSearchRequest(m.FilterOperatorEnum, q))),
         batchUpdate: async (inputs) => toBatchResult(await batch.updateWithHttpInfo({ inputs })),
+        batchRead: async (ids, properties) => toReadResult(await batch.readWithHttpInfo({ inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, false)),
       };
     }
     case 'deals': {
@@ -140,6 +148,7 @@ export function objectApi(type: HubspotObjectType, opts: ClientOptions, ctx: Tra
       return {
         search: async (q) => toSearchResult(await search.doSearch(toSearchRequest(m.FilterOperatorEnum, q))),
         batchUpdate: async (inputs) => toBatchResult(await batch.updateWithHttpInfo({ inputs })),
+        batchRead: async (ids, properties) => toReadResult(await batch.readWithHttpInfo({ inputs: ids.map((id) => ({ id })), properties, propertiesWithHistory: [] }, false)),
       };
     }
   }

@@ -18,7 +18,8 @@ import { DEFAULT_GROUP, planProvision, propertyDefinition, type ExistingProperty
 import { decideHubspotRetry } from './retry';
 import { readRateLimitHeaders, type RateLimitSnapshot, type TransportContext } from './transport';
 import { advance, initialCursor, MAX_SEARCH_LIMIT, searchFor } from './walk';
-import { HubspotWriteStopped, writeAll } from './write';
+import { BATCH_SIZE, HubspotWriteStopped, writeAll } from './write';
+import type { ReadBack } from '../reconcile';
 
 export interface HubspotConnectorOptions {
   accessToken: string;
@@ -75,7 +76,7 @@ export class HubspotConnector implements CrmConnector {
    * One API operation with timeout and retries. Before each attempt: the shared gate, then our own pacing from the last
    * response's headers (when HubSpot says nothing remains in the window, spread the next calls over it).
    */
-  private call<T>(bucket: 'default' | 'search', op: (ctx: TransportContext) => Promise<T>): Promise<T> {
+  private call<T>(bucket: 'default' | 'search', op: (ctx: TransportContext) => Promise<T>, idempotent = true): Promise<T> {
     const gate: RateGate = {
       take: async (b, cost) => {
         await this.gate.take(b, cost);
@@ -94,6 +95,7 @@ export class HubspotConnector implements CrmConnector {
         timeoutMs: this.opts.timeoutMs ?? 30_000,
         maxAttempts: this.opts.maxAttempts ?? 6,
         sleep: this.wait,
+        idempotent,
       },
     );
   }
@@ -171,7 +173,8 @@ export class HubspotConnector implements CrmConnector {
     const before = this.requests;
     try {
       const result = await writeAll(writes, {
-        update: (type, inputs) => this.call('default', (ctx) => objectApi(type, this.client, ctx).batchUpdate(inputs)),
+        update: (type, inputs) => this.call('default', (ctx) => objectApi(type, this.client, ctx).batchUpdate(inputs), false),
+        read: (type, ids, properties) => this.readBack(type, ids, properties),
         sleep: this.wait,
         retryRounds: this.opts.writeRetryRounds ?? 2,
       });
@@ -180,6 +183,21 @@ export class HubspotConnector implements CrmConnector {
       if (error instanceof HubspotWriteStopped) error.partial.calls = this.requests - before;
       throw error;
     }
+  }
+
+  private async readBack(type: HubspotObjectType, ids: string[], properties: string[]): Promise<ReadBack> {
+    const out: ReadBack = new Map();
+    for (const part of chunk([...new Set(ids)], BATCH_SIZE)) {
+      const rows = await this.call('default', (ctx) => objectApi(type, this.client, ctx).batchRead(part, properties));
+      for (const r of rows) out.set(r.id, r.properties);
+    }
+    return out;
+  }
+
+  async readFields(object: WriteObject, ids: string[], fields: string[]): Promise<{ records: ReadBack; calls: number }> {
+    const before = this.requests;
+    const records = await this.readBack(WRITE_TYPES[object], ids, fields);
+    return { records, calls: this.requests - before };
   }
 
   async provision(mapping: FieldMapping, opts: { dryRun: boolean }): Promise<ProvisionReport> {

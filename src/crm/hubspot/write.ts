@@ -1,12 +1,14 @@
 /**
  * Batch write-back: per object type, 100 records a call (HubSpot's batch limit). A 207 multi-status lists per-record errors;
  * only the records that failed with a retryable category are sent again (a few rounds with backoff), so a record HubSpot
- * already accepted is never re-sent. Whole-call failures (429, 5xx, timeouts) are retried one level down by callWithRetry,
- * where nothing of the batch was applied, except a timeout whose request did land: re-sending sets the same values again,
- * which leaves the record as intended.
+ * already accepted is never re-sent. Refusals (429, 423) are retried one level down by callWithRetry: nothing of the
+ * batch was applied. A failure that may have been applied (timeout, dropped connection, 5xx) comes up as InDoubtError;
+ * the batch is then read back and only the records not already holding the sent values are sent again, so a lost
+ * response never turns into a second write.
  */
 import * as z from 'zod';
-import { backoffMs } from '../call';
+import { backoffMs, InDoubtError } from '../call';
+import { settleByReadBack, type ReadBack } from '../reconcile';
 import { CrmStopError, type FieldValue, type RecordFailure, type RecordWrite, type WriteResult, type WriteObject } from '../types';
 import type { BatchUpdateResult, HubspotObjectType } from './clients';
 import { isRetryableCategory } from './retry';
@@ -36,6 +38,8 @@ const standardError = z
 
 export interface WriteDeps {
   update(type: HubspotObjectType, inputs: { id: string; properties: Record<string, string> }[]): Promise<BatchUpdateResult>;
+  /** Current values of the given properties (for settling an in-doubt batch). */
+  read(type: HubspotObjectType, ids: string[], properties: string[]): Promise<ReadBack>;
   sleep(ms: number): Promise<void>;
   /** Extra rounds for records a 207 marked retryable. */
   retryRounds: number;
@@ -77,6 +81,7 @@ function failuresOf(sent: string[], result: BatchUpdateResult): RecordFailure[] 
 }
 
 function wholeCallFailure(ids: string[], error: unknown): RecordFailure[] {
+  if (error instanceof InDoubtError) return ids.map((crmId) => ({ crmId, code: 'IN_DOUBT', message: error.message, retryable: true }));
   const status = error instanceof HubspotApiError ? error.status : null;
   const code = error instanceof HubspotApiError ? (error.body.category ?? `HTTP_${error.status}`) : 'CALL_FAILED';
   const message = error instanceof Error ? error.message : String(error);
@@ -92,12 +97,21 @@ async function writeChunk(
   out: WriteResult,
 ): Promise<void> {
   let pending = chunk;
+  let doubts = 0;
   for (let round = 0; pending.length > 0; round++) {
     let result: BatchUpdateResult;
     try {
       result = await deps.update(type, pending.map(([id, properties]) => ({ id, properties })));
     } catch (error) {
       if (error instanceof CrmStopError) throw error;
+      if (error instanceof InDoubtError && doubts++ <= deps.retryRounds) {
+        const rest = await settle(type, pending, deps, out);
+        if (rest) {
+          pending = rest;
+          await deps.sleep(backoffMs(doubts));
+          continue;
+        }
+      }
       out.failed.push(...wholeCallFailure(pending.map(([id]) => id), error));
       return;
     }
@@ -116,6 +130,31 @@ async function writeChunk(
     pending = pending.filter(([id]) => again.has(id));
     await deps.sleep(Math.max(250, backoffMs(round + 1)));
   }
+}
+
+/**
+ * Reads an in-doubt batch back: records already holding the sent values count as written; the rest are returned to be
+ * sent again. Null when the read itself failed (the records stay in doubt).
+ */
+async function settle(
+  type: HubspotObjectType,
+  pending: [string, Record<string, string>][],
+  deps: WriteDeps,
+  out: WriteResult,
+): Promise<[string, Record<string, string>][] | null> {
+  const names = [...new Set(pending.flatMap(([, props]) => Object.keys(props)))];
+  let current: ReadBack;
+  try {
+    current = await deps.read(type, pending.map(([id]) => id), names);
+  } catch (error) {
+    if (error instanceof CrmStopError) throw error;
+    return null;
+  }
+  const { landed } = settleByReadBack(pending.map(([crmId, fields]) => ({ object: 'deal', crmId, fields })), current);
+  const done = new Set(landed.map((w) => w.crmId));
+  out.written.push(...done);
+  out.settled = (out.settled ?? 0) + done.size;
+  return pending.filter(([id]) => !done.has(id));
 }
 
 /** `calls` in the result is left at 0: the connector fills it from its own request counter (retries included). */

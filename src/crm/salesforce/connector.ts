@@ -15,9 +15,12 @@ import {
   type PullPage,
   type PullRecord,
   type RecordWrite,
+  type WriteObject,
   type WriteResult,
 } from '../types';
-import { SOBJECT_OF, SOBJECTS_OF } from './normalise';
+import { SOBJECT_OF, SOBJECTS_OF, sobjectFor } from './normalise';
+import { assertId, inChunks, inList } from './soql';
+import type { ReadBack } from '../reconcile';
 import { grantFieldAccess, type PermissionSetSpec } from './fls';
 import { createFields, planProvision } from './provision';
 import { Puller } from './pull';
@@ -104,7 +107,38 @@ export class SalesforceConnector implements CrmConnector {
         }
       }
     }
-    return writeRecords(this.session, writes, { recordRetries: this.opts.recordRetries ?? 3, sleep: this.opts.sleep ?? realSleep });
+    return writeRecords(this.session, writes, {
+      recordRetries: this.opts.recordRetries ?? 3,
+      sleep: this.opts.sleep ?? realSleep,
+      read: async (batch) => {
+        const fields = [...new Set(batch.flatMap((w) => Object.keys(w.fields)))];
+        const out: ReadBack = new Map();
+        for (const object of new Set(batch.map((w) => w.object))) {
+          const ids = batch.filter((w) => w.object === object).map((w) => w.crmId);
+          for (const [id, row] of (await this.readFields(object, ids, fields)).records) out.set(id, row);
+        }
+        return out;
+      },
+    });
+  }
+
+  /** SOQL by id (200 ids a query), per sObject: contact ids may be Leads (00Q…). */
+  async readFields(object: WriteObject, ids: string[], fields: string[]): Promise<{ records: ReadBack; calls: number }> {
+    const calls0 = this.session.calls;
+    for (const f of fields) if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(f)) throw new Error(`not a Salesforce field name: ${f}`);
+    const records: ReadBack = new Map();
+    const bySobject = new Map<string, string[]>();
+    for (const id of new Set(ids)) {
+      const sobject = sobjectFor(object, id);
+      bySobject.set(sobject, [...(bySobject.get(sobject) ?? []), assertId(id)]);
+    }
+    for (const [sobject, list] of bySobject) {
+      for (const part of inChunks(list)) {
+        const rows = await this.puller.queryAll(`SELECT Id, ${fields.join(', ')} FROM ${sobject} WHERE Id IN ${inList(part)}`);
+        for (const row of rows) records.set(String(row.Id), row);
+      }
+    }
+    return { records, calls: this.session.calls - calls0 };
   }
 
   async provision(mapping: FieldMapping, opts: { dryRun: boolean }): Promise<ProvisionReport> {

@@ -142,7 +142,7 @@ export class SalesforceSession {
   }
 
   /** Runs one API operation with auth, timeout, gate and retries. */
-  async call<T>(op: (conn: Connection) => Promise<T>): Promise<T> {
+  async call<T>(op: (conn: Connection) => Promise<T>, opts: { idempotent?: boolean } = {}): Promise<T> {
     const ctx = { reauthed: false };
     let staleToken: string | null = null;
     return callWithRetry(
@@ -165,12 +165,20 @@ export class SalesforceSession {
         timeoutMs: this.opts.timeoutMs ?? 30_000,
         maxAttempts: this.opts.maxAttempts ?? 5,
         sleep: this.opts.sleep ?? realSleep,
+        idempotent: opts.idempotent ?? true,
       },
     );
   }
 
-  /** A REST request whose JSON answer is validated with `schema` (validation failures are not retried). */
-  async request<S extends z.ZodType>(schema: S, req: { method: 'GET' | 'POST' | 'PATCH'; url: string; body?: unknown; headers?: Record<string, string> }): Promise<z.output<S>> {
+  /**
+   * A REST request whose JSON answer is validated with `schema` (validation failures are not retried). Writes pass
+   * `idempotent: false`: a failure that may have been applied then throws InDoubtError instead of re-sending.
+   */
+  async request<S extends z.ZodType>(
+    schema: S,
+    req: { method: 'GET' | 'POST' | 'PATCH'; url: string; body?: unknown; headers?: Record<string, string> },
+    opts: { idempotent?: boolean } = {},
+  ): Promise<z.output<S>> {
     const raw = await this.call((conn) =>
       conn.request<unknown>(
         {
@@ -181,6 +189,7 @@ export class SalesforceSession {
         },
         NO_TRANSPORT_RETRY,
       ),
+      opts,
     );
     return schema.parse(raw);
   }

@@ -43,6 +43,12 @@ const wireValue = z.union([z.string(), z.number(), z.boolean(), z.null()]).trans
 const batchUpdate = z.object({
   inputs: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String), properties: z.record(z.string(), wireValue) })),
 });
+const batchRead = z.object({
+  inputs: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String) })),
+  properties: z.array(z.string()).default([]),
+  propertiesWithHistory: z.array(z.string()).default([]),
+  idProperty: z.string().optional(),
+});
 const associationRead = z.object({ inputs: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String), after: z.string().optional() })) });
 const propertyCreate = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'property names are lower-case letters, digits and _'),
@@ -131,6 +137,35 @@ export function hubspotApi(deps: ApiDeps): Hono {
       errors.push(standardError('OBJECT_NOT_FOUND', `Could not get some ${type.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`, { ids: missing }));
     }
     if (results.length > 0) state.stats.writeCalls++;
+    return c.json(batchEnvelope(startedAt, results, errors), errors.length > 0 ? 207 : 200);
+  });
+
+  // BatchApi.read: POST /crm/v3/objects/{type}/batch/read → BatchResponseSimplePublicObject (207 with errors for ids not found).
+  app.post('/crm/v3/objects/:type/batch/read', async (c) => {
+    const startedAt = new Date().toISOString();
+    const type = typeOr400(c, c.req.param('type'));
+    if (type instanceof Response) return type;
+    const req = await body(c, batchRead);
+    if (!req.ok) return req.res;
+    if (req.data.inputs.length > 100) return hubspotError(c, 400, 'VALIDATION_ERROR', `Batch size ${req.data.inputs.length} exceeds the limit of 100.`);
+    if (req.data.idProperty && req.data.idProperty !== 'hs_object_id') return hubspotError(c, 400, 'VALIDATION_ERROR', `The emulator reads by hs_object_id only, not ${req.data.idProperty}.`);
+    const names = [...new Set([...req.data.properties, 'hs_object_id', 'createdate', state.modifiedProps(type)[0] ?? 'hs_lastmodifieddate'])];
+    const results: unknown[] = [];
+    const missing: string[] = [];
+    for (const id of new Set(req.data.inputs.map((i) => i.id))) {
+      const obj = state.objects[type].byId.get(id);
+      if (!obj) {
+        missing.push(id);
+        continue;
+      }
+      results.push({
+        id: obj.id, properties: Object.fromEntries(names.map((n) => [n, obj.properties[n] ?? null])),
+        createdAt: new Date(obj.createdAt).toISOString(), updatedAt: new Date(obj.updatedAt).toISOString(), archived: false,
+      });
+    }
+    const errors = missing.length > 0
+      ? [standardError('OBJECT_NOT_FOUND', `Could not get some ${type.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`, { ids: missing })]
+      : [];
     return c.json(batchEnvelope(startedAt, results, errors), errors.length > 0 ? 207 : 200);
   });
 

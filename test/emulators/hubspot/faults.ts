@@ -13,6 +13,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('delay'), ms: z.number().int().nonnegative(), ...base }),
   /** Destroy the socket without answering. */
   z.object({ kind: z.literal('drop'), ...base }),
+  /** Handle the request (a write is applied), then destroy the socket: the answer is lost on the way back. */
+  z.object({ kind: z.literal('lose_response'), ...base }),
   /** 429 with the given policy's real body. */
   z.object({ kind: z.literal('rate_limit'), policy: z.enum(['TEN_SECONDLY_ROLLING', 'SECONDLY', 'DAILY']).default('TEN_SECONDLY_ROLLING'), ...base }),
   /** 401 as for a revoked token. */

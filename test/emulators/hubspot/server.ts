@@ -123,6 +123,10 @@ export function createHubspotEmulatorApp(opts: Omit<HubspotEmulatorOptions, 'por
       return c.json({ status: 'error', message: RATE_MESSAGES[verdict.policy], errorType: 'RATE_LIMIT', correlationId: crypto.randomUUID(), policyName: verdict.policy }, 429, verdict.headers);
     }
     await next();
+    if (fault?.kind === 'lose_response') {
+      c.env.incoming.socket.destroy();
+      return new Promise<Response>(() => {});
+    }
     for (const [k, v] of Object.entries(verdict.headers)) c.res.headers.set(k, v);
   });
   app.route('/', hubspotApi({ state, faults, now }));

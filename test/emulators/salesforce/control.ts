@@ -59,6 +59,8 @@ export const faultsBody = z.object({
   slow: z.object({ count: z.number().int().positive(), delayMs: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
   /** Destroys the socket without answering (what a refused/reset connection looks like to the client). */
   drop: z.object({ count: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
+  /** Applies the request, then destroys the socket: the client never learns that its write landed. */
+  loseResponse: z.object({ count: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
   /** Per-record failures in sObject Collections: each id fails `times` times with errorCode (e.g. UNABLE_TO_LOCK_ROW). */
   recordErrors: z.object({ ids: z.array(z.string()).min(1), errorCode: z.string(), message: z.string().optional(), times: z.number().int().positive().default(1) }).optional(),
   /** Uses up the daily API allowance, so the next call gets 403 REQUEST_LIMIT_EXCEEDED. */
@@ -77,6 +79,7 @@ export function armFaults(state: SalesforceState, f: z.output<typeof faultsBody>
   }
   if (f.slow) state.faults.push({ kind: 'slow', delayMs: f.slow.delayMs, pathPrefix: f.slow.pathPrefix, remaining: f.slow.count });
   if (f.drop) state.faults.push({ kind: 'drop', pathPrefix: f.drop.pathPrefix, remaining: f.drop.count });
+  if (f.loseResponse) state.faults.push({ kind: 'lose_response', pathPrefix: f.loseResponse.pathPrefix, remaining: f.loseResponse.count });
   if (f.recordErrors) {
     const { ids, errorCode, message, times } = f.recordErrors;
     state.recordFaults.push({

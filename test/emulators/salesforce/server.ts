@@ -75,6 +75,10 @@ export function createSalesforceApp(state: SalesforceState, baseUrl: () => strin
     }
     state.apiUsed++;
     await next();
+    if (fault?.kind === 'lose_response') {
+      c.env.incoming.socket.destroy();
+      return new Promise<never>(() => {});
+    }
     c.header('Sforce-Limit-Info', `api-usage=${state.apiUsed}/${state.dailyApiLimit}`);
   });
 

@@ -18,7 +18,9 @@ export interface ConnectedApp {
 export type Fault =
   | { kind: 'status'; status: number; errorCode: string; pathPrefix: string; remaining: number }
   | { kind: 'slow'; delayMs: number; pathPrefix: string; remaining: number }
-  | { kind: 'drop'; pathPrefix: string; remaining: number };
+  | { kind: 'drop'; pathPrefix: string; remaining: number }
+  /** Handles the request (a write is applied), then destroys the socket: the answer is lost on the way back. */
+  | { kind: 'lose_response'; pathPrefix: string; remaining: number };
 
 export interface RecordFault {
   ids: Set<string>;
