@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import type { Org } from '../emulators/org';
 import { call, postJson, waitFor } from '../worker/helpers';
-import { daysAgo, emulator, githubEvent, runSync, seed } from '../e2e/helpers';
+import { daysAgo, emulator, githubEvent, idle, runSync, seed } from '../e2e/helpers';
 
 const SF = () => env.E2E_SALESFORCE_URL;
 const org: Org = {
@@ -55,5 +55,24 @@ describe('Salesforce end to end', () => {
     }, 90_000);
     expect(opp.Community_Touch_Count__c).toBe(2);
     expect(opp.Community_Evidence_URL__c ?? opp.Community_Evidence_Url__c).toBe(`https://influence.example.test/deals/salesforce/${ids.opp}`);
+  });
+
+  it('an sObject Collections answer lost on the way back is settled by a SOQL read-back: every record written once', async () => {
+    await idle();
+    const stats = async () => (await emulator('/stats', {}, SF())).json<{ writeCalls: number; recordsWritten: number }>();
+    await emulator('/faults', { method: 'POST', body: JSON.stringify({ loseResponse: { count: 1, pathPrefix: '/composite/sobjects' } }) }, SF());
+    const before = await stats();
+    await postJson('/v1/activities', { activities: [{
+      source: 'github', type: 'github.fork', occurred_at: daysAgo(1), external_id: 'fork-pg',
+      member: { identities: [{ source: 'github', id: '4242', handle: 'pgibbons' }] },
+    }] });
+    await waitFor(async () => (await opportunity(ids.opp!)).Community_Touch_Count__c === 3, 90_000);
+    await idle();
+    const { data } = await (await call('/v1/sync/runs?limit=5')).json<{ data: { counts: Record<string, number> }[] }>();
+    const run = data.find((r) => (r.counts.records_settled ?? 0) > 0);
+    expect(run, JSON.stringify(data)).toBeDefined();
+    const after = await stats();
+    // The lost PATCH had landed: the read-back confirmed it, so Salesforce saw each record exactly once.
+    expect(after.recordsWritten - before.recordsWritten).toBe(run!.counts.records_written);
   });
 });

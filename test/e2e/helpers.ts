@@ -22,7 +22,7 @@ export async function hubspotDeal(id: string): Promise<Record<string, string | n
 }
 
 export async function emulatorStats(base = env.E2E_HUBSPOT_URL) {
-  return (await emulator('/stats', {}, base)).json<{ writeCalls: number; total: number; recordWrites: Record<string, number> }>();
+  return (await emulator('/stats', {}, base)).json<{ writeCalls: number; total: number; calls: Record<string, number>; recordWrites: Record<string, number> }>();
 }
 
 export async function slackEvent(payload: Record<string, unknown>) {

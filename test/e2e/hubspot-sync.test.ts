@@ -4,8 +4,8 @@ import { loadConfig } from '../../src/env';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Org } from '../emulators/org';
 import { applyActivityMessage } from '../../src/ingest/consumer';
-import { call, waitFor } from '../worker/helpers';
-import { daysAgo, emulator, emulatorStats, hubspotDeal, hubspotUpdate, hubspotWebhook, idle, runSync, seed, slackEvent } from './helpers';
+import { call, countRows, waitFor } from '../worker/helpers';
+import { daysAgo, emulator, emulatorStats, hubspotDeal, hubspotUpdate, hubspotWebhook, idle, runSync, seed, slackEvent, waitRun } from './helpers';
 
 const org: Org = {
   companies: [
@@ -116,6 +116,41 @@ describe('HubSpot end to end', () => {
     expect((await hubspotDeal(ids['deal-globex']!)).community_influenced).toBe('true');
     const after = await emulatorStats();
     expect(after.recordWrites[`deals:${ids['deal-globex']}`]! - (before.recordWrites[`deals:${ids['deal-globex']}`] ?? 0)).toBe(1);
+  });
+
+  it('a run that dies after HubSpot took a batch, before D1 recorded it, resumes without writing anything twice', async () => {
+    await idle();
+    await hubspotUpdate('deals', ids['deal-globex']!, { amount: '45000' });
+    const amountBefore = Number((await hubspotDeal(ids['deal-globex']!)).community_attributed_amount);
+    // HubSpot holds the batch update for 3 s (then applies it); meanwhile the table that records the CRM's answer
+    // disappears, so the step dies after HubSpot applied the write and before D1 knew.
+    await emulator('/faults', { method: 'POST', body: JSON.stringify({ kind: 'delay', ms: 3000, count: 1, pathPrefix: '/crm/v3/objects/deals/batch/update' }) });
+    const before = await emulatorStats();
+    const update = 'POST /crm/v3/objects/deals/batch/update';
+    const res = await call('/v1/sync', { method: 'POST' });
+    const runId = (await res.json<{ runs: { run_id: string }[] }>()).runs[0]!.run_id;
+    await waitFor(async () => ((await emulatorStats()).calls[update] ?? 0) > (before.calls[update] ?? 0), 60_000);
+    await env.DB.exec('ALTER TABLE crm_written RENAME TO crm_written_hold');
+    try {
+      await waitFor(async () => {
+        const r = await (await call(`/v1/sync/runs/${runId}`)).json<{ reason: string | null }>();
+        return r.reason?.startsWith('retrying after') ? r : null;
+      }, 60_000);
+    } finally {
+      await env.DB.exec('ALTER TABLE crm_written_hold RENAME TO crm_written');
+    }
+    const run = await waitRun(runId);
+    expect(run.status, JSON.stringify(run)).toBe('done');
+    // The resumed step read the batch back and recorded it as written instead of sending it again.
+    expect(run.counts.records_settled).toBeGreaterThanOrEqual(1);
+    const after = await emulatorStats();
+    expect(after.recordWrites[`deals:${ids['deal-globex']}`]! - (before.recordWrites[`deals:${ids['deal-globex']}`] ?? 0)).toBe(1);
+    expect(after.calls['POST /crm/v3/objects/deals/batch/read'] ?? 0).toBeGreaterThan(before.calls['POST /crm/v3/objects/deals/batch/read'] ?? 0);
+    expect(Number((await hubspotDeal(ids['deal-globex']!)).community_attributed_amount)).toBeCloseTo(amountBefore * 1.5, 2);
+    expect(await countRows('crm_write_inflight')).toBe(0);
+    // The audit log holds the write once, and the next run has nothing left to do.
+    const again = await runSync();
+    expect(again.counts.records_written ?? 0).toBe(0);
   });
 
   it('a signed HubSpot change notification pulls the change and updates the fields; our own writes are ignored', async () => {

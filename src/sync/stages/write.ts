@@ -1,9 +1,24 @@
 import * as z from 'zod';
-import { CrmStopError, type FieldValue, type RecordWrite, type WriteObject, type WriteResult } from '../../crm/types';
+import { CrmStopError, type FieldValue, type RecordFailure, type RecordWrite, type WriteObject, type WriteResult } from '../../crm/types';
+import { settleByReadBack } from '../../crm/reconcile';
+import { idsInDoubt, markInflight, settleInflight } from '../../store/inflight';
 import type { RunContext, StepResult } from '../context';
 import { addCounts, type Counts } from '../context';
 
 const CHUNK = 200;
+
+/** A per-record failure that says the CRM did not apply the write (unlike IN_DOUBT, or no answer for the record). */
+const isRefusal = (f: RecordFailure | undefined) => f !== undefined && f.code !== 'IN_DOUBT';
+
+/** Of `writes`, the records in doubt that the CRM already holds with exactly these values (read back in one go). */
+async function landedEarlier(ctx: RunContext, object: WriteObject, writes: RecordWrite[]): Promise<Set<string>> {
+  const doubt = await idsInDoubt(ctx.db, ctx.crm, object);
+  const check = writes.filter((w) => doubt.has(w.crmId) && Object.keys(w.fields).length);
+  if (!check.length) return new Set();
+  const fields = [...new Set(check.flatMap((w) => Object.keys(w.fields)))];
+  const { records } = await ctx.connector().readFields(object, check.map((w) => w.crmId), fields);
+  return new Set(settleByReadBack(check, records).landed.map((w) => w.crmId));
+}
 
 export const writeCheckpointSchema = z.object({
   provisioned: z.boolean().default(false),
@@ -19,8 +34,9 @@ interface PendingRow {
 }
 
 /**
- * Sends the planned writes in CRM-sized batches. Each batch's outcome (last-written values, audit rows, statuses) is
- * committed in one D1 transaction right after the CRM answers, so a resumed run sends only what is still pending.
+ * Sends the planned writes in CRM-sized batches. Each batch is marked in flight in D1 before it goes out, and its
+ * outcome (last-written values, audit rows, statuses, out of flight) is committed in one D1 transaction right after the
+ * CRM answers, so a resumed run sends only what is still pending, and reads back whatever it cannot know landed.
  */
 export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<StepResult> {
   const cp = writeCheckpointSchema.parse(checkpoint ?? {});
@@ -65,18 +81,23 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
       return { object: r.object, crmId: r.crm_id, fields };
     });
     const before = connector.calls;
+    // Records a dead invocation (or a lost, unsettled answer) may already have written are read back first: those
+    // holding the planned values are recorded as written, not sent again. A failing read throws: nothing is sent.
+    const landed = await landedEarlier(ctx, object, writes);
+    const toSend = writes.filter((w) => Object.keys(w.fields).length && !landed.has(w.crmId));
+    if (toSend.length) await markInflight(db, crm, object, run.id, toSend.map((w) => w.crmId), new Date().toISOString());
     let result: WriteResult;
     let stopped: CrmStopError | null = null;
     try {
-      result = await connector.write(writes.filter((w) => Object.keys(w.fields).length));
+      result = toSend.length ? await connector.write(toSend) : { written: [], failed: [], calls: 0 };
     } catch (error) {
       if (!(error instanceof CrmStopError)) throw error;
       // A stop (daily limit, request limit) part-way: what the CRM already took is recorded below, so the next run
-      // does not send it again; the rest stays pending and is planned again.
+      // does not send it again; the rest stays pending and is planned again (and stays in doubt until read back).
       stopped = error;
       const partial = (error as { partial?: WriteResult }).partial;
       result = { written: partial?.written ?? [], failed: [], calls: partial?.calls ?? 0 };
-      const taken = new Set(result.written);
+      const taken = new Set([...result.written, ...landed]);
       for (let i = results.length - 1; i >= 0; i--) {
         if (!taken.has(results[i]!.crm_id)) {
           results.splice(i, 1);
@@ -84,6 +105,7 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
         }
       }
     }
+    result.written.push(...landed);
     const byId = new Map(results.map((r, i) => [`${r.object}:${r.crm_id}`, { row: r, write: writes[i]! }]));
     const written = new Set(result.written);
     const failedIds = new Map(result.failed.map((f) => [f.crmId, f]));
@@ -128,6 +150,9 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
                                     WHERE s.value ->> 'object' = sync_writes.object AND s.value ->> 'crm_id' = sync_writes.crm_id)
           WHERE run_id = ?1 AND (object, crm_id) IN (SELECT value ->> 'object', value ->> 'crm_id' FROM json_each(?2))`,
       ).bind(run.id, JSON.stringify(statuses)),
+      // Out of doubt: what the CRM confirmed, and what it definitely refused. Records whose outcome is still unknown
+      // (IN_DOUBT) stay in their inflight row and are read back before the next attempt.
+      ...settleInflight(db, crm, object, statuses.filter((s) => s.status !== 'failed' || isRefusal(failedIds.get(s.crm_id))).map((s) => s.crm_id)),
     ]);
     counts = addCounts(counts, {
       crm_calls: connector.calls - before,
@@ -135,6 +160,7 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
       records_failed: statuses.filter((s) => s.status === 'failed').length,
       records_skipped: statuses.filter((s) => s.status === 'skipped').length,
       fields_written: writtenRows.length,
+      records_settled: landed.size + (result.settled ?? 0),
     });
     if (stopped) return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'stopped', reason: stopped.message } };
   }
