@@ -117,3 +117,40 @@ describe('HubSpot emulator control plane', () => {
     expect(ms).toBeLessThan(15_000);
   }, 30_000);
 });
+
+describe('HubSpot emulator search shortcuts', () => {
+  it('the range shortcuts (binary search to the lower bound, counted tail) answer exactly as a full scan', async () => {
+    const { HubspotState } = await import('../emulators/hubspot/state');
+    const { runSearch, searchRequest } = await import('../emulators/hubspot/search');
+    const fc = await import('fast-check');
+    const state = new HubspotState();
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    // Many ties: 2,000 deals over 300 distinct modified times.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let i = 0; i < 2000; i++) {
+      const at = t0 + Math.floor(rnd() * 300) * 1000;
+      const o = state.insert('deals', { dealname: `d${i}`, amount: String(i) }, at, at);
+      if (i % 97 === 0) o.properties.hs_lastmodifieddate = null;
+    }
+    const stamp = (s: number) => new Date(t0 + s * 1000).toISOString();
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5, max: 305 }), fc.integer({ min: 3_000_001, max: 3_002_001 }), fc.constantFrom('gt', 'gte', 'eq-id', 'none', 'two'),
+        fc.integer({ min: 0, max: 2100 }), fc.integer({ min: 1, max: 200 }),
+        (s, id, form, after, limit) => {
+          const modified = 'hs_lastmodifieddate';
+          const groups =
+            form === 'gt' ? [{ filters: [{ propertyName: modified, operator: 'GT', value: stamp(s) }] }]
+            : form === 'gte' ? [{ filters: [{ propertyName: modified, operator: 'GTE', value: stamp(s) }] }]
+            : form === 'eq-id' ? [{ filters: [{ propertyName: modified, operator: 'EQ', value: stamp(s) }, { propertyName: 'hs_object_id', operator: 'GT', value: String(id) }] }]
+            : form === 'two' ? [{ filters: [{ propertyName: modified, operator: 'GT', value: stamp(s) }] }, { filters: [{ propertyName: modified, operator: 'EQ', value: stamp(s) }, { propertyName: 'hs_object_id', operator: 'GT', value: String(id) }] }]
+            : [];
+          const req = searchRequest.parse({ filterGroups: groups, sorts: [form === 'eq-id' ? 'hs_object_id' : modified], limit, after: Math.min(after, 9_999), properties: ['dealname'] });
+          expect(runSearch(state, 'deals', req)).toEqual(runSearch(state, 'deals', req, true));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
