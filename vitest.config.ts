@@ -1,6 +1,7 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import { freePort } from './test/emulators/ports.ts';
+import { workerdAliases } from './build/shims/vite-aliases.ts';
 
 const migrations = await readD1Migrations('./migrations');
 const secrets = {
@@ -24,7 +25,14 @@ async function emulatorPorts(project: string) {
 const e2e = await emulatorPorts('e2e');
 const e2eSalesforce = await emulatorPorts('e2e-salesforce');
 
+// The module aliases of wrangler.toml's [alias] (build/shims): the Worker under test runs what deploy bundles. Each
+// workerd project resolves its imports with them; the root has them too because the Cloudflare pool resolves
+// CommonJS require() calls (e.g. @babel/runtime-corejs3 → core-js-pure) through the root Vite server. One object per
+// project: the Cloudflare plugin adds its resolve conditions to it.
+const workerdResolve = () => ({ alias: workerdAliases() });
+
 export default defineConfig({
+  resolve: workerdResolve(),
   test: {
     // Keep CI output to failures: the Worker logs every request as JSON.
     silent: 'passed-only',
@@ -39,6 +47,7 @@ export default defineConfig({
       },
       {
         // Everything that touches bindings: inside workerd with real D1 and Queues. No CRM is configured here.
+        resolve: workerdResolve(),
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
@@ -65,6 +74,7 @@ export default defineConfig({
       },
       {
         // End to end with Salesforce owning the deals (jsforce in workerd against the Salesforce emulator).
+        resolve: workerdResolve(),
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
@@ -96,6 +106,7 @@ export default defineConfig({
       },
       {
         // End to end: signed webhooks in, fields out in the emulated CRMs, through the real connectors over HTTP.
+        resolve: workerdResolve(),
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
