@@ -173,7 +173,7 @@ describe('HubSpot write', () => {
     const writes = dealWrites(4, { dealname: 'Influenced deal' });
     // dl1 fails inside the batch (207) whose answer is then lost: only dl1 lacks the value on read-back.
     emu.faults.add([
-      { kind: 'partial', ids: [writes[1]!.crmId], category: 'INTERNAL_ERROR', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
+      { kind: 'partial', ids: [writes[1]!.crmId], category: 'INTERNAL_ERROR', message: 'internal error', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
       { kind: 'lose_response', pathPrefix: '/crm/v3/objects/deals/batch/update', count: 1 },
     ]);
     const res = await connector().write(writes);

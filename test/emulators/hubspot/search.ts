@@ -129,8 +129,8 @@ function sortedBy(state: HubspotState, type: ObjectType, rule: { propertyName: s
  */
 function ranges(groups: { filters: Filter[] }[], rule: { propertyName: string; descending: boolean } | undefined, def: PropertyDef | undefined) {
   if (!rule || rule.descending || groups.length === 0) return null;
-  let low: number | string | null = null;
-  let sure: { bound: number | string; strict: boolean } | null = null;
+  let low = null as number | string | null;
+  let sure = null as { bound: number | string; strict: boolean } | null;
   for (const g of groups) {
     const lows = g.filters
       .filter((f) => f.propertyName === rule.propertyName && (f.operator === 'GT' || f.operator === 'GTE' || f.operator === 'EQ' || f.operator === 'BETWEEN'))

@@ -137,7 +137,11 @@ export function restRoutes(state: SalesforceState) {
     if (body.data.allOrNone && results.some((r) => !r.success)) {
       return c.json(results.map((r) => (r.success ? { id: r.id, success: false, errors: [{ statusCode: 'ALL_OR_NONE_OPERATION_ROLLED_BACK', message: 'Record rolled back because not all records were valid and the request was using AllOrNone header', fields: [] }] } : r)));
     }
-    for (const [i, r] of results.entries()) if (r.success) apply(state, records[i]!);
+    for (const [i, r] of results.entries()) {
+      if (!r.success || !r.id) continue;
+      apply(state, records[i]!);
+      state.stats.recordWrites[r.id] = (state.stats.recordWrites[r.id] ?? 0) + 1;
+    }
     state.stats.recordsWritten += results.filter((r) => r.success).length;
     return c.json(results);
   });

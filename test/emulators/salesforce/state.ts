@@ -88,7 +88,8 @@ export class SalesforceState {
   recordFaults: RecordFault[] = [];
   cursors = new Map<string, QueryCursor>();
   bulkJobs = new Map<string, BulkJob>();
-  stats = { calls: {} as Record<string, number>, writeCalls: 0, recordsWritten: 0, tokensIssued: 0, metadataCreates: 0 };
+  /** `recordWrites`: record id → how many times an update was applied to it (duplicate writes show up as 2). */
+  stats = { calls: {} as Record<string, number>, writeCalls: 0, recordsWritten: 0, recordWrites: {} as Record<string, number>, tokensIssued: 0, metadataCreates: 0 };
   private counters = new Map<string, number>();
   private lastStamp = 0;
 
@@ -119,7 +120,7 @@ export class SalesforceState {
     this.recordFaults = [];
     this.cursors.clear();
     this.bulkJobs.clear();
-    this.stats = { calls: {}, writeCalls: 0, recordsWritten: 0, tokensIssued: 0, metadataCreates: 0 };
+    this.stats = { calls: {}, writeCalls: 0, recordsWritten: 0, recordWrites: {}, tokensIssued: 0, metadataCreates: 0 };
     this.counters.clear();
   }
 
