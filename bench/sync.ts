@@ -93,7 +93,12 @@ const run10 = await runNow();
 
 // Event → CRM latency: a contact on a deal joins Slack and posts; how long until the deal's last touch shows it.
 // Open deals only: a touch after a deal closed never counts (the rules' window), so it could not show up.
-const dealsWithContacts = generated.org.deals.filter((d) => d.contacts.length && d.stage !== 'won' && d.stage !== 'lost').slice(0, EVENTS);
+// Deals are found in the Worker by name, so only names that occur once (a company can have two "Team plan" deals).
+const nameCount = new Map<string, number>();
+for (const d of generated.org.deals) nameCount.set(d.name, (nameCount.get(d.name) ?? 0) + 1);
+const dealsWithContacts = generated.org.deals
+  .filter((d) => d.contacts.length && d.stage !== 'won' && d.stage !== 'lost' && nameCount.get(d.name) === 1)
+  .slice(0, EVENTS);
 const contactsByKey = new Map(generated.org.contacts.map((c) => [c.key, c]));
 const { SLACK_SIGNING_SECRET = 'local-slack-secret' } = process.env;
 async function slack(event: Record<string, unknown>) {
