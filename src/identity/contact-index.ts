@@ -6,6 +6,7 @@
  * records live in slot arrays and the maps hold slot numbers; a key with one hit stores a bare number, not an array.
  */
 import type { CrmCompany, CrmContact } from '../crm/types';
+import { pickCompany, type CompanyChoice } from './company';
 import { isFreeMailDomain, normaliseEmail, registrableDomain, type EmailRules } from './email';
 import { foldName, jaroWinkler, letterMask, normaliseCompanyName } from './names';
 
@@ -53,6 +54,19 @@ export interface CompanyHit {
 
 type Bucket = number | number[];
 
+/**
+ * The company an email host points to (pickCompany over the companies declaring its registrable domain), remembered per
+ * host until the index changes: most members share their host with colleagues, and the choice only depends on the index.
+ */
+export interface HostCompany {
+  domain: string;
+  choice: CompanyChoice | null;
+  /** The chosen company's contact groups (by association, by free-text name), filled on first use. */
+  groups?: { byId: CompanyGroup | undefined; byText: CompanyGroup | undefined };
+}
+
+const MAX_HOST_CHOICES = 200_000;
+
 const MAX_PREFIX_BUCKET = 2000;
 
 export interface Roster {
@@ -64,12 +78,26 @@ export interface Roster {
 }
 const EMPTY_ROSTER: Roster = { contacts: [], masks: new Uint32Array(0), lengths: new Uint16Array(0) };
 
-function bucketAdd(map: Map<string, Bucket>, key: string, value: number): void {
+/**
+ * The contacts of one company (by association id, or by free-text company name) and their roster, built on first use and
+ * dropped when one of them changes. One map lookup answers both "how many" and "which", on the per-member hot path.
+ */
+export interface CompanyGroup {
+  /** Contact slots in insertion order (a re-upserted contact moves to the end). */
+  slots: number[];
+  roster: Roster | null;
+}
+
+/**
+ * `unique`: the caller guarantees `value` is not already under `key` (a contact's slot is unindexed before it is
+ * indexed again, and its emails are distinct), which skips a linear scan of crowded buckets ("john smith").
+ */
+function bucketAdd(map: Map<string, Bucket>, key: string, value: number, unique = false): void {
   const cur = map.get(key);
   if (cur === undefined) map.set(key, value);
   else if (typeof cur === 'number') {
     if (cur !== value) map.set(key, [cur, value]);
-  } else if (!cur.includes(value)) cur.push(value);
+  } else if (unique || !cur.includes(value)) cur.push(value);
 }
 
 function bucketRemove(map: Map<string, Bucket>, key: string, value: number): void {
@@ -97,11 +125,9 @@ export class ContactIndex {
   /** canonical email → slot * 2 + (primary ? 1 : 0). */
   private readonly byEmail = new Map<string, Bucket>();
   private readonly byName = new Map<string, Bucket>();
-  private readonly byCompanyId = new Map<string, Set<number>>();
+  private readonly byCompanyId = new Map<string, CompanyGroup>();
   /** Contacts whose company is only a free-text name (HubSpot "company" property, Salesforce Lead.Company). */
-  private readonly byCompanyName = new Map<string, Set<number>>();
-  private readonly rostersById = new Map<string, Roster>();
-  private readonly rostersByName = new Map<string, Roster>();
+  private readonly byCompanyName = new Map<string, CompanyGroup>();
 
   private readonly companies: (IndexedCompany | undefined)[] = [];
   private readonly companySlot = new Map<string, number>();
@@ -110,6 +136,8 @@ export class ContactIndex {
   private readonly companiesByName = new Map<string, Bucket>();
   /** First three letters of the normalised name → companies, to find look-alike names without a scan. */
   private readonly companiesByPrefix = new Map<string, Bucket>();
+  /** host → company choice; emptied by every change (a contact changes company sizes, which break ties). */
+  private readonly hostCompanies = new Map<string, HostCompany>();
 
   constructor(private readonly rules: EmailRules) {}
 
@@ -123,6 +151,7 @@ export class ContactIndex {
 
   /** Adds or replaces one contact or lead. Malformed emails on the CRM side are skipped (they cannot match anything). */
   upsertContact(c: CrmContact): void {
+    this.changed();
     let slot = this.contactSlot.get(c.crmId);
     if (slot !== undefined) this.unindexContact(slot);
     else {
@@ -157,20 +186,15 @@ export class ContactIndex {
       createdAt: c.createdAt,
     };
     this.contacts[slot] = record;
-    emails.forEach((e, i) => bucketAdd(this.byEmail, e, slot * 2 + (i === 0 && hasPrimary ? 1 : 0)));
-    if (record.folded !== '') bucketAdd(this.byName, record.folded, slot);
-    if (record.companyId !== null) {
-      addToSet(this.byCompanyId, record.companyId, slot);
-      this.rostersById.delete(record.companyId);
-    }
+    for (let i = 0; i < emails.length; i++) bucketAdd(this.byEmail, emails[i] as string, slot * 2 + (i === 0 && hasPrimary ? 1 : 0), true);
+    if (record.folded !== '') bucketAdd(this.byName, record.folded, slot, true);
+    if (record.companyId !== null) addToGroup(this.byCompanyId, record.companyId, slot);
     // The free-text company only matters when there is no association (the association's company has a name of its own).
-    if (record.companyKey !== '') {
-      addToSet(this.byCompanyName, record.companyKey, slot);
-      this.rostersByName.delete(record.companyKey);
-    }
+    if (record.companyKey !== '') addToGroup(this.byCompanyName, record.companyKey, slot);
   }
 
   deleteContact(crmId: string): void {
+    this.changed();
     const slot = this.contactSlot.get(crmId);
     if (slot === undefined) return;
     this.unindexContact(slot);
@@ -183,18 +207,13 @@ export class ContactIndex {
     if (!old) return;
     old.emails.forEach((e, i) => bucketRemove(this.byEmail, e, slot * 2 + (i === 0 && old.hasPrimary ? 1 : 0)));
     if (old.folded !== '') bucketRemove(this.byName, old.folded, slot);
-    if (old.companyId !== null) {
-      this.byCompanyId.get(old.companyId)?.delete(slot);
-      this.rostersById.delete(old.companyId);
-    }
-    if (old.companyKey !== '') {
-      this.byCompanyName.get(old.companyKey)?.delete(slot);
-      this.rostersByName.delete(old.companyKey);
-    }
+    if (old.companyId !== null) removeFromGroup(this.byCompanyId.get(old.companyId), slot);
+    if (old.companyKey !== '') removeFromGroup(this.byCompanyName.get(old.companyKey), slot);
   }
 
   /** Adds or replaces one company. Free-mail domains on a company record are ignored (gmail.com is nobody's employer). */
   upsertCompany(c: CrmCompany): void {
+    this.changed();
     let slot = this.companySlot.get(c.crmId);
     if (slot !== undefined) this.unindexCompany(slot);
     else {
@@ -226,6 +245,7 @@ export class ContactIndex {
   }
 
   deleteCompany(crmId: string): void {
+    this.changed();
     const slot = this.companySlot.get(crmId);
     if (slot === undefined) return;
     this.unindexCompany(slot);
@@ -241,6 +261,36 @@ export class ContactIndex {
       bucketRemove(this.companiesByName, old.nameKey, slot);
       bucketRemove(this.companiesByPrefix, old.nameKey.slice(0, 3), slot);
     }
+  }
+
+  private changed(): void {
+    if (this.hostCompanies.size > 0) this.hostCompanies.clear();
+  }
+
+  /**
+   * pickCompany(companyHits(domain, host)), remembered per host while the index does not change. `domain` must be the
+   * registrable domain of `host` (as normaliseEmail gives them); a different one is answered without the memo.
+   */
+  companyForHost(domain: string, host: string): HostCompany {
+    const hit = this.hostCompanies.get(host);
+    if (hit !== undefined && hit.domain === domain) return hit;
+    const entry: HostCompany = { domain, choice: pickCompany(this.companyHits(domain, host), this) };
+    if (hit === undefined) {
+      if (this.hostCompanies.size >= MAX_HOST_CHOICES) this.hostCompanies.clear();
+      this.hostCompanies.set(host, entry);
+    }
+    return entry;
+  }
+
+  /** The contact groups of a host's chosen company (what groupById / groupByName return for it), remembered with it. */
+  hostCompanyGroups(entry: HostCompany): { byId: CompanyGroup | undefined; byText: CompanyGroup | undefined } | undefined {
+    const company = entry.choice?.company;
+    if (!company) return undefined;
+    entry.groups ??= {
+      byId: this.byCompanyId.get(company.crmId),
+      byText: company.nameKey === '' ? undefined : this.byCompanyName.get(company.nameKey),
+    };
+    return entry.groups;
   }
 
   contact(crmId: string): IndexedContact | undefined {
@@ -298,11 +348,7 @@ export class ContactIndex {
 
   /** Contacts with exactly this folded name at a company (by association or free-text name), in O(1). */
   namedAt(folded: string, companyId: string | null, nameKey: string): IndexedContact[] {
-    const byId = companyId !== null ? namesOf(this.rosterById(companyId)).get(folded) : undefined;
-    const byText = nameKey !== '' ? namesOf(this.rosterByName(nameKey)).get(folded) : undefined;
-    if (!byText) return byId ?? [];
-    if (!byId) return byText;
-    return [...byId, ...byText.filter((c) => !byId.includes(c))];
+    return this.namedIn(folded, companyId !== null ? this.byCompanyId.get(companyId) : undefined, nameKey !== '' ? this.byCompanyName.get(nameKey) : undefined);
   }
 
   /**
@@ -324,9 +370,10 @@ export class ContactIndex {
     return out.sort((x, y) => y.similarity - x.similarity || (x.company.crmId < y.company.crmId ? -1 : 1)).slice(0, limit);
   }
 
-  contactsNamed(folded: string): IndexedContact[] {
+  /** Contacts with this folded name; none when more than `max` carry it (one lookup instead of namedCount + this). */
+  contactsNamed(folded: string, max = Infinity): IndexedContact[] {
     const b = this.byName.get(folded);
-    if (b === undefined) return [];
+    if (b === undefined || (typeof b !== 'number' && b.length > max)) return [];
     const out: IndexedContact[] = [];
     for (const v of typeof b === 'number' ? [b] : b) {
       const c = this.contacts[v];
@@ -337,7 +384,7 @@ export class ContactIndex {
 
   /** Number of contacts at a company (by association, plus those carrying its name as free text). */
   companySize(companyId: string, nameKey: string): number {
-    return (this.byCompanyId.get(companyId)?.size ?? 0) + (nameKey === '' ? 0 : (this.byCompanyName.get(nameKey)?.size ?? 0));
+    return (this.byCompanyId.get(companyId)?.slots.length ?? 0) + (nameKey === '' ? 0 : (this.byCompanyName.get(nameKey)?.slots.length ?? 0));
   }
 
   /**
@@ -345,33 +392,55 @@ export class ContactIndex {
    * at that company, so it is built once and dropped only when one of its contacts changes.
    */
   rosterById(companyId: string): Roster {
-    return this.roster(this.rostersById, this.byCompanyId, companyId);
+    return this.rosterOf(this.byCompanyId.get(companyId));
   }
 
   /** Contacts carrying this normalised company name as free text (Leads, HubSpot's company property). */
   rosterByName(nameKey: string): Roster {
-    return this.roster(this.rostersByName, this.byCompanyName, nameKey);
+    return this.rosterOf(this.byCompanyName.get(nameKey));
+  }
+
+  /** The contacts associated with a company id; undefined when none ever was. Size is `slots.length`. */
+  groupById(companyId: string): CompanyGroup | undefined {
+    return this.byCompanyId.get(companyId);
+  }
+
+  /** The contacts carrying a normalised company name as free text; undefined when none ever did. */
+  groupByName(nameKey: string): CompanyGroup | undefined {
+    return this.byCompanyName.get(nameKey);
+  }
+
+  /** Named contacts of a group with their name masks, built on first use (same as rosterById / rosterByName). */
+  rosterOf(group: CompanyGroup | undefined): Roster {
+    if (!group || group.slots.length === 0) return EMPTY_ROSTER;
+    if (group.roster) return group.roster;
+    const contacts: IndexedContact[] = [];
+    for (const slot of group.slots) {
+      const c = this.contacts[slot];
+      if (c && c.folded !== '') contacts.push(c);
+    }
+    const masks = new Uint32Array(contacts.length);
+    const lengths = new Uint16Array(contacts.length);
+    for (let i = 0; i < contacts.length; i++) {
+      const c = contacts[i] as IndexedContact;
+      masks[i] = c.mask;
+      lengths[i] = Math.min(65535, c.folded.length);
+    }
+    group.roster = { contacts, masks, lengths };
+    return group.roster;
+  }
+
+  /** namedAt() over groups already looked up: `byId` only counts when the clue has a company id. */
+  namedIn(folded: string, byId: CompanyGroup | undefined, byText: CompanyGroup | undefined): IndexedContact[] {
+    const a = byId ? namesOf(this.rosterOf(byId)).get(folded) : undefined;
+    const b = byText ? namesOf(this.rosterOf(byText)).get(folded) : undefined;
+    if (!b) return a ?? [];
+    if (!a) return b;
+    return [...a, ...b.filter((c) => !a.includes(c))];
   }
 
   contactAt(slot: number): IndexedContact | undefined {
     return this.contacts[slot];
-  }
-
-  private roster(cache: Map<string, Roster>, source: Map<string, Set<number>>, key: string): Roster {
-    const cached = cache.get(key);
-    if (cached) return cached;
-    const set = source.get(key);
-    if (!set || set.size === 0) return EMPTY_ROSTER;
-    const contacts: IndexedContact[] = [];
-    for (const slot of set) {
-      const c = this.contacts[slot];
-      if (c && c.folded !== '') contacts.push(c);
-    }
-    const masks = Uint32Array.from(contacts, (c) => c.mask);
-    const lengths = Uint16Array.from(contacts, (c) => Math.min(65535, c.folded.length));
-    const roster = { contacts, masks, lengths };
-    cache.set(key, roster);
-    return roster;
   }
 
   /** Convenience for building from a full pull. */
@@ -395,11 +464,20 @@ function namesOf(roster: Roster): Map<string, IndexedContact[]> {
   return map;
 }
 
-function addToSet(map: Map<string, Set<number>>, key: string, slot: number): void {
-  let set = map.get(key);
-  if (!set) {
-    set = new Set();
-    map.set(key, set);
+function addToGroup(map: Map<string, CompanyGroup>, key: string, slot: number): void {
+  const group = map.get(key);
+  if (!group) map.set(key, { slots: [slot], roster: null });
+  else {
+    // The slot was unindexed first, so it is not in the group: no duplicate check needed.
+    group.slots.push(slot);
+    group.roster = null;
   }
-  set.add(slot);
+}
+
+function removeFromGroup(group: CompanyGroup | undefined, slot: number): void {
+  if (!group) return;
+  // O(company size), like rebuilding the roster that this change invalidates anyway.
+  const i = group.slots.indexOf(slot);
+  if (i >= 0) group.slots.splice(i, 1);
+  group.roster = null;
 }

@@ -26,6 +26,10 @@ interface HostInfo {
   domain: string | null;
   freeMail: boolean;
   organisation: boolean;
+  /** Gmail / Googlemail: dots dropped, host becomes gmail.com. */
+  gmail: boolean;
+  /** `+tag` is dropped on this host (provider rule, or a work domain when enabled). */
+  plusTags: boolean;
 }
 
 const GMAIL = new Set(['gmail.com', 'googlemail.com']);
@@ -94,18 +98,13 @@ export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail 
   let host = address.slice(at + 1);
   if (local === '' || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
   const info = hostInfo(host, rules);
-  if (GMAIL.has(host)) {
+  if (info.gmail) {
     host = 'gmail.com';
-    local = local.replaceAll('.', '');
+    if (local.includes('.')) local = local.replaceAll('.', '');
   }
   const plus = local.indexOf('+');
   // `a.+x@` would leave `a.`, not an address; such a tag is kept.
-  if (plus > 0 && local[plus - 1] !== '.' && host !== GITHUB_NOREPLY) {
-    const domain = info.domain;
-    if (rules.plusTagProviders.has(host) || (domain !== null && rules.plusTagProviders.has(domain)) || (!info.freeMail && rules.plusTagsOnWorkDomains)) {
-      local = local.slice(0, plus);
-    }
-  }
+  if (plus > 0 && info.plusTags && local[plus - 1] !== '.') local = local.slice(0, plus);
   // Reuse the flat input string when nothing changed: a fresh concatenation would be re-hashed by every Map lookup.
   const canonical = local.length === at && host.length === address.length - at - 1 ? address : `${local}@${host}`;
   return { address, canonical, host, domain: info.domain, freeMail: info.freeMail, organisation: info.organisation };
@@ -114,8 +113,15 @@ export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail 
 function hostInfo(host: string, rules: EmailRules): HostInfo {
   let info = rules.hosts.get(host);
   if (info) return info;
-  const domain = GMAIL.has(host) ? 'gmail.com' : registrableDomain(host);
-  info = { domain, freeMail: domain !== null && isFreeMailDomain(domain, rules), organisation: isOrganisationDomain(domain, host, rules) };
+  const gmail = GMAIL.has(host);
+  const domain = gmail ? 'gmail.com' : registrableDomain(host);
+  const freeMail = domain !== null && isFreeMailDomain(domain, rules);
+  // The rules as normaliseEmail applies them, after a Googlemail host became gmail.com; never on GitHub's noreply host.
+  const canonicalHost = gmail ? 'gmail.com' : host;
+  const plusTags =
+    canonicalHost !== GITHUB_NOREPLY &&
+    (rules.plusTagProviders.has(canonicalHost) || (domain !== null && rules.plusTagProviders.has(domain)) || (!freeMail && rules.plusTagsOnWorkDomains));
+  info = { domain, freeMail, organisation: isOrganisationDomain(domain, host, rules), gmail, plusTags };
   // Bounded like the other caches: hosts repeat (one per company), a hostile import must not grow it forever.
   if (rules.hosts.size > 200_000) rules.hosts.clear();
   rules.hosts.set(host, info);

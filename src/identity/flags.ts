@@ -14,6 +14,8 @@ export interface FlagRules {
   handleAny: RegExp | null;
   nameAny: RegExp | null;
   botKeys: ReadonlySet<string>;
+  /** Lengths of the configured bot keys: most identities cannot match any, without building their lower-cased key. */
+  botKeyLengths: ReadonlySet<number>;
 }
 
 export function flagRules(config: IdentityConfig, email: EmailRules = emailRules(config)): FlagRules {
@@ -24,6 +26,7 @@ export function flagRules(config: IdentityConfig, email: EmailRules = emailRules
     handleAny: anyOf(config.bots.handle_patterns),
     nameAny: anyOf(config.bots.name_patterns),
     botKeys: new Set(config.bots.identity_keys.map((k) => k.toLowerCase())),
+    botKeyLengths: new Set(config.bots.identity_keys.map((k) => k.toLowerCase().length)),
   };
 }
 
@@ -34,7 +37,9 @@ function anyOf(patterns: readonly string[]): RegExp | null {
 /** Why an identity looks like a bot, or null. Slack bot users carry is_bot; GitHub Apps end in [bot]. */
 export function botReason(identity: IdentityInput, rules: FlagRules): string | null {
   if (identity.is_bot === true) return `${identity.source} marks ${identity.handle ?? identity.id} as a bot`;
-  if (rules.botKeys.has(`${identity.source}:${identity.id}`.toLowerCase())) return `${identity.source}:${identity.id} is a configured bot`;
+  if (mayBeBotKey(identity, rules) && rules.botKeys.has(`${identity.source}:${identity.id}`.toLowerCase())) {
+    return `${identity.source}:${identity.id} is a configured bot`;
+  }
   const any = rules.handleAny;
   if (any && ((identity.handle && any.test(identity.handle)) || (identity.source !== 'email' && any.test(identity.id)))) {
     for (const re of rules.handlePatterns) {
@@ -46,6 +51,16 @@ export function botReason(identity: IdentityInput, rules: FlagRules): string | n
     for (const re of rules.namePatterns) if (re.test(identity.name)) return `name "${identity.name}" matches ${re.source}`;
   }
   return null;
+}
+
+/**
+ * False when `source:id` lower-cased cannot be a configured key, judged by length alone. Lower-casing keeps the length of
+ * every character except U+0130 (İ → i̇), so strings holding one take the full check.
+ */
+function mayBeBotKey(identity: IdentityInput, rules: FlagRules): boolean {
+  if (rules.botKeys.size === 0) return false;
+  if (rules.botKeyLengths.has(identity.source.length + 1 + identity.id.length)) return true;
+  return identity.id.includes('\u0130') || identity.source.includes('\u0130');
 }
 
 /** Why an identity is staff (an email on one of our domains), or null. */

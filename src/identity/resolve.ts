@@ -4,8 +4,7 @@
  * diff. Order of evidence: stored human decision, then verified email (primary, then secondary, a converted lead
  * following to its contact), then company by email domain; names only suggest.
  */
-import { pickCompany } from './company';
-import type { ContactIndex, IndexedContact } from './contact-index';
+import type { ContactIndex, HostCompany, IndexedContact } from './contact-index';
 import { contextFor, identityKey, type ResolverContext } from './context';
 import type { IdentityConfig } from './config';
 import { normaliseEmail, parseGithubNoreply, type NormalisedEmail } from './email';
@@ -58,10 +57,11 @@ export function resolveMember(
         refs: links.keys(),
       });
     }
-    linkCompanies(emails, links, index, ctx, companyLinks, companySuggestions, conflicts);
+    const hostCompanies: HostCompany[] = [];
+    linkCompanies(emails, links, index, ctx, companyLinks, companySuggestions, conflicts, hostCompanies);
     // A rejected company must not guide name suggestions either.
     enforce(latest, 'company', companyLinks, companySuggestions);
-    if (links.size === 0) suggestByName(member, names, emails, companyLinks, companySuggestions, index, ctx, suggestions);
+    if (links.size === 0) suggestByName(member, names, emails, companyLinks, companySuggestions, hostCompanies, index, ctx, suggestions);
   }
 
   enforce(latest, 'contact', links, suggestions);
@@ -223,6 +223,7 @@ function linkCompanies(
   companyLinks: LinkSet,
   companySuggestions: LinkSet,
   conflicts: Conflict[],
+  hostCompanies: HostCompany[],
 ): void {
   // The company of a linked contact is the strongest company evidence there is.
   for (const l of links.values()) {
@@ -238,8 +239,11 @@ function linkCompanies(
   }
   for (const m of emails) {
     if (m.e.domain === null || m.e.freeMail || m.e.organisation) continue;
-    const choice = pickCompany(index.companyHits(m.e.domain, m.e.host), index);
+    const hostCompany = index.companyForHost(m.e.domain, m.e.host);
+    const choice = hostCompany.choice;
     if (!choice) continue;
+    // Kept for name suggestions, which need the same company and its contacts.
+    if (!hostCompanies.includes(hostCompany)) hostCompanies.push(hostCompany);
     const id = choice.company.crmId;
     if (companyLinks.has(id)) continue;
     if (choice.tieNote) conflicts.push({ code: 'company_domain_tie', message: choice.tieNote, refs: [id] });
@@ -260,6 +264,7 @@ function suggestByName(
   emails: readonly MemberEmail[],
   companyLinks: LinkSet,
   companySuggestions: LinkSet,
+  hostCompanies: readonly HostCompany[],
   index: ContactIndex,
   ctx: ResolverContext,
   suggestions: LinkSet,
@@ -271,13 +276,17 @@ function suggestByName(
   const clues: CompanyClue[] = [];
   for (const links of [companyLinks, companySuggestions]) {
     for (const l of links.values()) {
-      const company = index.company(l.target.crmId);
+      const id = l.target.crmId;
+      // Companies found by email domain come with their contact groups; others (decisions) are looked up.
+      const known = hostCompanies.find((h) => h.choice?.company.crmId === id);
+      const company = known ? known.choice?.company : index.company(id);
       clues.push({
-        companyId: l.target.crmId,
+        companyId: id,
         nameKey: company?.nameKey ?? '',
         weight: l.status === 'suggested' ? 0.9 : 1,
-        label: company?.name || l.target.crmId,
+        label: company?.name || id,
         how: l.evidence[0] ?? l.method,
+        groups: known ? index.hostCompanyGroups(known) : undefined,
       });
     }
   }

@@ -2,7 +2,7 @@
  * Name + company fuzzy matching. It only ever produces suggestions: two people with one name at one company exist, and a
  * wrong automatic link would credit the wrong person's deal.
  */
-import type { ContactIndex, IndexedContact, Roster } from './contact-index';
+import type { CompanyGroup, ContactIndex, IndexedContact, Roster } from './contact-index';
 import type { ResolverContext } from './context';
 import { jaroWinkler, letterMask, popcount } from './names';
 
@@ -20,6 +20,8 @@ export interface CompanyClue {
   /** Company display name and how we know; turned into a reason only when a suggestion is made. */
   label: string;
   how: string;
+  /** The company's contact groups when already known (index.groupById(companyId), index.groupByName(nameKey)). */
+  groups?: { byId: CompanyGroup | undefined; byText: CompanyGroup | undefined } | undefined;
 }
 
 /**
@@ -38,13 +40,17 @@ export function nameCompanySuggestions(
   const threshold = ctx.config.links.name_similarity;
   const q: Query = { folded, mask: letterMask(folded), localParts, threshold, jaroNeeded: (threshold - 0.4) / 0.6, out };
   for (const clue of clues) {
-    const size = index.companySize(clue.companyId ?? '', clue.nameKey);
+    // One lookup per side gives both the size (index.companySize) and the roster (index.rosterById / rosterByName).
+    const byId = clue.groups ? clue.groups.byId : index.groupById(clue.companyId ?? '');
+    const byText = clue.groups ? clue.groups.byText : clue.nameKey === '' ? undefined : index.groupByName(clue.nameKey);
+    const size = (byId?.slots.length ?? 0) + (byText?.slots.length ?? 0);
     if (size === 0) continue;
+    const idGroup = clue.companyId !== null ? byId : undefined;
     if (size <= ctx.config.links.max_fuzzy_candidates) {
-      if (clue.companyId !== null) scan(q, index.rosterById(clue.companyId), clue, null);
-      if (clue.nameKey !== '') scan(q, index.rosterByName(clue.nameKey), clue, clue.companyId);
+      if (idGroup) scan(q, index.rosterOf(idGroup), clue, null);
+      if (byText) scan(q, index.rosterOf(byText), clue, clue.companyId);
     } else {
-      for (const c of index.namedAt(folded, clue.companyId, clue.nameKey)) consider(q, c, clue, 1);
+      for (const c of index.namedIn(folded, idGroup, byText)) consider(q, c, clue, 1);
     }
   }
 }
@@ -103,9 +109,8 @@ export function movedPersonSuggestions(
   out: LinkSet,
 ): void {
   if (localParts.length === 0 || !folded.includes(' ')) return;
-  const count = index.namedCount(folded);
-  if (count === 0 || count > 3) return;
-  for (const c of index.contactsNamed(folded)) {
+  const named = index.contactsNamed(folded, 3);
+  for (const c of named) {
     if (sharesLocalPart(c, localParts)) {
       addSuggestion(out, c.crmId, 'name_company', 0.7, [`same full name "${c.displayName}"`, 'same mailbox name at another domain']);
     }
