@@ -169,7 +169,7 @@ export class ContactIndex {
       const e = normaliseEmail(raw, this.rules);
       if (e && !emails.includes(e.canonical)) emails.push(e.canonical);
     }
-    const displayName = [c.firstName, c.lastName].filter((s) => s && s.trim() !== '').join(' ');
+    const displayName = joinName(c.firstName, c.lastName);
     const folded = foldName(displayName);
     const record: IndexedContact = {
       crmId: c.crmId,
@@ -324,7 +324,14 @@ export class ContactIndex {
       const company = this.companies[v >> 2];
       const via = VIA[v & 3];
       if (!company || !via) continue;
-      out.push({ company, via, exactHost: company.domains.some((d) => d.host === host && d.via === via) });
+      let exactHost = false;
+      for (const d of company.domains) {
+        if (d.host === host && d.via === via) {
+          exactHost = true;
+          break;
+        }
+      }
+      out.push({ company, via, exactHost });
     }
     return out;
   }
@@ -450,6 +457,13 @@ export class ContactIndex {
     for (const c of contacts) index.upsertContact(c);
     return index;
   }
+}
+
+/** [first, last] without the blank ones, joined by a space (no temporary arrays: this runs for every contact). */
+function joinName(first: string | null, last: string | null): string {
+  const f = first && first.trim() !== '' ? first : '';
+  const l = last && last.trim() !== '' ? last : '';
+  return f === '' ? l : l === '' ? f : `${f} ${l}`;
 }
 
 function namesOf(roster: Roster): Map<string, IndexedContact[]> {

@@ -23,6 +23,11 @@ export interface NormalisedEmail {
 }
 
 interface HostInfo {
+  /**
+   * The host as NormalisedEmail.host gives it (gmail.com for Googlemail): one string per host, so every later lookup by
+   * it (company by host, exact-host tie-break) reuses its hash and compares by identity instead of characters.
+   */
+  host: string;
   domain: string | null;
   freeMail: boolean;
   organisation: boolean;
@@ -98,10 +103,8 @@ export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail 
   let host = address.slice(at + 1);
   if (local === '' || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
   const info = hostInfo(host, rules);
-  if (info.gmail) {
-    host = 'gmail.com';
-    if (local.includes('.')) local = local.replaceAll('.', '');
-  }
+  host = info.host;
+  if (info.gmail && local.includes('.')) local = local.replaceAll('.', '');
   const plus = local.indexOf('+');
   // `a.+x@` would leave `a.`, not an address; such a tag is kept.
   if (plus > 0 && info.plusTags && local[plus - 1] !== '.') local = local.slice(0, plus);
@@ -121,10 +124,12 @@ function hostInfo(host: string, rules: EmailRules): HostInfo {
   const plusTags =
     canonicalHost !== GITHUB_NOREPLY &&
     (rules.plusTagProviders.has(canonicalHost) || (domain !== null && rules.plusTagProviders.has(domain)) || (!freeMail && rules.plusTagsOnWorkDomains));
-  info = { domain, freeMail, organisation: isOrganisationDomain(domain, host, rules), gmail, plusTags };
+  // A flat copy: a slice of the first address seen would keep that whole address alive and compare slower as a key.
+  const key = host.split('').join('');
+  info = { host: gmail ? 'gmail.com' : key, domain, freeMail, organisation: isOrganisationDomain(domain, host, rules), gmail, plusTags };
   // Bounded like the other caches: hosts repeat (one per company), a hostile import must not grow it forever.
   if (rules.hosts.size > 200_000) rules.hosts.clear();
-  rules.hosts.set(host, info);
+  rules.hosts.set(key, info);
   return info;
 }
 

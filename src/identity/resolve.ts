@@ -78,8 +78,13 @@ export function resolveMember(
 /** Folded, distinct, non-empty display names of the member's identities. */
 function memberNames(member: MemberSnapshot): string[] {
   const out: string[] = [];
+  let last: string | undefined;
   for (const identity of member.identities) {
-    const f = foldName(identity.name);
+    const raw = identity.name;
+    // Identities of one person usually carry the same display name: fold it once.
+    if (raw === last) continue;
+    last = raw;
+    const f = foldName(raw);
     if (f !== '' && !out.includes(f)) out.push(f);
   }
   return out;
