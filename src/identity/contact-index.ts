@@ -9,6 +9,7 @@ import type { CrmCompany, CrmContact } from '../crm/types';
 import { pickCompany, type CompanyChoice } from './company';
 import { isFreeMailDomain, normaliseEmail, registrableDomain, type EmailRules } from './email';
 import { foldName, jaroWinkler, letterMask, normaliseCompanyName } from './names';
+import { StringMap } from './string-map';
 
 export interface IndexedContact {
   crmId: string;
@@ -54,6 +55,13 @@ export interface CompanyHit {
 
 type Bucket = number | number[];
 
+/** What bucketAdd / bucketRemove need: a Map, or a StringMap for keys that arrive as fresh strings. */
+interface BucketMap {
+  get(key: string): Bucket | undefined;
+  set(key: string, value: Bucket): unknown;
+  delete(key: string): boolean;
+}
+
 /**
  * The company an email host points to (pickCompany over the companies declaring its registrable domain), remembered per
  * host until the index changes: most members share their host with colleagues, and the choice only depends on the index.
@@ -92,7 +100,7 @@ export interface CompanyGroup {
  * `unique`: the caller guarantees `value` is not already under `key` (a contact's slot is unindexed before it is
  * indexed again, and its emails are distinct), which skips a linear scan of crowded buckets ("john smith").
  */
-function bucketAdd(map: Map<string, Bucket>, key: string, value: number, unique = false): void {
+function bucketAdd(map: BucketMap, key: string, value: number, unique = false): void {
   const cur = map.get(key);
   if (cur === undefined) map.set(key, value);
   else if (typeof cur === 'number') {
@@ -100,7 +108,7 @@ function bucketAdd(map: Map<string, Bucket>, key: string, value: number, unique 
   } else if (unique || !cur.includes(value)) cur.push(value);
 }
 
-function bucketRemove(map: Map<string, Bucket>, key: string, value: number): void {
+function bucketRemove(map: BucketMap, key: string, value: number): void {
   const cur = map.get(key);
   if (cur === undefined) return;
   if (typeof cur === 'number') {
@@ -121,9 +129,10 @@ function hostOf(value: string): string | null {
 
 export class ContactIndex {
   private readonly contacts: (IndexedContact | undefined)[] = [];
-  private readonly contactSlot = new Map<string, number>();
+  // CRM ids and emails arrive as fresh strings (one per record, one per member email): see StringMap.
+  private readonly contactSlot = new StringMap<number>();
   /** canonical email → slot * 2 + (primary ? 1 : 0). */
-  private readonly byEmail = new Map<string, Bucket>();
+  private readonly byEmail = new StringMap<Bucket>();
   private readonly byName = new Map<string, Bucket>();
   private readonly byCompanyId = new Map<string, CompanyGroup>();
   /** Contacts whose company is only a free-text name (HubSpot "company" property, Salesforce Lead.Company). */

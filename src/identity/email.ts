@@ -6,6 +6,7 @@
 import { getDomain } from 'tldts';
 import freeMailList from 'email-providers/all.json' with { type: 'json' };
 import type { IdentityConfig } from './config';
+import { StringMap } from './string-map';
 
 export interface NormalisedEmail {
   /** Trimmed, lower-cased address as written. */
@@ -52,7 +53,7 @@ export interface EmailRules {
   freeMailRemoved: ReadonlySet<string>;
   organisationDomains: ReadonlySet<string>;
   /** Per-host facts derived from the sets above, so an email costs one lookup instead of four. */
-  hosts: Map<string, HostInfo>;
+  hosts: StringMap<HostInfo>;
 }
 
 export function emailRules(config: IdentityConfig): EmailRules {
@@ -62,7 +63,7 @@ export function emailRules(config: IdentityConfig): EmailRules {
     freeMailExtra: new Set(config.emails.extra_free_mail_domains),
     freeMailRemoved: new Set(config.emails.not_free_mail_domains),
     organisationDomains: new Set(config.organisation.domains),
-    hosts: new Map(),
+    hosts: new StringMap(),
   };
 }
 
@@ -100,10 +101,10 @@ export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail 
   if (address.length > 320 || !EMAIL_RE.test(address)) return null;
   const at = address.indexOf('@');
   let local = address.slice(0, at);
-  let host = address.slice(at + 1);
   if (local === '' || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
-  const info = hostInfo(host, rules);
-  host = info.host;
+  // Looked up without slicing the host out of the address (the slice is only built the first time a host is seen).
+  const info = rules.hosts.getSuffix(address, at + 1) ?? hostInfo(address.slice(at + 1), rules);
+  const host = info.host;
   if (info.gmail && local.includes('.')) local = local.replaceAll('.', '');
   const plus = local.indexOf('+');
   // `a.+x@` would leave `a.`, not an address; such a tag is kept.

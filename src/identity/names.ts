@@ -2,6 +2,7 @@
  * Name folding and similarity. Names only ever produce suggestions, so the aim is to rank look-alikes well ("José Müller"
  * ~ "Jose Mueller", "Иван Петров" ~ "Ivan Petrov", "Smith, John" ~ "John Smith"), not to decide.
  */
+import { StringMap } from './string-map';
 
 // Letters NFKD does not decompose into base + mark.
 const SPECIAL: Record<string, string> = {
@@ -22,7 +23,8 @@ const ASCII = /^[\x00-\x7f]*$/;
 const HAN = /(\p{Script=Han})/gu;
 const SEPARATORS = /[\s,._'’`"()\-–—/\\@|:;!?]+/u;
 
-const foldCache = new Map<string, string>();
+// Keyed by names as they arrive (fresh strings): StringMap avoids V8's runtime hashing of each one.
+const foldCache = new StringMap<string>();
 
 /**
  * Folded form of a person's name: lower case, diacritics removed, Cyrillic transliterated, tokens sorted (so "Smith,
@@ -63,7 +65,7 @@ const LEGAL_SUFFIXES = new Set([
  * Normalised company name for comparison: folded, legal suffixes and generic words dropped, spaces removed
  * ("@acme-labs", "Acme Labs, Inc." and "ACME" all become "acme"). GitHub profiles often write "@org".
  */
-const companyCache = new Map<string, string>();
+const companyCache = new StringMap<string>();
 
 export function normaliseCompanyName(raw: string | null | undefined): string {
   if (!raw) return '';
