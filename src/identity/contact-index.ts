@@ -7,7 +7,7 @@
  */
 import type { CrmCompany, CrmContact } from '../crm/types';
 import { pickCompany, type CompanyChoice } from './company';
-import { isFreeMailDomain, normaliseEmail, registrableDomain, type EmailRules } from './email';
+import { isFreeMailDomain, normaliseEmail, registrableDomain, type EmailRules, type HostInfo } from './email';
 import { foldName, jaroWinkler, letterMask, normaliseCompanyName } from './names';
 import { StringMap } from './string-map';
 
@@ -147,6 +147,8 @@ export class ContactIndex {
   private readonly companiesByPrefix = new Map<string, Bucket>();
   /** host → company choice; emptied by every change (a contact changes company sizes, which break ties). */
   private readonly hostCompanies = new Map<string, HostCompany>();
+  /** Bumped by every change: per-host results kept outside the index (HostInfo.memo) are only valid for one generation. */
+  private generation = 0;
 
   constructor(private readonly rules: EmailRules) {}
 
@@ -273,6 +275,7 @@ export class ContactIndex {
   }
 
   private changed(): void {
+    this.generation++;
     if (this.hostCompanies.size > 0) this.hostCompanies.clear();
   }
 
@@ -280,7 +283,18 @@ export class ContactIndex {
    * pickCompany(companyHits(domain, host)), remembered per host while the index does not change. `domain` must be the
    * registrable domain of `host` (as normaliseEmail gives them); a different one is answered without the memo.
    */
-  companyForHost(domain: string, host: string): HostCompany {
+  companyForHost(domain: string, host: string, facts?: HostInfo | null): HostCompany {
+    // The facts normaliseEmail found for this host carry the answer when this index, unchanged, gave it last.
+    const memo = facts?.memo;
+    if (memo && memo.owner === this && memo.generation === this.generation && (memo.value as HostCompany).domain === domain) {
+      return memo.value as HostCompany;
+    }
+    const entry = this.companyForHostLookup(domain, host);
+    if (facts) facts.memo = { owner: this, generation: this.generation, value: entry };
+    return entry;
+  }
+
+  private companyForHostLookup(domain: string, host: string): HostCompany {
     const hit = this.hostCompanies.get(host);
     if (hit !== undefined && hit.domain === domain) return hit;
     const entry: HostCompany = { domain, choice: pickCompany(this.companyHits(domain, host), this) };

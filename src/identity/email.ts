@@ -23,7 +23,15 @@ export interface NormalisedEmail {
   organisation: boolean;
 }
 
-interface HostInfo {
+/** A slot where a caller keeps its own per-host result next to the host facts (see ContactIndex.companyForHost). */
+export interface HostMemo {
+  owner: object;
+  generation: number;
+  value: unknown;
+}
+
+/** Facts about one email host, computed once per host and shared by every address on it. */
+export interface HostInfo {
   /**
    * The host as NormalisedEmail.host gives it (gmail.com for Googlemail): one string per host, so every later lookup by
    * it (company by host, exact-host tie-break) reuses its hash and compares by identity instead of characters.
@@ -36,6 +44,7 @@ interface HostInfo {
   gmail: boolean;
   /** `+tag` is dropped on this host (provider rule, or a work domain when enabled). */
   plusTags: boolean;
+  memo: HostMemo | null;
 }
 
 const GMAIL = new Set(['gmail.com', 'googlemail.com']);
@@ -96,7 +105,7 @@ export function registrableDomain(hostOrUrl: string): string | null {
  * Canonical form: lower case; Gmail/Googlemail drop dots and become gmail.com; `+tag` dropped for configured providers
  * and, when enabled, for company domains (not for other free-mail providers, e.g. Yahoo uses `-` for aliases).
  */
-export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail | null {
+export function normaliseEmail(raw: string, rules: EmailRules, facts?: { host: HostInfo | null }): NormalisedEmail | null {
   const address = raw.trim().toLowerCase();
   if (address.length > 320 || !EMAIL_RE.test(address)) return null;
   const at = address.indexOf('@');
@@ -104,6 +113,8 @@ export function normaliseEmail(raw: string, rules: EmailRules): NormalisedEmail 
   if (local === '' || local.startsWith('.') || local.endsWith('.') || local.includes('..')) return null;
   // Looked up without slicing the host out of the address (the slice is only built the first time a host is seen).
   const info = rules.hosts.getSuffix(address, at + 1) ?? hostInfo(address.slice(at + 1), rules);
+  // Callers that keep per-host results of their own get the host facts without a second lookup.
+  if (facts) facts.host = info;
   const host = info.host;
   if (info.gmail && local.includes('.')) local = local.replaceAll('.', '');
   const plus = local.indexOf('+');
@@ -127,7 +138,7 @@ function hostInfo(host: string, rules: EmailRules): HostInfo {
     (rules.plusTagProviders.has(canonicalHost) || (domain !== null && rules.plusTagProviders.has(domain)) || (!freeMail && rules.plusTagsOnWorkDomains));
   // A flat copy: a slice of the first address seen would keep that whole address alive and compare slower as a key.
   const key = host.split('').join('');
-  info = { host: gmail ? 'gmail.com' : key, domain, freeMail, organisation: isOrganisationDomain(domain, host, rules), gmail, plusTags };
+  info = { host: gmail ? 'gmail.com' : key, domain, freeMail, organisation: isOrganisationDomain(domain, host, rules), gmail, plusTags, memo: null };
   // Bounded like the other caches: hosts repeat (one per company), a hostile import must not grow it forever.
   if (rules.hosts.size > 200_000) rules.hosts.clear();
   rules.hosts.set(key, info);

@@ -241,6 +241,26 @@ describe('ContactIndex updates', () => {
   });
 });
 
+describe('company by email host, remembered per host', () => {
+  it('follows index changes (a tie broken by contact count) and never leaks between indexes sharing the email rules', () => {
+    const tied = [company('a', { name: 'A', domain: 'tie.io' }), company('b', { name: 'B', domain: 'tie.io' })];
+    const idx = ContactIndex.build(ctx.email, [contact('x1', { email: 'x1@elsewhere.org', companyId: 'a' })], tied);
+    const m = { memberId: 'm', identities: [{ source: 'email', id: 'jo@tie.io' }] };
+    const companyOf = (i: ContactIndex): string[] =>
+      resolveMember(m, i, config).links.filter((l) => l.target.kind === 'company').map((l) => l.target.crmId);
+    expect(companyOf(idx)).toEqual(['a']);
+    expect(companyOf(idx)).toEqual(['a']);
+    idx.upsertContact(contact('x2', { email: 'x2@elsewhere.org', companyId: 'b' }));
+    idx.upsertContact(contact('x3', { email: 'x3@elsewhere.org', companyId: 'b' }));
+    expect(companyOf(idx)).toEqual(['b']);
+    const other = ContactIndex.build(ctx.email, [], [company('c', { name: 'C', domain: 'tie.io' })]);
+    expect(companyOf(other)).toEqual(['c']);
+    expect(companyOf(idx)).toEqual(['b']);
+    idx.deleteCompany('b');
+    expect(companyOf(idx)).toEqual(['a']);
+  });
+});
+
 describe('dirty keys', () => {
   it('a member and the contact it links to share an email key', async () => {
     const { contactEmailKeys, memberEmailKeys } = await import('./dirty');

@@ -7,7 +7,7 @@
 import type { ContactIndex, HostCompany, IndexedContact } from './contact-index';
 import { contextFor, identityKey, type ResolverContext } from './context';
 import type { IdentityConfig } from './config';
-import { normaliseEmail, parseGithubNoreply, type NormalisedEmail } from './email';
+import { normaliseEmail, parseGithubNoreply, type HostInfo, type NormalisedEmail } from './email';
 import { botReason } from './flags';
 import { LinkSet } from './link-set';
 import { namesDisagree } from './name-guard';
@@ -19,7 +19,12 @@ interface MemberEmail {
   e: NormalisedEmail;
   trusted: boolean;
   from: string;
+  /** The host facts normaliseEmail used (the index keeps the host's company next to them). */
+  host: HostInfo | null;
 }
+
+/** Reused out-parameter of normaliseEmail (resolveMember is synchronous, one member at a time). */
+const FACTS: { host: HostInfo | null } = { host: null };
 
 interface Target {
   contact: IndexedContact;
@@ -119,7 +124,9 @@ function collectEmails(member: MemberSnapshot, ctx: ResolverContext, conflicts: 
 
 function addEmail(out: MemberEmail[], identity: IdentityInput, raw: string, trusted: boolean, ctx: ResolverContext, conflicts: Conflict[]): void {
   if (raw.includes('users.noreply.github.com') && parseGithubNoreply(raw)) return; // names a GitHub account, never a CRM mailbox
-  const e = normaliseEmail(raw, ctx.email);
+  FACTS.host = null;
+  const e = normaliseEmail(raw, ctx.email, FACTS);
+  const host = FACTS.host;
   if (!e) {
     conflicts.push({ code: 'malformed_email', message: `ignored malformed email ${JSON.stringify(raw)}`, refs: [identityKey(identity)] });
     return;
@@ -127,11 +134,11 @@ function addEmail(out: MemberEmail[], identity: IdentityInput, raw: string, trus
   for (let i = 0; i < out.length; i++) {
     const cur = out[i];
     if (cur && cur.e.canonical === e.canonical) {
-      if (trusted && !cur.trusted) out[i] = { e, trusted, from: identity.source };
+      if (trusted && !cur.trusted) out[i] = { e, trusted, from: identity.source, host };
       return;
     }
   }
-  out.push({ e, trusted, from: identity.source });
+  out.push({ e, trusted, from: identity.source, host });
 }
 
 function matchEmail(
@@ -244,7 +251,7 @@ function linkCompanies(
   }
   for (const m of emails) {
     if (m.e.domain === null || m.e.freeMail || m.e.organisation) continue;
-    const hostCompany = index.companyForHost(m.e.domain, m.e.host);
+    const hostCompany = index.companyForHost(m.e.domain, m.e.host, m.host);
     const choice = hostCompany.choice;
     if (!choice) continue;
     // Kept for name suggestions, which need the same company and its contacts.
