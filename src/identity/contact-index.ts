@@ -79,12 +79,17 @@ const MAX_PREFIX_BUCKET = 2000;
 
 export interface Roster {
   contacts: IndexedContact[];
-  masks: Uint32Array;
-  lengths: Uint16Array;
+  /**
+   * Per contact i: its name mask (letterMask(folded) | 0) at 2i and its name length (capped at 65535) at 2i + 1, in
+   * one flat array of small integers, so a scan touches one array instead of two typed arrays and their buffers.
+   */
+  sig: number[];
+  /** contacts[i].folded, so fuzzy matching reaches a contact record only when its name is close enough. */
+  names: string[];
   /** Folded name → contacts, built on first use (big companies get exact-name lookups instead of a scan). */
-  byName?: Map<string, IndexedContact[]>;
+  byName: Map<string, IndexedContact[]> | null;
 }
-const EMPTY_ROSTER: Roster = { contacts: [], masks: new Uint32Array(0), lengths: new Uint16Array(0) };
+const EMPTY_ROSTER: Roster = { contacts: [], sig: [], names: [], byName: null };
 
 /**
  * The contacts of one company (by association id, or by free-text company name) and their roster, built on first use and
@@ -106,6 +111,14 @@ function bucketAdd(map: BucketMap, key: string, value: number, unique = false): 
   else if (typeof cur === 'number') {
     if (cur !== value) map.set(key, [cur, value]);
   } else if (unique || !cur.includes(value)) cur.push(value);
+}
+
+/** bucketAdd for the email index with `unique` (a contact's emails are distinct): one probe when the email is new. */
+function emailBucketAdd(map: StringMap<Bucket>, key: string, value: number): void {
+  const cur = map.setIfAbsent(key, value);
+  if (cur === undefined) return;
+  if (typeof cur === 'number') map.set(key, [cur, value]);
+  else cur.push(value);
 }
 
 function bucketRemove(map: BucketMap, key: string, value: number): void {
@@ -163,12 +176,9 @@ export class ContactIndex {
   /** Adds or replaces one contact or lead. Malformed emails on the CRM side are skipped (they cannot match anything). */
   upsertContact(c: CrmContact): void {
     this.changed();
-    let slot = this.contactSlot.get(c.crmId);
+    let slot = this.contactSlot.setIfAbsent(c.crmId, this.contacts.length);
     if (slot !== undefined) this.unindexContact(slot);
-    else {
-      slot = this.contacts.length;
-      this.contactSlot.set(c.crmId, slot);
-    }
+    else slot = this.contacts.length;
     const emails: string[] = [];
     let hasPrimary = false;
     const primary = c.email ? normaliseEmail(c.email, this.rules) : null;
@@ -197,7 +207,7 @@ export class ContactIndex {
       createdAt: c.createdAt,
     };
     this.contacts[slot] = record;
-    for (let i = 0; i < emails.length; i++) bucketAdd(this.byEmail, emails[i] as string, slot * 2 + (i === 0 && hasPrimary ? 1 : 0), true);
+    for (let i = 0; i < emails.length; i++) emailBucketAdd(this.byEmail, emails[i] as string, slot * 2 + (i === 0 && hasPrimary ? 1 : 0));
     if (record.folded !== '') bucketAdd(this.byName, record.folded, slot, true);
     if (record.companyId !== null) addToGroup(this.byCompanyId, record.companyId, slot);
     // The free-text company only matters when there is no association (the association's company has a name of its own).
@@ -449,14 +459,13 @@ export class ContactIndex {
       const c = this.contacts[slot];
       if (c && c.folded !== '') contacts.push(c);
     }
-    const masks = new Uint32Array(contacts.length);
-    const lengths = new Uint16Array(contacts.length);
-    for (let i = 0; i < contacts.length; i++) {
-      const c = contacts[i] as IndexedContact;
-      masks[i] = c.mask;
-      lengths[i] = Math.min(65535, c.folded.length);
+    const sig: number[] = [];
+    const names: string[] = [];
+    for (const c of contacts) {
+      sig.push(c.mask | 0, Math.min(65535, c.folded.length));
+      names.push(c.folded);
     }
-    group.roster = { contacts, masks, lengths };
+    group.roster = { contacts, sig, names, byName: null };
     return group.roster;
   }
 

@@ -338,6 +338,7 @@ function latestDecisions(memberId: string, decisions: readonly LinkDecision[]): 
 
 /** Human decisions win over automation, whatever automation found. Idempotent, so it can run after each stage. */
 function enforce(latest: ReadonlyMap<string, LinkDecision>, kind: LinkTargetKind, active: LinkSet, proposed: LinkSet): void {
+  if (latest.size === 0) return;
   for (const d of latest.values()) {
     if (d.target.kind !== kind) continue;
     const found = active.get(d.target.crmId) ?? proposed.get(d.target.crmId);

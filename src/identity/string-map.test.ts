@@ -23,9 +23,12 @@ describe('StringMap', () => {
     for (let step = 0; step < 60_000; step++) {
       const op = r();
       const k = key();
-      if (op < 0.5) {
+      if (op < 0.4) {
         m.set(k, step);
         ref.set(k, step);
+      } else if (op < 0.5) {
+        expect(m.setIfAbsent(k, step)).toBe(ref.get(k));
+        if (!ref.has(k)) ref.set(k, step);
       } else if (op < 0.8) {
         expect(m.delete(k)).toBe(ref.delete(k));
       } else if (op < 0.9999) {

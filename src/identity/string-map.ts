@@ -68,10 +68,21 @@ export class StringMap<V> {
   set(key: string, value: V): this {
     const h = hashRange(key, 0, key.length);
     const i = this.find(key, h);
-    if (i >= 0) {
-      this.entries[2 * i + 1] = value;
-      return this;
-    }
+    if (i >= 0) this.entries[2 * i + 1] = value;
+    else this.insert(key, value, h);
+    return this;
+  }
+
+  /** The value under `key`, or undefined after storing `value` there: get + set with one hash and one probe. */
+  setIfAbsent(key: string, value: V): V | undefined {
+    const h = hashRange(key, 0, key.length);
+    const i = this.find(key, h);
+    if (i >= 0) return this.entries[2 * i + 1] as V;
+    this.insert(key, value, h);
+    return undefined;
+  }
+
+  private insert(key: string, value: V, h: number): void {
     if ((this.count + 1) * 2 > this.hashes.length) this.grow();
     const hashes = this.hashes;
     const mask = this.mask;
@@ -81,7 +92,6 @@ export class StringMap<V> {
     this.entries[2 * j] = key;
     this.entries[2 * j + 1] = value;
     this.count++;
-    return this;
   }
 
   delete(key: string): boolean {

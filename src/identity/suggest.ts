@@ -67,20 +67,27 @@ interface Query {
 }
 
 function scan(q: Query, roster: Roster, clue: CompanyClue, skipCompanyId: string | null): void {
-  const { contacts, masks, lengths } = roster;
-  const len = q.folded.length;
-  for (let j = 0; j < masks.length; j++) {
-    const m = masks[j] ?? 0;
+  const { sig, names } = roster;
+  const folded = q.folded;
+  const len = folded.length;
+  const mask = q.mask | 0;
+  const jaroNeeded = q.jaroNeeded;
+  for (let j = 0; j < names.length; j++) {
+    const m = sig[2 * j] as number;
     // Exact filter, no lost matches: a character whose letter is absent from the other name cannot be matched, so
     // matches ≤ len − (letters missing on the other side), and Jaro ≤ (m/la + m/lb + 1) / 3.
-    if (m !== q.mask) {
-      const lb = lengths[j] ?? 0;
-      const matches = Math.min(len - popcount(q.mask & ~m), lb - popcount(m & ~q.mask));
-      if (matches <= 0 || (matches / len + matches / lb + 1) / 3 < q.jaroNeeded) continue;
+    if (m !== mask) {
+      const lb = sig[2 * j + 1] as number;
+      const matches = Math.min(len - popcount(mask & ~m), lb - popcount(m & ~mask));
+      if (matches <= 0 || (matches / len + matches / lb + 1) / 3 < jaroNeeded) continue;
     }
-    const c = contacts[j];
+    const name = names[j] as string;
+    const sim = name === folded ? 1 : jaroWinkler(folded, name);
+    // consider() ignores anything below the threshold: the contact record is only read for a real candidate.
+    if (sim < q.threshold) continue;
+    const c = roster.contacts[j];
     if (!c || (skipCompanyId !== null && c.companyId === skipCompanyId)) continue;
-    consider(q, c, clue, c.folded === q.folded ? 1 : jaroWinkler(q.folded, c.folded));
+    consider(q, c, clue, sim);
   }
 }
 
