@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pow2 } from './batch';
 import { computeDealInfluence } from './deal';
 import { positionShares, POSITION_PRESETS, expandShares } from './models';
 import { day, deal, testRules, touch } from './testkit';
@@ -224,5 +225,19 @@ describe('six touches: first = lead creation on t0, deal creation on t3, closed-
     const w = [-9, -4, -2, 0, 3, 20].map((d) => 2 ** (-(20 - d) / 7));
     const s = w.reduce((a, b) => a + b, 0);
     close(credits(inf, 'time_decay'), w.map((x) => x / s));
+  });
+});
+
+describe('pow2 (batch time decay)', () => {
+  it('equals 2 ** u to within a few ulps over the range the batch engine uses', () => {
+    let worst = 0;
+    for (let k = 0; k <= 200_000; k++) {
+      const u = -1073 + (k / 200_000) * 2072 + (k % 7) * 1e-7;
+      const exact = 2 ** u;
+      if (exact < 2 ** -1000) continue; // subnormal results are not relatively exact (and never weigh against the last touch)
+      worst = Math.max(worst, Math.abs(pow2(u) / exact - 1));
+    }
+    for (const u of [0, 1, -1, 0.5, -0.5, 1 / 512, -1 / 512, 999.99, -999.99]) worst = Math.max(worst, Math.abs(pow2(u) / 2 ** u - 1));
+    expect(worst).toBeLessThan(1e-14);
   });
 });

@@ -139,6 +139,54 @@ describe('engine properties', () => {
     );
   });
 
+  // The batch engine works position models out per milestone pattern (a table filled on first use), time decay by
+  // pow2() from the deal's creation, and fitted models from ctx.fitted: the same figures as the per-deal path for any
+  // custom weights (zeros included: unplaceable weight, linear fallback), any half-life (weights past 2^±900 are
+  // recomputed from the last touch) and with both fitted models at once.
+  const weightsArb = fc
+    .array(fc.constantFrom<number>(0, 0, 1, 2, 3), { minLength: 6, maxLength: 6 })
+    .filter((w) => w.some((x) => x > 0))
+    .map((w) => {
+      const s = w.reduce((a, b) => a + b, 0);
+      const [first_touch, lead_creation, deal_creation, closed_won, last_touch, other] = w.map((x) => x / s) as [number, number, number, number, number, number];
+      return { first_touch, lead_creation, deal_creation, closed_won, last_touch, other };
+    });
+  const rulesArb = fc.record({
+    scope: scopeArb,
+    custom: weightsArb,
+    uShaped: fc.constantFrom<'hubspot' | 'marketo'>('hubspot', 'marketo'),
+    halfLife: fc.constantFrom(1e-4, 0.01, 0.5, 7, 3650),
+    untilClose: fc.boolean(),
+  });
+  const fitted = { markov: { github: 0.5, slack: 0.2, forum: 0 }, shapley: { events: 3, github: 1 } };
+
+  it('the batch path agrees with the per-deal path for any position weights, half-life and fitted models', () => {
+    fc.assert(
+      fc.property(fc.array(caseArb, { minLength: 1, maxLength: 6 }), rulesArb, (cases, r) => {
+        const rules = testRules((x) => ({
+          ...x, scope: r.scope, window: { ...x.window, until_close: r.untilClose },
+          models: { ...x.models, compare: [...x.models.compare, 'markov', 'shapley'], custom: r.custom, u_shaped: r.uShaped, time_decay_half_life_days: r.halfLife },
+        }));
+        const deals = cases.map((c, i) => ({ ...c.deal, id: `D${i}` }));
+        const byDeal = new Map<string, Touch[]>(cases.map((c, i) => [`D${i}`, c.touches]));
+        const batch = computeBatch(toColumnar(deals, byDeal, rules), rules, { fitted });
+        deals.forEach((d, i) => {
+          const one = computeDealInfluence(d, byDeal.get(d.id) ?? [], rules, { ...ctx, fitted });
+          expect(batch.touchCount[i]).toBe(one.touchCount);
+          expect(batch.score[i]).toBe(one.score);
+          expect(batch.topChannel[i] === -1 ? null : batch.channels[batch.topChannel[i] ?? 0]).toBe(one.topChannel);
+          batch.models.forEach((m, mi) => {
+            batch.channels.forEach((ch, ci) => {
+              const v = batch.credit[(i * batch.models.length + mi) * batch.channels.length + ci] ?? Number.NaN;
+              expect(v).toBeCloseTo(one.creditByChannel[m]?.[ch] ?? 0, 9);
+            });
+          });
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('chunked runs into reused buffers equal one run over everything', () => {
     fc.assert(
       fc.property(fc.array(caseArb, { minLength: 2, maxLength: 8 }), scopeArb, fc.integer({ min: 1, max: 3 }), (cases, scope, chunk) => {
