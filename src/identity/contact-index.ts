@@ -39,6 +39,10 @@ export interface IndexedCompany {
   /** Registrable domains with how they were declared; the first declaration of a domain wins. */
   domains: { domain: string; host: string; via: CompanyVia }[];
   createdAt: string;
+  /** Its contacts by association: the group groupById(crmId) returns (groups are never dropped, so this stays it). */
+  contacts: CompanyGroup;
+  /** Contacts carrying its name as free text: groupByName(nameKey); undefined when the name key is empty. */
+  namedContacts: CompanyGroup | undefined;
 }
 
 export interface EmailHit {
@@ -69,8 +73,6 @@ interface BucketMap {
 export interface HostCompany {
   domain: string;
   choice: CompanyChoice | null;
-  /** The chosen company's contact groups (by association, by free-text name), filled on first use. */
-  groups?: { byId: CompanyGroup | undefined; byText: CompanyGroup | undefined };
 }
 
 const MAX_HOST_CHOICES = 200_000;
@@ -152,7 +154,7 @@ export class ContactIndex {
   private readonly byCompanyName = new Map<string, CompanyGroup>();
 
   private readonly companies: (IndexedCompany | undefined)[] = [];
-  private readonly companySlot = new Map<string, number>();
+  private readonly companySlot = new StringMap<number>();
   /** registrable domain → slot * 4 + via index. */
   private readonly byDomain = new Map<string, Bucket>();
   private readonly companiesByName = new Map<string, Bucket>();
@@ -235,12 +237,9 @@ export class ContactIndex {
   /** Adds or replaces one company. Free-mail domains on a company record are ignored (gmail.com is nobody's employer). */
   upsertCompany(c: CrmCompany): void {
     this.changed();
-    let slot = this.companySlot.get(c.crmId);
+    let slot = this.companySlot.setIfAbsent(c.crmId, this.companies.length);
     if (slot !== undefined) this.unindexCompany(slot);
-    else {
-      slot = this.companies.length;
-      this.companySlot.set(c.crmId, slot);
-    }
+    else slot = this.companies.length;
     const domains: IndexedCompany['domains'] = [];
     const declared: [string | null, CompanyVia][] = [
       [c.domain, 'domain'],
@@ -256,12 +255,22 @@ export class ContactIndex {
       domains.push({ domain, host, via });
     }
     const name = c.name ?? '';
-    const record: IndexedCompany = { crmId: c.crmId, name, nameKey: normaliseCompanyName(name), domains, createdAt: c.createdAt };
+    const nameKey = normaliseCompanyName(name);
+    const record: IndexedCompany = {
+      crmId: c.crmId,
+      name,
+      nameKey,
+      domains,
+      createdAt: c.createdAt,
+      contacts: groupOf(this.byCompanyId, c.crmId),
+      namedContacts: nameKey === '' ? undefined : groupOf(this.byCompanyName, nameKey),
+    };
     this.companies[slot] = record;
     for (const d of domains) bucketAdd(this.byDomain, d.domain, slot * 4 + VIA.indexOf(d.via));
     if (record.nameKey !== '') {
-      bucketAdd(this.companiesByName, record.nameKey, slot);
-      bucketAdd(this.companiesByPrefix, record.nameKey.slice(0, 3), slot);
+      // The slot was unindexed first: it cannot already be in these buckets (crowded prefixes would make the check quadratic).
+      bucketAdd(this.companiesByName, record.nameKey, slot, true);
+      bucketAdd(this.companiesByPrefix, record.nameKey.slice(0, 3), slot, true);
     }
   }
 
@@ -313,17 +322,6 @@ export class ContactIndex {
       this.hostCompanies.set(host, entry);
     }
     return entry;
-  }
-
-  /** The contact groups of a host's chosen company (what groupById / groupByName return for it), remembered with it. */
-  hostCompanyGroups(entry: HostCompany): { byId: CompanyGroup | undefined; byText: CompanyGroup | undefined } | undefined {
-    const company = entry.choice?.company;
-    if (!company) return undefined;
-    entry.groups ??= {
-      byId: this.byCompanyId.get(company.crmId),
-      byText: company.nameKey === '' ? undefined : this.byCompanyName.get(company.nameKey),
-    };
-    return entry.groups;
   }
 
   contact(crmId: string): IndexedContact | undefined {
@@ -508,6 +506,16 @@ function namesOf(roster: Roster): Map<string, IndexedContact[]> {
   }
   roster.byName = map;
   return map;
+}
+
+/** The group under `key`, created empty when there is none (a company's groups exist before its contacts). */
+function groupOf(map: Map<string, CompanyGroup>, key: string): CompanyGroup {
+  let group = map.get(key);
+  if (!group) {
+    group = { slots: [], roster: null };
+    map.set(key, group);
+  }
+  return group;
 }
 
 function addToGroup(map: Map<string, CompanyGroup>, key: string, slot: number): void {

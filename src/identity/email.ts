@@ -82,7 +82,7 @@ export function isFreeMailDomain(domain: string, rules: EmailRules): boolean {
   return FREE_MAIL.has(domain) || rules.freeMailExtra.has(domain);
 }
 
-const registrableCache = new Map<string, string | null>();
+const registrableCache = new StringMap<string | null>();
 
 /** Registrable domain (eTLD+1) of a host or URL; private suffixes (github.io, herokuapp.com) count as suffixes. */
 export function registrableDomain(hostOrUrl: string): string | null {

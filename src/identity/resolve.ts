@@ -298,7 +298,7 @@ function suggestByName(
         weight: l.status === 'suggested' ? 0.9 : 1,
         label: company?.name || id,
         how: l.evidence[0] ?? l.method,
-        groups: known ? index.hostCompanyGroups(known) : undefined,
+        company,
       });
     }
   }
@@ -309,11 +309,11 @@ function suggestByName(
     const companies = index.companiesNamed(key);
     // Contacts that carry the name only as free text (Leads) are reached through the name key itself.
     if (companies.length === 0) clues.push({ companyId: null, nameKey: key, weight: 0.85, label: identity.company ?? key, how });
-    for (const c of companies.slice(0, 3)) clues.push({ companyId: c.crmId, nameKey: key, weight: 0.85, label: c.name || c.crmId, how });
+    for (const c of companies.slice(0, 3)) clues.push({ companyId: c.crmId, nameKey: key, weight: 0.85, label: c.name || c.crmId, how, company: c });
     if (companies.length > 0) continue;
     // No exact name: look-alike company names ("Acme Labs" vs "Acmelabs Inc") count for less, by their similarity.
     for (const { company, similarity } of index.companiesLike(key, ctx.config.links.company_similarity)) {
-      clues.push({ companyId: company.crmId, nameKey: company.nameKey, weight: 0.85 * similarity, label: company.name || company.crmId, how: `${how}, similar to "${company.name}" (${similarity.toFixed(2)})` });
+      clues.push({ companyId: company.crmId, nameKey: company.nameKey, weight: 0.85 * similarity, label: company.name || company.crmId, how: `${how}, similar to "${company.name}" (${similarity.toFixed(2)})`, company });
     }
   }
   const localParts = emails.map((m) => m.e.canonical.slice(0, m.e.canonical.indexOf('@')));

@@ -2,7 +2,7 @@
  * Name + company fuzzy matching. It only ever produces suggestions: two people with one name at one company exist, and a
  * wrong automatic link would credit the wrong person's deal.
  */
-import type { CompanyGroup, ContactIndex, IndexedContact, Roster } from './contact-index';
+import type { ContactIndex, IndexedCompany, IndexedContact, Roster } from './contact-index';
 import type { ResolverContext } from './context';
 import { jaroWinkler, letterMask, popcount } from './names';
 
@@ -20,8 +20,8 @@ export interface CompanyClue {
   /** Company display name and how we know; turned into a reason only when a suggestion is made. */
   label: string;
   how: string;
-  /** The company's contact groups when already known (index.groupById(companyId), index.groupByName(nameKey)). */
-  groups?: { byId: CompanyGroup | undefined; byText: CompanyGroup | undefined } | undefined;
+  /** The company record when the clue is exactly it (companyId = its crmId, nameKey = its nameKey): its groups are at hand. */
+  company?: IndexedCompany | undefined;
 }
 
 /**
@@ -41,8 +41,9 @@ export function nameCompanySuggestions(
   const q: Query = { folded, mask: letterMask(folded), localParts, threshold, jaroNeeded: (threshold - 0.4) / 0.6, out };
   for (const clue of clues) {
     // One lookup per side gives both the size (index.companySize) and the roster (index.rosterById / rosterByName).
-    const byId = clue.groups ? clue.groups.byId : index.groupById(clue.companyId ?? '');
-    const byText = clue.groups ? clue.groups.byText : clue.nameKey === '' ? undefined : index.groupByName(clue.nameKey);
+    const co = clue.company;
+    const byId = co ? co.contacts : index.groupById(clue.companyId ?? '');
+    const byText = co ? co.namedContacts : clue.nameKey === '' ? undefined : index.groupByName(clue.nameKey);
     const size = (byId?.slots.length ?? 0) + (byText?.slots.length ?? 0);
     if (size === 0) continue;
     const idGroup = clue.companyId !== null ? byId : undefined;
