@@ -145,16 +145,16 @@ function hostOf(value: string): string | null {
 export class ContactIndex {
   private readonly contacts: (IndexedContact | undefined)[] = [];
   // CRM ids and emails arrive as fresh strings (one per record, one per member email): see StringMap.
-  private readonly contactSlot = new StringMap<number>();
+  private contactSlot = new StringMap<number>();
   /** canonical email → slot * 2 + (primary ? 1 : 0). */
-  private readonly byEmail = new StringMap<Bucket>();
+  private byEmail = new StringMap<Bucket>();
   private readonly byName = new Map<string, Bucket>();
   private readonly byCompanyId = new Map<string, CompanyGroup>();
   /** Contacts whose company is only a free-text name (HubSpot "company" property, Salesforce Lead.Company). */
   private readonly byCompanyName = new Map<string, CompanyGroup>();
 
   private readonly companies: (IndexedCompany | undefined)[] = [];
-  private readonly companySlot = new StringMap<number>();
+  private companySlot = new StringMap<number>();
   /** registrable domain → slot * 4 + via index. */
   private readonly byDomain = new Map<string, Bucket>();
   private readonly companiesByName = new Map<string, Bucket>();
@@ -483,6 +483,12 @@ export class ContactIndex {
   /** Convenience for building from a full pull. */
   static build(rules: EmailRules, contacts: Iterable<CrmContact>, companies: Iterable<CrmCompany>): ContactIndex {
     const index = new ContactIndex(rules);
+    // A full pull usually comes as arrays: size the big tables once instead of growing them step by step.
+    if (Array.isArray(companies)) index.companySlot = new StringMap(companies.length);
+    if (Array.isArray(contacts)) {
+      index.contactSlot = new StringMap(contacts.length);
+      index.byEmail = new StringMap(contacts.length);
+    }
     for (const c of companies) index.upsertCompany(c);
     for (const c of contacts) index.upsertContact(c);
     return index;

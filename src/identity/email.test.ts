@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultIdentityConfig, loadIdentityConfig } from './config';
-import { emailRules, isFreeMailDomain, normaliseEmail, parseGithubNoreply, registrableDomain } from './email';
+import { addressAt, addressAtByRegex, emailRules, isFreeMailDomain, normaliseEmail, parseGithubNoreply, registrableDomain } from './email';
 
 const rules = emailRules(loadIdentityConfig(await import('node:fs').then((fs) => fs.readFileSync('mappings/identity.yaml', 'utf8'))));
 
@@ -43,6 +43,21 @@ describe('normaliseEmail', () => {
         expect(normaliseEmail(once.canonical, rules)?.canonical).toBe(once.canonical);
       }),
     );
+  });
+
+  it('the hand-written address scan accepts exactly what the regular expression does', () => {
+    const chars = ['a', 'z', '0', '9', '.', '.', '-', '-', '@', '+', '_', "'", '!', '~', ' ', '\n', 'é', 'A', '[', '"', ','];
+    const tricky = fc.array(fc.constantFrom(...chars), { maxLength: 14 }).map((a) => a.join(''));
+    const plausible = fc.tuple(tricky, fc.constantFrom('@', ''), tricky, fc.constantFrom('.', '', '..'), tricky).map((p) => p.join(''));
+    fc.assert(
+      fc.property(fc.oneof(tricky, plausible, fc.emailAddress(), fc.string()), (s) => {
+        expect(addressAt(s)).toBe(addressAtByRegex(s));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const s of ['a@b.c', 'a@b', '.a@b.c', 'a.@b.c', 'a..b@c.d', 'a@-b.c', 'a@b-.c', 'a@b..c', 'a@b.c.', '@b.c', 'a@', 'a@b@c.d', 'a-b@c-d.e-f', `${'a'.repeat(320)}@b.c`]) {
+      expect(addressAt(s)).toBe(addressAtByRegex(s));
+    }
   });
 
   it('plus tags on work domains can be switched off', () => {

@@ -71,7 +71,8 @@ export function normaliseCompanyName(raw: string | null | undefined): string {
   if (!raw) return '';
   const cached = companyCache.get(raw);
   if (cached !== undefined) return cached;
-  const s = raw.normalize('NFKD').replace(COMBINING, '').toLowerCase().replace(/^@/, '');
+  // NFKD and the combining-mark removal leave ASCII unchanged (and cost an ICU call).
+  const s = (ASCII.test(raw) ? raw : raw.normalize('NFKD').replace(COMBINING, '')).toLowerCase().replace(/^@/, '');
   const tokens = s.split(/[^\p{L}\p{N}]+/u).filter((t) => t.length > 0 && !LEGAL_SUFFIXES.has(t));
   const key = tokens.join('');
   if (companyCache.size > 200_000) companyCache.clear();
