@@ -35,6 +35,8 @@ const t0 = performance.now();
 const sandbox = await startSandbox({
   workerPort: await freePort(), hubspotPort: await freePort(), salesforce: false, quiet: true,
   data: generated, hubspotRateLimit: { perTenSeconds: 100_000, searchPerSecond: 10_000, daily: 100_000_000 }, debounceSeconds: 20,
+  // BENCH_WORKER_LOG=file keeps the Worker's log, e.g. to find statements that read many rows ("d1 statement read many rows").
+  ...(process.env.BENCH_WORKER_LOG ? { workerLog: process.env.BENCH_WORKER_LOG } : {}),
 });
 console.log(`sandbox up with first full sync in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const token = sandbox.adminToken;

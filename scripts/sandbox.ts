@@ -4,7 +4,7 @@
  * bench:ui. With real CRM credentials in the environment it skips the emulators and the demo data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -37,6 +37,8 @@ export interface SandboxOptions {
   vars?: Record<string, string>;
   /** false: just the Worker, no CRM emulators or demo data (load tests). */
   demo?: boolean;
+  /** Append the Worker's log (JSON lines) to this file, quiet or not. */
+  workerLog?: string;
 }
 
 export interface Sandbox {
@@ -142,7 +144,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await new Promise<void>((resolve, reject) => build.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`build failed (${code})`)))));
     const args = ['dev', join(buildDir, 'index.js'), '-c', 'wrangler.toml', '--no-bundle', '--port', String(workerPort), '--ip', '127.0.0.1', '--persist-to', persistDir, '--test-scheduled', '--show-interactive-dev-session=false'];
     for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
-    const worker = spawn('wrangler', args, { env, stdio: opts.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
+    const logFd = opts.workerLog ? openSync(opts.workerLog, 'a') : null;
+    const worker = spawn('wrangler', args, { env, stdio: logFd !== null ? ['ignore', logFd, logFd] : opts.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
     stops.push(async () => {
       worker.kill('SIGTERM');
       await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));

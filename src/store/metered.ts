@@ -8,47 +8,58 @@ export interface D1Meter {
   queries: number;
 }
 
-const ORIGINAL = Symbol('original statement');
-type Wrapped = D1PreparedStatement & { [ORIGINAL]: D1PreparedStatement };
+/**
+ * A statement that reads more rows than this is logged with its SQL: on D1, rows read are what a query costs, and one
+ * reading a whole table per chunk is how a sync run's cost stops following what changed.
+ */
+export const HEAVY_ROWS_READ = 50_000;
 
-function count(meter: D1Meter, meta: { rows_read?: number; rows_written?: number } | undefined) {
+const ORIGINAL = Symbol('original statement');
+const SQL = Symbol('statement text');
+type Wrapped = D1PreparedStatement & { [ORIGINAL]: D1PreparedStatement; [SQL]: string };
+
+function count(meter: D1Meter, meta: { rows_read?: number; rows_written?: number } | undefined, sql?: string) {
   meter.queries++;
+  if ((meta?.rows_read ?? 0) > HEAVY_ROWS_READ) {
+    console.log(JSON.stringify({ level: 'warn', msg: 'd1 statement read many rows', rows_read: meta?.rows_read, sql: sql?.replace(/\s+/g, ' ').slice(0, 240) ?? '(batch)' }));
+  }
   meter.rowsRead += meta?.rows_read ?? 0;
   meter.rowsWritten += meta?.rows_written ?? 0;
 }
 
-function wrap(stmt: D1PreparedStatement, meter: D1Meter): D1PreparedStatement {
+function wrap(stmt: D1PreparedStatement, meter: D1Meter, sql: string): D1PreparedStatement {
   const wrapped = {
     [ORIGINAL]: stmt,
-    bind: (...values: unknown[]) => wrap(stmt.bind(...values), meter),
+    [SQL]: sql,
+    bind: (...values: unknown[]) => wrap(stmt.bind(...values), meter, sql),
     async first<T>(column?: string) {
       const res = await stmt.all<Record<string, unknown>>();
-      count(meter, res.meta);
+      count(meter, res.meta, sql);
       const row = res.results[0];
       if (row === undefined) return null;
       return (column === undefined ? row : row[column]) as T;
     },
     async run<T>() {
       const res = await stmt.run<T>();
-      count(meter, res.meta);
+      count(meter, res.meta, sql);
       return res;
     },
     async all<T>() {
       const res = await stmt.all<T>();
-      count(meter, res.meta);
+      count(meter, res.meta, sql);
       return res;
     },
     raw: stmt.raw.bind(stmt),
   };
-  return wrapped as unknown as Wrapped;
+  return wrapped as unknown as Wrapped & { [SQL]: string };
 }
 
 export function meteredD1(db: D1Database, meter: D1Meter): D1Database {
   return {
-    prepare: (query: string) => wrap(db.prepare(query), meter),
+    prepare: (query: string) => wrap(db.prepare(query), meter, query),
     async batch<T>(statements: D1PreparedStatement[]) {
       const results = await db.batch<T>(statements.map((s) => (s as Partial<Wrapped>)[ORIGINAL] ?? s));
-      for (const r of results) count(meter, r.meta);
+      results.forEach((r, i) => count(meter, r.meta, (statements[i] as Partial<Wrapped>)[SQL]));
       return results;
     },
     exec: (query: string) => db.exec(query),

@@ -45,8 +45,9 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
     const planned = await db.prepare('SELECT count(*) AS n FROM sync_writes WHERE run_id = ?').bind(run.id).first<{ n: number }>();
     return { stage: 'finish', checkpoint: {}, counts: { writes_not_sent: planned?.n ?? 0 }, errors: [] };
   }
-  const pendingCount = await db.prepare("SELECT count(*) AS n FROM sync_writes WHERE run_id = ? AND status = 'pending'").bind(run.id).first<{ n: number }>();
-  if (!pendingCount?.n) return { stage: 'finish', checkpoint: {}, counts: {}, errors: [] };
+  // Existence, not a count: counting re-reads every pending row of a large run on each invocation.
+  const anyPending = await db.prepare("SELECT 1 AS one FROM sync_writes WHERE run_id = ? AND status = 'pending' LIMIT 1").bind(run.id).first<{ one: number }>();
+  if (!anyPending) return { stage: 'finish', checkpoint: {}, counts: {}, errors: [] };
   const connector = ctx.connector();
   let counts: Counts = {};
   const errors: unknown[] = [];
