@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parsePathsCsv } from './journeys';
-import { fitMarkov, type Journey } from './markov';
+import { buildChain, channelsOf, fitMarkov, type Chain, type Journey } from './markov';
 import { fitShapley } from './shapley';
 
 /**
@@ -54,6 +54,86 @@ function referenceConversion(journeys: readonly Journey[], order: number, remove
   }
   return conv;
 }
+
+/** The chain as first written (a map per state, targets sorted per row): buildChain must build exactly this. */
+function referenceChain(journeys: readonly Journey[], order: number, channels: readonly string[]): Chain {
+  const C = channels.length;
+  const chIdx = new Map(channels.map((c, i) => [c, i]));
+  const base = C + 1;
+  const high = base ** (order - 1);
+  let startKey = 0;
+  for (let i = 0; i < order; i++) startKey = startKey * base + C;
+  const stateOf = new Map<number, number>([[startKey, 0]]);
+  const lastChannel: number[] = [-1];
+  const rows: Map<number, number>[] = [new Map()];
+  const conv: number[] = [0];
+  const total: number[] = [0];
+  const state = (key: number, last: number) => {
+    let s = stateOf.get(key);
+    if (s === undefined) {
+      s = rows.length;
+      stateOf.set(key, s);
+      rows.push(new Map());
+      conv.push(0);
+      total.push(0);
+      lastChannel.push(last);
+    }
+    return s;
+  };
+  for (const j of journeys) {
+    const w = j.conversions + j.nulls;
+    if (!(w > 0)) continue;
+    let key = startKey;
+    let s = 0;
+    for (const ch of j.path) {
+      const c = chIdx.get(ch) ?? 0;
+      key = (key % high) * base + c;
+      const t = state(key, c);
+      const row = rows[s] ?? new Map<number, number>();
+      row.set(t, (row.get(t) ?? 0) + w);
+      total[s] = (total[s] ?? 0) + w;
+      s = t;
+    }
+    conv[s] = (conv[s] ?? 0) + j.conversions;
+    total[s] = (total[s] ?? 0) + w;
+  }
+  const n = rows.length;
+  const rowStart = new Int32Array(n + 1);
+  const col: number[] = [];
+  const p: number[] = [];
+  const toConv = new Float64Array(n);
+  for (let s = 0; s < n; s++) {
+    rowStart[s] = col.length;
+    const tot = total[s] ?? 0;
+    for (const [t, w] of [...(rows[s] ?? new Map<number, number>())].sort((a, b) => a[0] - b[0])) {
+      col.push(t);
+      p.push(tot > 0 ? w / tot : 0);
+    }
+    toConv[s] = tot > 0 ? (conv[s] ?? 0) / tot : 0;
+  }
+  rowStart[n] = col.length;
+  return { n, rowStart, col: Int32Array.from(col), p: Float64Array.from(p), toConv, lastChannel: Int32Array.from(lastChannel) };
+}
+
+describe('buildChain', () => {
+  it('builds the same chain as the map-per-state construction (orders 1–4)', () => {
+    const journeysArb = fc.array(
+      fc.record({
+        path: fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 7 }),
+        conversions: fc.integer({ min: 0, max: 5 }),
+        nulls: fc.integer({ min: 0, max: 5 }),
+      }),
+      { maxLength: 25 },
+    );
+    fc.assert(
+      fc.property(journeysArb, fc.integer({ min: 1, max: 4 }), (journeys, order) => {
+        const channels = channelsOf(journeys);
+        expect(buildChain(journeys, order, channels)).toEqual(referenceChain(journeys, order, channels));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('fitMarkov', () => {
   it('matches a hand-solved order-1 chain', () => {
@@ -164,6 +244,12 @@ describe('fitShapley', () => {
     const fit = fitShapley([{ path: ['a'], conversions: 4, nulls: 0 }, { path: ['a', 'b', 'a'], conversions: 2, nulls: 3 }]);
     expect(fit.values).toEqual({ a: 5, b: 1 });
   });
+  it('more channels than a bit mask holds: one channel per journey gets exactly its conversions', () => {
+    const journeys: Journey[] = Array.from({ length: 40 }, (_, i) => ({ path: [`c${String(i).padStart(2, '0')}`, `c${String(i).padStart(2, '0')}`], conversions: i, nulls: 1 }));
+    const fit = fitShapley(journeys, { samples: 50 });
+    expect(fit.method).toBe('sampled');
+    journeys.forEach((j, i) => expect(fit.values[j.path[0] ?? '']).toBe(i));
+  });
   it('sampling stays within its stated bound', () => {
     const journeys: Journey[] = [
       { path: ['a', 'b'], conversions: 10, nulls: 5 },
@@ -197,6 +283,10 @@ describe.skipIf(!existsSync(PATHS))('reference paths.csv (../shared)', () => {
       expect(fit.residual).toBeLessThan(1e-12);
     });
   }
+  it('buildChain equals the map-per-state construction on the reference paths', () => {
+    const channels = channelsOf(journeys);
+    for (const order of [1, 2, 3]) expect(buildChain(journeys, order, channels)).toEqual(referenceChain(journeys, order, channels));
+  });
   it('shapley (12 channels) is exact and efficient', () => {
     const fit = fitShapley(journeys);
     expect(fit.method).toBe('exact');

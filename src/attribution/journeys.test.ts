@@ -1,9 +1,12 @@
+import { existsSync, readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseFieldMapping } from '../rules/mapping';
 import { computeDealInfluence } from './deal';
 import { journeysFileSchema, journeysFromDeals, parsePathsCsv, splitJourneysFile } from './journeys';
 import { dealFieldValues } from './outputs';
 import { deal, testRules, touch } from './testkit';
+import type { Journey } from './markov';
 
 describe('parsePathsCsv', () => {
   it('reads the ChannelAttribution format, tolerating odd spacing and CRLF', () => {
@@ -16,6 +19,56 @@ describe('parsePathsCsv', () => {
   it('names the malformed line', () => {
     expect(() => parsePathsCsv('a > b;1;2\n')).toThrow(/^line 1: expected/);
     expect(() => parsePathsCsv('path;x;y;z\na;1;x;2\n')).toThrow(/^line 2:/);
+  });
+
+  /** The straightforward parser (split lines, split fields, Number()) that the one-pass parser must equal. */
+  function reference(text: string): Journey[] {
+    const out: Journey[] = [];
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i] ?? '';
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (!line.trim() || (i === 0 && line.startsWith('path;'))) continue;
+      const f = line.split(';');
+      const [conv, value, nulls] = [Number(f[1]), Number(f[2]), Number(f[3])];
+      if (f.length !== 4 || !(conv >= 0) || !(nulls >= 0) || !Number.isFinite(value)) throw new Error(`line ${i + 1}: expected`);
+      let path = (f[0] ?? '').split(' > ');
+      if (path.some((p) => p.includes('>') || p !== p.trim() || p === '')) path = (f[0] ?? '').split('>').map((p) => p.trim()).filter(Boolean);
+      out.push({ path, conversions: conv, nulls, value });
+    }
+    return out;
+  }
+  const outcome = (f: () => Journey[]) => {
+    try {
+      return { ok: f() };
+    } catch (e) {
+      return { error: String((e as Error).message).slice(0, 'line 00000: expected'.length).replace(/:.*/, '') };
+    }
+  };
+  it('equals the straightforward parser on odd input (spacing, numbers, CR, blank and malformed lines)', () => {
+    const token = fc.constantFrom('alpha', 'beta', 'é', 'a b', '', ' ', '>', ' > ', '>>', '\t', '\u00a0', '\ufeff', 'x\u2028');
+    const num = fc.oneof(
+      fc.constantFrom('0', '1', '007', '1.5', '.5', '5.', '.', '', ' 3', '1e3', '-1', '-0', '0x10', 'NaN', 'Infinity', '0.1', '3.195'),
+      fc.double({ noNaN: true }).map(String),
+      fc.nat().map(String),
+      fc.stringMatching(/^[0-9]{1,20}(\.[0-9]{0,20})?$/),
+    );
+    const line = fc.oneof(
+      fc.tuple(fc.array(token, { maxLength: 5 }), fc.constantFrom(' > ', '>', ' >', '> ', '  >  '), num, num, num).map(([p, sep, a, b, c]) => `${p.join(sep)};${a};${b};${c}`),
+      fc.constantFrom('', ' ', '\r', 'path;total_conversions;total_conversion_value;total_null', 'a;1;2', 'a;1;2;3;4', ';;;'),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 8 }), fc.constantFrom('\n', '\r\n'), fc.boolean(), (lines, eol, trailing) => {
+        const text = lines.join(eol) + (trailing ? eol : '');
+        expect(outcome(() => parsePathsCsv(text))).toEqual(outcome(() => reference(text)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  const PATHS = new URL('../../../shared/reference/markov-paths/paths.csv', import.meta.url);
+  it.runIf(existsSync(PATHS))('equals the straightforward parser on the reference paths', () => {
+    const text = readFileSync(PATHS, 'utf8');
+    expect(parsePathsCsv(text)).toEqual(reference(text));
   });
 });
 

@@ -10,31 +10,78 @@ import type { Deal, EngineContext, Touch } from './types';
 /**
  * `path;total_conversions;total_conversion_value;total_null` with channels joined by ` > ` (ChannelAttribution's
  * format). A header line is skipped; blank lines are ignored; a malformed line throws with its line number.
+ *
+ * One pass over the text without splitting it into lines or fields; plain decimal numbers are read digit by digit
+ * (exactly: an integer mantissa below 2^53 divided by an exact power of ten is the correctly rounded value, as Number()
+ * gives). Anything unusual goes through the general path.
  */
 export function parsePathsCsv(text: string): Journey[] {
   const out: Journey[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i] ?? '';
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (!line.trim() || (i === 0 && line.startsWith('path;'))) continue;
-    // Hand-split on the three `;` (fields are plain; no quoting in this format) — parsing dominates the fit time.
+  const len = text.length;
+  for (let start = 0, i = 0; start < len; i++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = len;
+    const next = end + 1;
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    const line = text.slice(start, end);
+    start = next;
+    if ((i === 0 && line.startsWith('path;')) || !line.trim()) continue;
+    // Hand-split on the three `;` (fields are plain; no quoting in this format).
     const a = line.indexOf(';');
     const b = a < 0 ? -1 : line.indexOf(';', a + 1);
     const c = b < 0 ? -1 : line.indexOf(';', b + 1);
-    const conv = Number(line.slice(a + 1, b));
-    const value = Number(line.slice(b + 1, c));
-    const nulls = Number(line.slice(c + 1));
+    const conv = decimal(line, a + 1, b);
+    const value = decimal(line, b + 1, c);
+    const nulls = decimal(line, c + 1, line.length);
     if (c < 0 || line.indexOf(';', c + 1) >= 0 || !(conv >= 0) || !(nulls >= 0) || !Number.isFinite(value)) {
       throw new Error(`line ${i + 1}: expected "path;total_conversions;total_conversion_value;total_null", got "${line.slice(0, 80)}"`);
     }
-    const raw = line.slice(0, a);
-    let path = raw.split(' > ');
-    // Irregular spacing around ">" takes the slow, tolerant path.
-    if (path.some((p) => p.includes('>') || p !== p.trim() || p === '')) path = raw.split('>').map((p) => p.trim()).filter(Boolean);
-    out.push({ path, conversions: conv, nulls, value });
+    out.push({ path: splitPath(line, a), conversions: conv, nulls, value });
   }
   return out;
+}
+
+/** `Number(s.slice(from, to))`, reading plain decimals (digits, at most one point, ≤ 15 digits) without a substring. */
+function decimal(s: string, from: number, to: number): number {
+  if (to < from) return Number(s.slice(from, to));
+  let mantissa = 0;
+  let digits = 0;
+  let point = -1;
+  for (let k = from; k < to; k++) {
+    const ch = s.charCodeAt(k);
+    if (ch >= 48 && ch <= 57) {
+      mantissa = mantissa * 10 + (ch - 48);
+      digits++;
+    } else if (ch === 46 && point < 0) point = k;
+    else return Number(s.slice(from, to));
+  }
+  if (digits === 0 || digits > 15) return Number(s.slice(from, to));
+  return point < 0 ? mantissa : mantissa / (POW10[to - point - 1] ?? 1);
+}
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/** Channels of `line[0, end)` split on ` > `; irregular spacing takes the tolerant path. */
+function splitPath(line: string, end: number): string[] {
+  const path: string[] = [];
+  for (let s = 0; ; ) {
+    let e = line.indexOf(' > ', s);
+    if (e < 0 || e > end) e = end;
+    // A token that is empty, holds a ">", or might start or end with whitespace (any control, space or non-ASCII
+    // character there) takes the tolerant path, which gives the same channels when the spacing was regular after all.
+    const first = line.charCodeAt(s);
+    const last = line.charCodeAt(e - 1);
+    const gt = line.indexOf('>', s);
+    if (e <= s || first <= 32 || last <= 32 || first >= 127 || last >= 127 || (gt >= 0 && gt < e)) {
+      return tolerantPath(line.slice(0, end));
+    }
+    path.push(line.slice(s, e));
+    if (e === end) return path;
+    s = e + 3;
+  }
+}
+
+function tolerantPath(raw: string): string[] {
+  return raw.split('>').map((p) => p.trim()).filter(Boolean);
 }
 
 const isoTime = z.iso.datetime({ offset: true });

@@ -53,63 +53,98 @@ export function buildChain(journeys: readonly Journey[], order: number, channels
   const high = base ** (order - 1);
   let startKey = 0;
   for (let i = 0; i < order; i++) startKey = startKey * base + C;
-  const stateOf = new Map<number, number>([[startKey, 0]]);
-  const lastChannel: number[] = [-1];
-  const rows: Map<number, number>[] = [new Map()];
-  const conv: number[] = [0];
-  const total: number[] = [0];
-  const state = (key: number, last: number) => {
-    let s = stateOf.get(key);
-    if (s === undefined) {
-      s = rows.length;
-      stateOf.set(key, s);
-      rows.push(new Map());
-      conv.push(0);
-      total.push(0);
-      lastChannel.push(last);
+  // State of a key (the last `order` symbols in base C+1): a flat table while the key space is small, else a map.
+  const keys = base ** order;
+  const dense = keys <= 1 << 20 ? new Int32Array(keys).fill(-1) : null;
+  const sparse = dense ? null : new Map<number, number>();
+  // Per state s: weight of the move on channel c at w[s·C + c], to state next[s·C + c] (the target is fixed by s and
+  // c). Grown as states appear; there are at most as many states as path steps.
+  let w = new Float64Array(16 * C);
+  let next = new Int32Array(16 * C).fill(-1);
+  let conv = new Float64Array(16);
+  let total = new Float64Array(16);
+  let last = new Int32Array(16);
+  let n = 0;
+  const state = (key: number, lastCh: number): number => {
+    const known = dense ? (dense[key] ?? -1) : (sparse?.get(key) ?? -1);
+    if (known >= 0) return known;
+    const s = n++;
+    if (dense) dense[key] = s;
+    else sparse?.set(key, s);
+    if (n > conv.length) {
+      const cap = conv.length * 2;
+      const f64 = (a: Float64Array, size: number) => {
+        const b = new Float64Array(size);
+        b.set(a);
+        return b;
+      };
+      const i32 = (a: Int32Array, size: number, fill: number) => {
+        const b = new Int32Array(size).fill(fill);
+        b.set(a);
+        return b;
+      };
+      w = f64(w, cap * C);
+      next = i32(next, cap * C, -1);
+      conv = f64(conv, cap);
+      total = f64(total, cap);
+      last = i32(last, cap, 0);
     }
+    last[s] = lastCh;
     return s;
   };
-  for (const j of journeys) {
-    const w = j.conversions + j.nulls;
-    if (!(w > 0)) continue;
+  state(startKey, -1);
+  for (let jn = 0; jn < journeys.length; jn++) {
+    const j = journeys[jn];
+    if (!j) continue;
+    const wt = j.conversions + j.nulls;
+    if (!(wt > 0)) continue;
     let key = startKey;
     let s = 0;
-    for (const ch of j.path) {
+    const path = j.path;
+    for (let k = 0; k < path.length; k++) {
+      const ch = path[k] ?? '';
       const c = chIdx.get(ch);
       if (c === undefined) throw new Error(`channel "${ch}" is not in the channel list`);
       key = (key % high) * base + c; // drop the oldest symbol, append c
-      const t = state(key, c);
-      const row = rows[s];
-      if (row) row.set(t, (row.get(t) ?? 0) + w);
-      total[s] = (total[s] ?? 0) + w;
+      const e = s * C + c;
+      let t = next[e] ?? -1;
+      if (t < 0) {
+        t = state(key, c);
+        next[e] = t;
+      }
+      w[e] = (w[e] ?? 0) + wt;
+      total[s] = (total[s] ?? 0) + wt;
       s = t;
     }
     conv[s] = (conv[s] ?? 0) + j.conversions;
-    total[s] = (total[s] ?? 0) + w;
+    total[s] = (total[s] ?? 0) + wt;
   }
-  const n = rows.length;
+  // CSR, each row's targets in increasing state order.
   const rowStart = new Int32Array(n + 1);
   let nnz = 0;
   for (let s = 0; s < n; s++) {
     rowStart[s] = nnz;
-    nnz += rows[s]?.size ?? 0;
+    for (let c = 0; c < C; c++) if ((next[s * C + c] ?? -1) >= 0) nnz++;
   }
   rowStart[n] = nnz;
   const col = new Int32Array(nnz);
   const p = new Float64Array(nnz);
   const toConv = new Float64Array(n);
+  const byTarget = new Int32Array(C);
   for (let s = 0; s < n; s++) {
     const tot = total[s] ?? 0;
+    let m = 0;
+    for (let c = 0; c < C; c++) if ((next[s * C + c] ?? -1) >= 0) byTarget[m++] = c;
+    const row = byTarget.subarray(0, m).sort((x, y) => (next[s * C + x] ?? 0) - (next[s * C + y] ?? 0));
     let k = rowStart[s] ?? 0;
-    for (const [t, w] of [...(rows[s] ?? new Map<number, number>())].sort((a, b) => a[0] - b[0])) {
-      col[k] = t;
-      p[k] = tot > 0 ? w / tot : 0;
+    for (const c of row) {
+      col[k] = next[s * C + c] ?? 0;
+      p[k] = tot > 0 ? (w[s * C + c] ?? 0) / tot : 0;
       k++;
     }
     toConv[s] = tot > 0 ? (conv[s] ?? 0) / tot : 0;
   }
-  return { n, rowStart, col, p, toConv, lastChannel: Int32Array.from(lastChannel) };
+  return { n, rowStart, col, p, toConv, lastChannel: last.slice(0, n) };
 }
 
 /**
@@ -206,7 +241,10 @@ export function solveDense(a: Float64Array, b: Float64Array, n: number): Float64
 
 export function channelsOf(journeys: readonly Journey[]): string[] {
   const set = new Set<string>();
-  for (const j of journeys) for (const c of j.path) set.add(c);
+  for (let i = 0; i < journeys.length; i++) {
+    const path = journeys[i]?.path ?? [];
+    for (let k = 0; k < path.length; k++) set.add(path[k] ?? '');
+  }
   return [...set].sort();
 }
 

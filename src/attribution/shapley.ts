@@ -45,19 +45,43 @@ interface Grouped {
 
 function group(journeys: readonly Journey[], channels: readonly string[]): Grouped {
   const idx = new Map(channels.map((c, i) => [c, i]));
+  // Channel sets as bit masks when they fit in 31 bits (a set's channels come out in increasing order), else as keys.
+  const byMask = channels.length <= 31 ? new Map<number, number>() : null;
   const byKey = new Map<string, number>();
   const sets: number[][] = [];
   const conv: number[] = [];
   const nulls: number[] = [];
-  for (const j of journeys) {
-    const set = [...new Set(j.path.map((c) => idx.get(c) ?? -1))].filter((i) => i >= 0).sort((a, b) => a - b);
-    if (set.length === 0) continue; // a journey without channels is in every coalition's value equally: no credit
-    const key = set.join(',');
-    let g = byKey.get(key);
+  for (let jn = 0; jn < journeys.length; jn++) {
+    const j = journeys[jn];
+    if (!j) continue;
+    let g: number | undefined;
+    let set: number[] | null = null;
+    if (byMask) {
+      let mask = 0;
+      for (let k = 0; k < j.path.length; k++) {
+        const c = idx.get(j.path[k] ?? '') ?? -1;
+        if (c >= 0) mask |= 1 << c;
+      }
+      if (mask === 0) continue; // a journey without channels is in every coalition's value equally: no credit
+      g = byMask.get(mask);
+      if (g === undefined) {
+        set = [];
+        for (let c = 0; c < channels.length; c++) if (mask & (1 << c)) set.push(c);
+        byMask.set(mask, sets.length);
+      }
+    } else {
+      const s = [...new Set(j.path.map((c) => idx.get(c) ?? -1))].filter((i) => i >= 0).sort((a, b) => a - b);
+      if (s.length === 0) continue;
+      const key = s.join(',');
+      g = byKey.get(key);
+      if (g === undefined) {
+        set = s;
+        byKey.set(key, sets.length);
+      }
+    }
     if (g === undefined) {
       g = sets.length;
-      byKey.set(key, g);
-      sets.push(set);
+      sets.push(set ?? []);
       conv.push(0);
       nulls.push(0);
     }
