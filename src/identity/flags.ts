@@ -14,8 +14,8 @@ export interface FlagRules {
   handleAny: RegExp | null;
   nameAny: RegExp | null;
   botKeys: ReadonlySet<string>;
-  /** Lengths of the configured bot keys: most identities cannot match any, without building their lower-cased key. */
-  botKeyLengths: ReadonlySet<number>;
+  /** botKeyLength[n] = 1 when a configured bot key has n characters: most identities cannot match any. */
+  botKeyLength: Uint8Array;
 }
 
 export function flagRules(config: IdentityConfig, email: EmailRules = emailRules(config)): FlagRules {
@@ -26,8 +26,14 @@ export function flagRules(config: IdentityConfig, email: EmailRules = emailRules
     handleAny: anyOf(config.bots.handle_patterns),
     nameAny: anyOf(config.bots.name_patterns),
     botKeys: new Set(config.bots.identity_keys.map((k) => k.toLowerCase())),
-    botKeyLengths: new Set(config.bots.identity_keys.map((k) => k.toLowerCase().length)),
+    botKeyLength: lengthTable(config.bots.identity_keys.map((k) => k.toLowerCase().length)),
   };
+}
+
+function lengthTable(lengths: readonly number[]): Uint8Array {
+  const table = new Uint8Array(Math.max(0, ...lengths) + 1);
+  for (const n of lengths) table[n] = 1;
+  return table;
 }
 
 function anyOf(patterns: readonly string[]): RegExp | null {
@@ -36,19 +42,29 @@ function anyOf(patterns: readonly string[]): RegExp | null {
 
 /** Why an identity looks like a bot, or null. Slack bot users carry is_bot; GitHub Apps end in [bot]. */
 export function botReason(identity: IdentityInput, rules: FlagRules): string | null {
-  if (identity.is_bot === true) return `${identity.source} marks ${identity.handle ?? identity.id} as a bot`;
-  if (mayBeBotKey(identity, rules) && rules.botKeys.has(`${identity.source}:${identity.id}`.toLowerCase())) {
-    return `${identity.source}:${identity.id} is a configured bot`;
-  }
+  return botReasonOf(identity.source, identity.id, identity.handle, identity.name, identity.is_bot, rules);
+}
+
+/** botReason() over fields the caller has already read (resolveMember reads each identity field once). */
+export function botReasonOf(
+  source: string,
+  id: string,
+  handle: string | undefined,
+  name: string | undefined,
+  isBot: boolean | undefined,
+  rules: FlagRules,
+): string | null {
+  if (isBot === true) return `${source} marks ${handle ?? id} as a bot`;
+  if (mayBeBotKey(source, id, rules) && rules.botKeys.has(`${source}:${id}`.toLowerCase())) return `${source}:${id} is a configured bot`;
   const any = rules.handleAny;
-  if (any && ((identity.handle && any.test(identity.handle)) || (identity.source !== 'email' && any.test(identity.id)))) {
+  if (any && ((handle && any.test(handle)) || (source !== 'email' && any.test(id)))) {
     for (const re of rules.handlePatterns) {
-      if (identity.handle && re.test(identity.handle)) return `handle "${identity.handle}" matches ${re.source}`;
-      if (identity.source !== 'email' && re.test(identity.id)) return `id "${identity.id}" matches ${re.source}`;
+      if (handle && re.test(handle)) return `handle "${handle}" matches ${re.source}`;
+      if (source !== 'email' && re.test(id)) return `id "${id}" matches ${re.source}`;
     }
   }
-  if (rules.nameAny && identity.name && rules.nameAny.test(identity.name)) {
-    for (const re of rules.namePatterns) if (re.test(identity.name)) return `name "${identity.name}" matches ${re.source}`;
+  if (rules.nameAny && name && rules.nameAny.test(name)) {
+    for (const re of rules.namePatterns) if (re.test(name)) return `name "${name}" matches ${re.source}`;
   }
   return null;
 }
@@ -57,10 +73,10 @@ export function botReason(identity: IdentityInput, rules: FlagRules): string | n
  * False when `source:id` lower-cased cannot be a configured key, judged by length alone. Lower-casing keeps the length of
  * every character except U+0130 (İ → i̇), so strings holding one take the full check.
  */
-function mayBeBotKey(identity: IdentityInput, rules: FlagRules): boolean {
+function mayBeBotKey(source: string, id: string, rules: FlagRules): boolean {
   if (rules.botKeys.size === 0) return false;
-  if (rules.botKeyLengths.has(identity.source.length + 1 + identity.id.length)) return true;
-  return identity.id.includes('\u0130') || identity.source.includes('\u0130');
+  if (rules.botKeyLength[source.length + 1 + id.length] === 1) return true;
+  return id.includes('\u0130') || source.includes('\u0130');
 }
 
 /** Why an identity is staff (an email on one of our domains), or null. */

@@ -25,6 +25,11 @@ const SEPARATORS = /[\s,._'’`"()\-–—/\\@|:;!?]+/u;
 
 // Keyed by names as they arrive (fresh strings): StringMap avoids V8's runtime hashing of each one.
 const foldCache = new StringMap<string>();
+/**
+ * One string per distinct folded name: a member's folded name and a contact's are then the same object, so name maps
+ * and equality checks match them by identity instead of comparing characters.
+ */
+const foldedNames = new StringMap<string>();
 
 /**
  * Folded form of a person's name: lower case, diacritics removed, Cyrillic transliterated, tokens sorted (so "Smith,
@@ -49,7 +54,9 @@ export function foldName(raw: string | null | undefined): string {
   s = s.replace(HAN, ' $1 ');
   const tokens = s.split(SEPARATORS).filter((t) => t.length > 0 && /\p{L}/u.test(t));
   tokens.sort();
-  const folded = tokens.join(' ');
+  const joined = tokens.join(' ');
+  if (foldedNames.size > 500_000) foldedNames.clear();
+  const folded = foldedNames.setIfAbsent(joined, joined) ?? joined;
   if (foldCache.size > 500_000) foldCache.clear();
   foldCache.set(raw, folded);
   return folded;

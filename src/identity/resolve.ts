@@ -4,11 +4,11 @@
  * diff. Order of evidence: stored human decision, then verified email (primary, then secondary, a converted lead
  * following to its contact), then company by email domain; names only suggest.
  */
-import type { ContactIndex, HostCompany, IndexedContact } from './contact-index';
+import type { ContactIndex, HostCompany, IndexedCompany, IndexedContact } from './contact-index';
 import { contextFor, identityKey, type ResolverContext } from './context';
 import type { IdentityConfig } from './config';
 import { normaliseEmail, parseGithubNoreply, type HostInfo, type NormalisedEmail } from './email';
-import { botReason } from './flags';
+import { botReasonOf } from './flags';
 import { LinkSet } from './link-set';
 import { namesDisagree } from './name-guard';
 import { foldName, normaliseCompanyName } from './names';
@@ -32,26 +32,27 @@ interface Target {
   viaLead: IndexedContact | null;
 }
 
+const NO_LINK_DECISIONS: readonly LinkDecision[] = [];
+
 export function resolveMember(
   member: MemberSnapshot,
   index: ContactIndex,
   config: IdentityConfig,
-  decisions: readonly LinkDecision[] = [],
+  decisions: readonly LinkDecision[] = NO_LINK_DECISIONS,
 ): MemberResolution {
   const ctx = contextFor(config);
   const latest = latestDecisions(member.memberId, decisions);
   const conflicts: Conflict[] = [];
   // Emails are normalised once and shared by the staff check, email matching and company matching.
-  const emails = collectEmails(member, ctx, conflicts);
-  const flags = resolveFlags(member, emails, ctx);
-  const names = memberNames(member);
+  const { emails, bot, names } = readIdentities(member, ctx, conflicts);
+  const flags = resolveFlags(bot, emails);
   const links = new LinkSet();
   const suggestions = new LinkSet();
   const companyLinks = new LinkSet();
   const companySuggestions = new LinkSet();
 
   // Bots never link: a CI bot's address can collide with a real mailbox in the CRM.
-  if (!flags.some((f) => f.code === 'bot')) {
+  if (bot === null) {
     for (const m of emails) matchEmail(m, names, index, ctx, links, suggestions, conflicts);
     // Contact decisions first: a rejected contact must not lend its company, a confirmed one must.
     enforce(latest, 'contact', links, suggestions);
@@ -80,49 +81,67 @@ export function resolveMember(
   return { memberId: member.memberId, links: [...links.values(), ...companyLinks.values()], suggestions: ranked, conflicts, flags };
 }
 
-/** Folded, distinct, non-empty display names of the member's identities. */
-function memberNames(member: MemberSnapshot): string[] {
-  const out: string[] = [];
-  let last: string | undefined;
+interface MemberFacts {
+  /** Normalised emails, each once (trusted wins), in identity order. */
+  emails: MemberEmail[];
+  /** Why the member is a bot (the first identity that says so), or null. */
+  bot: string | null;
+  /** Folded, distinct, non-empty display names. */
+  names: string[];
+}
+
+/**
+ * Everything resolveMember takes from the identities, in one pass that reads each field of each identity once (the
+ * identity objects come in many shapes, so every property read is a slow, megamorphic one).
+ */
+function readIdentities(member: MemberSnapshot, ctx: ResolverContext, conflicts: Conflict[]): MemberFacts {
+  const emails: MemberEmail[] = [];
+  const names: string[] = [];
+  let bot: string | null = null;
+  let lastName: string | undefined;
   for (const identity of member.identities) {
-    const raw = identity.name;
+    const source = identity.source;
+    const id = identity.id;
+    const email = identity.email;
+    const name = identity.name;
+    // Same rules as identityEmails(), inlined.
+    const trusted = ctx.assertedSources.has(source) || identity.email_verified === true;
+    if (source === 'email') addEmail(emails, identity, source, id, trusted, ctx, conflicts);
+    if (email && email.trim() !== '') addEmail(emails, identity, source, email, trusted, ctx, conflicts);
+    // Same as memberFlags(): the first identity that looks like a bot gives the reason.
+    if (bot === null) bot = botReasonOf(source, id, identity.handle, name, identity.is_bot, ctx.flags);
     // Identities of one person usually carry the same display name: fold it once.
-    if (raw === last) continue;
-    last = raw;
-    const f = foldName(raw);
-    if (f !== '' && !out.includes(f)) out.push(f);
+    if (name !== lastName) {
+      lastName = name;
+      const f = foldName(name);
+      if (f !== '' && !names.includes(f)) names.push(f);
+    }
   }
-  return out;
+  return { emails, bot, names };
 }
 
 /** Same result as memberFlags(), reusing the already normalised emails for the staff check. */
-function resolveFlags(member: MemberSnapshot, emails: readonly MemberEmail[], ctx: ResolverContext): Flag[] {
+function resolveFlags(bot: string | null, emails: readonly MemberEmail[]): Flag[] {
   const flags: Flag[] = [];
-  for (const identity of member.identities) {
-    const reason = botReason(identity, ctx.flags);
-    if (reason !== null) {
-      flags.push({ code: 'bot', reason });
+  if (bot !== null) flags.push({ code: 'bot', reason: bot });
+  for (const m of emails) {
+    if (m.e.organisation) {
+      flags.push({ code: 'staff', reason: `email ${m.e.address} is on the organisation's domain` });
       break;
     }
   }
-  const staff = emails.find((m) => m.e.organisation);
-  if (staff) flags.push({ code: 'staff', reason: `email ${staff.e.address} is on the organisation's domain` });
   return flags;
 }
 
-function collectEmails(member: MemberSnapshot, ctx: ResolverContext, conflicts: Conflict[]): MemberEmail[] {
-  const out: MemberEmail[] = [];
-  // Same rules as identityEmails(), inlined: this runs for every identity of every member.
-  for (const identity of member.identities) {
-    const asserted = ctx.assertedSources.has(identity.source);
-    const trusted = asserted || identity.email_verified === true;
-    if (identity.source === 'email') addEmail(out, identity, identity.id, trusted, ctx, conflicts);
-    if (identity.email && identity.email.trim() !== '') addEmail(out, identity, identity.email, trusted, ctx, conflicts);
-  }
-  return out;
-}
-
-function addEmail(out: MemberEmail[], identity: IdentityInput, raw: string, trusted: boolean, ctx: ResolverContext, conflicts: Conflict[]): void {
+function addEmail(
+  out: MemberEmail[],
+  identity: IdentityInput,
+  source: string,
+  raw: string,
+  trusted: boolean,
+  ctx: ResolverContext,
+  conflicts: Conflict[],
+): void {
   if (raw.includes('users.noreply.github.com') && parseGithubNoreply(raw)) return; // names a GitHub account, never a CRM mailbox
   FACTS.host = null;
   const e = normaliseEmail(raw, ctx.email, FACTS);
@@ -134,11 +153,11 @@ function addEmail(out: MemberEmail[], identity: IdentityInput, raw: string, trus
   for (let i = 0; i < out.length; i++) {
     const cur = out[i];
     if (cur && cur.e.canonical === e.canonical) {
-      if (trusted && !cur.trusted) out[i] = { e, trusted, from: identity.source, host };
+      if (trusted && !cur.trusted) out[i] = { e, trusted, from: source, host };
       return;
     }
   }
-  out.push({ e, trusted, from: identity.source, host });
+  out.push({ e, trusted, from: source, host });
 }
 
 function matchEmail(
@@ -286,30 +305,20 @@ function suggestByName(
   for (const f of names) if (f.length > folded.length && (f.includes(' ') || !folded.includes(' '))) folded = f;
   if (folded === '') return;
   const clues: CompanyClue[] = [];
-  for (const links of [companyLinks, companySuggestions]) {
-    for (const l of links.values()) {
-      const id = l.target.crmId;
-      // Companies found by email domain come with their contact groups; others (decisions) are looked up.
-      const known = hostCompanies.find((h) => h.choice?.company.crmId === id);
-      const company = known ? known.choice?.company : index.company(id);
-      clues.push({
-        companyId: id,
-        nameKey: company?.nameKey ?? '',
-        weight: l.status === 'suggested' ? 0.9 : 1,
-        label: company?.name || id,
-        how: l.evidence[0] ?? l.method,
-        company,
-      });
-    }
-  }
+  linkClues(companyLinks, hostCompanies, index, clues);
+  linkClues(companySuggestions, hostCompanies, index, clues);
   for (const identity of member.identities) {
-    const key = normaliseCompanyName(identity.company);
-    if (key === '' || clues.some((c) => c.nameKey === key)) continue;
-    const how = `${identity.source} profile company "${identity.company ?? ''}"`;
+    const raw = identity.company;
+    const key = normaliseCompanyName(raw);
+    if (key === '' || hasClueNamed(clues, key)) continue;
+    const how = `${identity.source} profile company "${raw ?? ''}"`;
     const companies = index.companiesNamed(key);
     // Contacts that carry the name only as free text (Leads) are reached through the name key itself.
-    if (companies.length === 0) clues.push({ companyId: null, nameKey: key, weight: 0.85, label: identity.company ?? key, how });
-    for (const c of companies.slice(0, 3)) clues.push({ companyId: c.crmId, nameKey: key, weight: 0.85, label: c.name || c.crmId, how, company: c });
+    if (companies.length === 0) clues.push({ companyId: null, nameKey: key, weight: 0.85, label: raw ?? key, how });
+    for (let i = 0; i < companies.length && i < 3; i++) {
+      const c = companies[i] as IndexedCompany;
+      clues.push({ companyId: c.crmId, nameKey: key, weight: 0.85, label: c.name || c.crmId, how, company: c });
+    }
     if (companies.length > 0) continue;
     // No exact name: look-alike company names ("Acme Labs" vs "Acmelabs Inc") count for less, by their similarity.
     for (const { company, similarity } of index.companiesLike(key, ctx.config.links.company_similarity)) {
@@ -319,6 +328,35 @@ function suggestByName(
   const localParts = emails.map((m) => m.e.canonical.slice(0, m.e.canonical.indexOf('@')));
   nameCompanySuggestions(folded, localParts, clues, index, ctx, suggestions);
   movedPersonSuggestions(folded, localParts, index, suggestions);
+}
+
+/** A clue per company link (or suggestion) of the member. */
+function linkClues(links: LinkSet, hostCompanies: readonly HostCompany[], index: ContactIndex, clues: CompanyClue[]): void {
+  for (const l of links.values()) {
+    const id = l.target.crmId;
+    // Companies found by email domain are at hand; others (decisions) are looked up.
+    let company: IndexedCompany | undefined;
+    for (const h of hostCompanies) {
+      if (h.choice?.company.crmId === id) {
+        company = h.choice.company;
+        break;
+      }
+    }
+    company ??= index.company(id);
+    clues.push({
+      companyId: id,
+      nameKey: company?.nameKey ?? '',
+      weight: l.status === 'suggested' ? 0.9 : 1,
+      label: company?.name || id,
+      how: l.evidence[0] ?? l.method,
+      company,
+    });
+  }
+}
+
+function hasClueNamed(clues: readonly CompanyClue[], nameKey: string): boolean {
+  for (const c of clues) if (c.nameKey === nameKey) return true;
+  return false;
 }
 
 /** The latest decision per target for this member (a newer decision replaces an older one, e.g. reject after confirm). */
