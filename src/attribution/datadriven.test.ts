@@ -133,6 +133,20 @@ describe('buildChain', () => {
       { numRuns: 300 },
     );
   });
+  it('… also with many channels, where states and moves are looked up through maps', () => {
+    const many = Array.from({ length: 40 }, (_, i) => `ch${i}`);
+    const journeysArb = fc.array(
+      fc.record({ path: fc.array(fc.constantFrom(...many), { maxLength: 6 }), conversions: fc.integer({ min: 0, max: 3 }), nulls: fc.integer({ min: 0, max: 3 }) }),
+      { maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(journeysArb, fc.constantFrom(3, 4), (journeys, order) => {
+        // 40 channels: 41^3 · 40 moves (order 3) and 41^4 states (order 4) are past the flat tables' limits.
+        expect(buildChain(journeys, order, many)).toEqual(referenceChain(journeys, order, many));
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
 
 describe('fitMarkov', () => {

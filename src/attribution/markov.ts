@@ -55,39 +55,40 @@ export function buildChain(journeys: readonly Journey[], order: number, channels
   for (let i = 0; i < order; i++) startKey = startKey * base + C;
   // State of a key (the last `order` symbols in base C+1): a flat table while the key space is small, else a map.
   const keys = base ** order;
-  const dense = keys <= 1 << 20 ? new Int32Array(keys).fill(-1) : null;
-  const sparse = dense ? null : new Map<number, number>();
-  // Per state s: weight of the move on channel c at w[s·C + c], to state next[s·C + c] (the target is fixed by s and
-  // c). Grown as states appear; there are at most as many states as path steps.
-  let w = new Float64Array(16 * C);
-  let next = new Int32Array(16 * C).fill(-1);
+  const stateTable = keys <= 1 << 20 ? new Int32Array(keys).fill(-1) : null;
+  const stateMap = stateTable ? null : new Map<number, number>();
+  // Moves (state s, channel c) → target, in growable typed arrays; a move is found through a flat s·C + c table
+  // while every possible state times C stays small (≤ 2^20 entries), else through a map.
+  const moveTable = keys * C <= 1 << 20 ? new Int32Array(keys * C).fill(-1) : null;
+  const moveMap = moveTable ? null : new Map<number, number>();
+  let moves = 0;
+  let mFrom = new Int32Array(64);
+  let mTo = new Int32Array(64);
+  let mW = new Float64Array(64);
+  let n = 0;
   let conv = new Float64Array(16);
   let total = new Float64Array(16);
   let last = new Int32Array(16);
-  let n = 0;
+  const i32 = (a: Int32Array, size: number) => {
+    const b = new Int32Array(size);
+    b.set(a);
+    return b;
+  };
+  const f64 = (a: Float64Array, size: number) => {
+    const b = new Float64Array(size);
+    b.set(a);
+    return b;
+  };
   const state = (key: number, lastCh: number): number => {
-    const known = dense ? (dense[key] ?? -1) : (sparse?.get(key) ?? -1);
+    const known = stateTable ? (stateTable[key] ?? -1) : (stateMap?.get(key) ?? -1);
     if (known >= 0) return known;
     const s = n++;
-    if (dense) dense[key] = s;
-    else sparse?.set(key, s);
+    if (stateTable) stateTable[key] = s;
+    else stateMap?.set(key, s);
     if (n > conv.length) {
-      const cap = conv.length * 2;
-      const f64 = (a: Float64Array, size: number) => {
-        const b = new Float64Array(size);
-        b.set(a);
-        return b;
-      };
-      const i32 = (a: Int32Array, size: number, fill: number) => {
-        const b = new Int32Array(size).fill(fill);
-        b.set(a);
-        return b;
-      };
-      w = f64(w, cap * C);
-      next = i32(next, cap * C, -1);
-      conv = f64(conv, cap);
-      total = f64(total, cap);
-      last = i32(last, cap, 0);
+      conv = f64(conv, conv.length * 2);
+      total = f64(total, total.length * 2);
+      last = i32(last, last.length * 2);
     }
     last[s] = lastCh;
     return s;
@@ -106,41 +107,50 @@ export function buildChain(journeys: readonly Journey[], order: number, channels
       const c = chIdx.get(ch);
       if (c === undefined) throw new Error(`channel "${ch}" is not in the channel list`);
       key = (key % high) * base + c; // drop the oldest symbol, append c
-      const e = s * C + c;
-      let t = next[e] ?? -1;
-      if (t < 0) {
-        t = state(key, c);
-        next[e] = t;
+      // The move's target is fixed by s and c: look the move up, creating it (and its target state) when new.
+      const mk = s * C + c;
+      let m = moveTable ? (moveTable[mk] ?? -1) : (moveMap?.get(mk) ?? -1);
+      if (m < 0) {
+        m = moves++;
+        if (moveTable) moveTable[mk] = m;
+        else moveMap?.set(mk, m);
+        if (moves > mFrom.length) {
+          mFrom = i32(mFrom, mFrom.length * 2);
+          mTo = i32(mTo, mTo.length * 2);
+          mW = f64(mW, mW.length * 2);
+        }
+        mFrom[m] = s;
+        mTo[m] = state(key, c);
       }
-      w[e] = (w[e] ?? 0) + wt;
+      mW[m] = (mW[m] ?? 0) + wt;
       total[s] = (total[s] ?? 0) + wt;
-      s = t;
+      s = mTo[m] ?? 0;
     }
     conv[s] = (conv[s] ?? 0) + j.conversions;
     total[s] = (total[s] ?? 0) + wt;
   }
-  // CSR, each row's targets in increasing state order.
+  // CSR: moves bucketed by source state, each row's targets in increasing state order.
   const rowStart = new Int32Array(n + 1);
-  let nnz = 0;
-  for (let s = 0; s < n; s++) {
-    rowStart[s] = nnz;
-    for (let c = 0; c < C; c++) if ((next[s * C + c] ?? -1) >= 0) nnz++;
+  for (let m = 0; m < moves; m++) rowStart[(mFrom[m] ?? 0) + 1] = (rowStart[(mFrom[m] ?? 0) + 1] ?? 0) + 1;
+  for (let s = 0; s < n; s++) rowStart[s + 1] = (rowStart[s + 1] ?? 0) + (rowStart[s] ?? 0);
+  const fill = rowStart.slice(0, n);
+  const byRow = new Int32Array(moves);
+  for (let m = 0; m < moves; m++) {
+    const s = mFrom[m] ?? 0;
+    byRow[fill[s] ?? 0] = m;
+    fill[s] = (fill[s] ?? 0) + 1;
   }
-  rowStart[n] = nnz;
-  const col = new Int32Array(nnz);
-  const p = new Float64Array(nnz);
+  const col = new Int32Array(moves);
+  const p = new Float64Array(moves);
   const toConv = new Float64Array(n);
-  const byTarget = new Int32Array(C);
   for (let s = 0; s < n; s++) {
     const tot = total[s] ?? 0;
-    let m = 0;
-    for (let c = 0; c < C; c++) if ((next[s * C + c] ?? -1) >= 0) byTarget[m++] = c;
-    const row = byTarget.subarray(0, m).sort((x, y) => (next[s * C + x] ?? 0) - (next[s * C + y] ?? 0));
-    let k = rowStart[s] ?? 0;
-    for (const c of row) {
-      col[k] = next[s * C + c] ?? 0;
-      p[k] = tot > 0 ? (w[s * C + c] ?? 0) / tot : 0;
-      k++;
+    const from = rowStart[s] ?? 0;
+    const row = byRow.subarray(from, rowStart[s + 1] ?? 0).sort((x, y) => (mTo[x] ?? 0) - (mTo[y] ?? 0));
+    for (let k = 0; k < row.length; k++) {
+      const m = row[k] ?? 0;
+      col[from + k] = mTo[m] ?? 0;
+      p[from + k] = tot > 0 ? (mW[m] ?? 0) / tot : 0;
     }
     toConv[s] = tot > 0 ? (conv[s] ?? 0) / tot : 0;
   }
