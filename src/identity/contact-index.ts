@@ -76,6 +76,7 @@ export interface HostCompany {
 }
 
 const MAX_HOST_CHOICES = 200_000;
+const NO_HITS: readonly EmailHit[] = [];
 
 const MAX_PREFIX_BUCKET = 2000;
 
@@ -335,15 +336,19 @@ export class ContactIndex {
   }
 
   /** Contacts and leads holding this canonical email, primary or secondary. */
-  emailHits(canonical: string): EmailHit[] {
+  emailHits(canonical: string): readonly EmailHit[] {
     const b = this.byEmail.get(canonical);
-    if (b === undefined) return [];
+    // Most member emails are on no CRM record: no list is built for them.
+    if (b === undefined) return NO_HITS;
     const out: EmailHit[] = [];
-    for (const v of typeof b === 'number' ? [b] : b) {
-      const contact = this.contacts[v >> 1];
-      if (contact) out.push({ contact, primary: (v & 1) === 1 });
-    }
+    if (typeof b === 'number') this.pushHit(out, b);
+    else for (const v of b) this.pushHit(out, v);
     return out;
+  }
+
+  private pushHit(out: EmailHit[], v: number): void {
+    const contact = this.contacts[v >> 1];
+    if (contact) out.push({ contact, primary: (v & 1) === 1 });
   }
 
   /** Companies declaring this registrable domain; `host` is the full email host, for the exact-host tie-break. */

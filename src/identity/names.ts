@@ -100,8 +100,8 @@ export function jaroWinkler(a: string, b: string): number {
   if (la === 0 || lb === 0) return 0;
   if (bufA.length < la) bufA = new Uint8Array(la * 2);
   if (bufB.length < lb) bufB = new Uint8Array(lb * 2);
-  bufA.fill(0, 0, la);
-  bufB.fill(0, 0, lb);
+  for (let i = 0; i < la; i++) bufA[i] = 0;
+  for (let j = 0; j < lb; j++) bufB[j] = 0;
   const window = Math.max(0, Math.floor(Math.max(la, lb) / 2) - 1);
   let matches = 0;
   for (let i = 0; i < la; i++) {
