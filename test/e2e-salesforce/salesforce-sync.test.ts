@@ -57,10 +57,12 @@ describe('Salesforce end to end', () => {
     expect(opp.Community_Evidence_URL__c ?? opp.Community_Evidence_Url__c).toBe(`https://influence.example.test/deals/salesforce/${ids.opp}`);
   });
 
-  it('an sObject Collections answer lost on the way back is settled by a SOQL read-back: every record written once', async () => {
+  it('a 502 after Salesforce applied the sObject Collections call is settled by a SOQL read-back: every record written once', async () => {
+    // (A dropped connection is covered in Node: in workerd, jsforce leaves a network error as an unhandled rejection and
+    // the call ends at our timeout; test/node/write-faults.test.ts and salesforce-faults.test.ts cover lost answers.)
     await idle();
     const stats = async () => (await emulator('/stats', {}, SF())).json<{ writeCalls: number; recordsWritten: number }>();
-    await emulator('/faults', { method: 'POST', body: JSON.stringify({ loseResponse: { count: 1, pathPrefix: '/composite/sobjects' } }) }, SF());
+    await emulator('/faults', { method: 'POST', body: JSON.stringify({ failAfterApply: { count: 1, status: 502, pathPrefix: '/composite/sobjects' } }) }, SF());
     const before = await stats();
     await postJson('/v1/activities', { activities: [{
       source: 'github', type: 'github.fork', occurred_at: daysAgo(1), external_id: 'fork-pg',
@@ -72,7 +74,7 @@ describe('Salesforce end to end', () => {
     const run = data.find((r) => (r.counts.records_settled ?? 0) > 0);
     expect(run, JSON.stringify(data)).toBeDefined();
     const after = await stats();
-    // The lost PATCH had landed: the read-back confirmed it, so Salesforce saw each record exactly once.
+    // The failed PATCH had landed: the read-back confirmed it, so Salesforce saw each record exactly once.
     expect(after.recordsWritten - before.recordsWritten).toBe(run!.counts.records_written);
   });
 });

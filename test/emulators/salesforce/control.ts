@@ -61,6 +61,8 @@ export const faultsBody = z.object({
   drop: z.object({ count: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
   /** Applies the request, then destroys the socket: the client never learns that its write landed. */
   loseResponse: z.object({ count: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
+  /** Applies the request, then answers this 5xx instead of the result. */
+  failAfterApply: z.object({ count: z.number().int().positive(), status: z.number().int().min(500).max(599).default(502), pathPrefix: z.string().default('') }).optional(),
   /** Per-record failures in sObject Collections: each id fails `times` times with errorCode (e.g. UNABLE_TO_LOCK_ROW). */
   recordErrors: z.object({ ids: z.array(z.string()).min(1), errorCode: z.string(), message: z.string().optional(), times: z.number().int().positive().default(1) }).optional(),
   /** Uses up the daily API allowance, so the next call gets 403 REQUEST_LIMIT_EXCEEDED. */
@@ -80,6 +82,10 @@ export function armFaults(state: SalesforceState, f: z.output<typeof faultsBody>
   if (f.slow) state.faults.push({ kind: 'slow', delayMs: f.slow.delayMs, pathPrefix: f.slow.pathPrefix, remaining: f.slow.count });
   if (f.drop) state.faults.push({ kind: 'drop', pathPrefix: f.drop.pathPrefix, remaining: f.drop.count });
   if (f.loseResponse) state.faults.push({ kind: 'lose_response', pathPrefix: f.loseResponse.pathPrefix, remaining: f.loseResponse.count });
+  if (f.failAfterApply) {
+    const { status, count, pathPrefix } = f.failAfterApply;
+    state.faults.push({ kind: 'fail_after_apply', status, errorCode: SERVER_ERROR_CODES[status] ?? 'SERVER_UNAVAILABLE', pathPrefix, remaining: count });
+  }
   if (f.recordErrors) {
     const { ids, errorCode, message, times } = f.recordErrors;
     state.recordFaults.push({

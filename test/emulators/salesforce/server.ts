@@ -79,6 +79,11 @@ export function createSalesforceApp(state: SalesforceState, baseUrl: () => strin
       c.env.incoming.socket.destroy();
       return new Promise<never>(() => {});
     }
+    if (fault?.kind === 'fail_after_apply') {
+      c.res = undefined;
+      c.res = sfError(c, fault.status === 500 ? 500 : fault.status === 502 ? 502 : 503, fault.errorCode, 'Injected server error after the request was applied');
+      return;
+    }
     c.header('Sforce-Limit-Info', `api-usage=${state.apiUsed}/${state.dailyApiLimit}`);
   });
 

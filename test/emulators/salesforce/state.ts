@@ -20,7 +20,9 @@ export type Fault =
   | { kind: 'slow'; delayMs: number; pathPrefix: string; remaining: number }
   | { kind: 'drop'; pathPrefix: string; remaining: number }
   /** Handles the request (a write is applied), then destroys the socket: the answer is lost on the way back. */
-  | { kind: 'lose_response'; pathPrefix: string; remaining: number };
+  | { kind: 'lose_response'; pathPrefix: string; remaining: number }
+  /** Handles the request (a write is applied), then answers 5xx, as a proxy that timed out after the commit does. */
+  | { kind: 'fail_after_apply'; status: number; errorCode: string; pathPrefix: string; remaining: number };
 
 export interface RecordFault {
   ids: Set<string>;
