@@ -4,7 +4,7 @@
  * each one; this map hashes in JavaScript and compares a 32-bit hash stored in a flat array before touching a key, which
  * makes a lookup (most are misses: a member's email is rarely a CRM email) about twice as fast at 500k keys.
  *
- * Open addressing with linear probing, load ≤ 1/2, deletion by backward shift (no tombstones). No iteration order.
+ * Open addressing with linear probing, load ≤ 2/3, deletion by backward shift (no tombstones). No iteration order.
  * The hash is seeded per process so crafted keys cannot be made to collide; results never depend on it.
  */
 
@@ -30,7 +30,7 @@ export class StringMap<V> {
 
   constructor(capacity = MIN_CAPACITY) {
     let cap = MIN_CAPACITY;
-    while (cap < capacity * 2) cap *= 2;
+    while (cap * 2 < capacity * 3) cap *= 2;
     this.hashes = new Int32Array(cap);
     this.entries = new Array<unknown>(cap * 2).fill(undefined);
     this.mask = cap - 1;
@@ -83,7 +83,7 @@ export class StringMap<V> {
   }
 
   private insert(key: string, value: V, h: number): void {
-    if ((this.count + 1) * 2 > this.hashes.length) this.grow();
+    if ((this.count + 1) * 3 > this.hashes.length * 2) this.grow();
     const hashes = this.hashes;
     const mask = this.mask;
     let j = h & mask;
