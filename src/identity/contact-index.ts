@@ -67,15 +67,15 @@ interface BucketMap {
 }
 
 /**
- * The company an email host points to (pickCompany over the companies declaring its registrable domain), remembered per
- * host until the index changes: most members share their host with colleagues, and the choice only depends on the index.
+ * The company an email host points to (pickCompany over the companies declaring its registrable domain), remembered with
+ * the host's facts until the index changes: most members share their host with colleagues, and the choice only depends
+ * on the index.
  */
 export interface HostCompany {
   domain: string;
   choice: CompanyChoice | null;
 }
 
-const MAX_HOST_CHOICES = 200_000;
 const NO_HITS: readonly EmailHit[] = [];
 
 const MAX_PREFIX_BUCKET = 2000;
@@ -161,9 +161,10 @@ export class ContactIndex {
   private readonly companiesByName = new Map<string, Bucket>();
   /** First three letters of the normalised name → companies, to find look-alike names without a scan. */
   private readonly companiesByPrefix = new Map<string, Bucket>();
-  /** host → company choice; emptied by every change (a contact changes company sizes, which break ties). */
-  private readonly hostCompanies = new Map<string, HostCompany>();
-  /** Bumped by every change: per-host results kept outside the index (HostInfo.memo) are only valid for one generation. */
+  /**
+   * Bumped by every change (a contact changes company sizes, which break ties): per-host results kept outside the index
+   * (HostInfo.memo) are only valid for one generation.
+   */
   private generation = 0;
 
   constructor(private readonly rules: EmailRules) {}
@@ -296,12 +297,11 @@ export class ContactIndex {
 
   private changed(): void {
     this.generation++;
-    if (this.hostCompanies.size > 0) this.hostCompanies.clear();
   }
 
   /**
-   * pickCompany(companyHits(domain, host)), remembered per host while the index does not change. `domain` must be the
-   * registrable domain of `host` (as normaliseEmail gives them); a different one is answered without the memo.
+   * pickCompany(companyHits(domain, host)), remembered in the host's facts (from normaliseEmail) while the index does
+   * not change. `domain` must be the registrable domain of `host` (as normaliseEmail gives them).
    */
   companyForHost(domain: string, host: string, facts?: HostInfo | null): HostCompany {
     // The facts normaliseEmail found for this host carry the answer when this index, unchanged, gave it last.
@@ -309,19 +309,8 @@ export class ContactIndex {
     if (memo && memo.owner === this && memo.generation === this.generation && (memo.value as HostCompany).domain === domain) {
       return memo.value as HostCompany;
     }
-    const entry = this.companyForHostLookup(domain, host);
-    if (facts) facts.memo = { owner: this, generation: this.generation, value: entry };
-    return entry;
-  }
-
-  private companyForHostLookup(domain: string, host: string): HostCompany {
-    const hit = this.hostCompanies.get(host);
-    if (hit !== undefined && hit.domain === domain) return hit;
     const entry: HostCompany = { domain, choice: pickCompany(this.companyHits(domain, host), this) };
-    if (hit === undefined) {
-      if (this.hostCompanies.size >= MAX_HOST_CHOICES) this.hostCompanies.clear();
-      this.hostCompanies.set(host, entry);
-    }
+    if (facts) facts.memo = { owner: this, generation: this.generation, value: entry };
     return entry;
   }
 
