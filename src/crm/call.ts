@@ -63,7 +63,7 @@ export class InDoubtError extends Error {
 
 /** Retry reasons after which the request may have been applied (as opposed to 429s, locks and auth, which were refused). */
 export function isAmbiguousReason(reason: string): boolean {
-  return reason === 'timeout' || reason === 'network' || reason === 'server_error' || reason.startsWith('server_');
+  return reason === 'timeout' || reason === 'network' || reason.startsWith('server_');
 }
 
 export interface CallOptions {

@@ -51,7 +51,7 @@ function wrap(stmt: D1PreparedStatement, meter: D1Meter, sql: string): D1Prepare
     },
     raw: stmt.raw.bind(stmt),
   };
-  return wrapped as unknown as Wrapped & { [SQL]: string };
+  return wrapped as unknown as Wrapped;
 }
 
 export function meteredD1(db: D1Database, meter: D1Meter): D1Database {
