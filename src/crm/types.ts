@@ -74,6 +74,8 @@ export interface PullCursor {
   updatedAfter: string | null;
   lastId: string | null;
   pageToken: string | null;
+  /** HubSpot: ids already returned at `updatedAfter`, excluded when the walk resumes there (see hubspot/walk.ts). */
+  seen?: string[];
 }
 
 export interface PullPage<T> {

@@ -16,11 +16,9 @@ import { fetchLibrary, type TransportContext } from './transport';
 
 export type HubspotObjectType = 'contacts' | 'companies' | 'deals';
 
-export interface SearchFilter {
-  propertyName: string;
-  operator: 'EQ' | 'GT' | 'GTE';
-  value: string;
-}
+export type SearchFilter =
+  | { propertyName: string; operator: 'EQ' | 'GT' | 'GTE'; value: string }
+  | { propertyName: string; operator: 'NOT_IN'; values: string[] };
 
 export interface SearchQuery {
   /** OR of AND-groups, as HubSpot's filterGroups. */
@@ -60,13 +58,16 @@ interface OperatorEnum<Op> {
   Eq: Op;
   Gt: Op;
   Gte: Op;
+  NotIn: Op;
 }
 
 function toSearchRequest<Op>(ops: OperatorEnum<Op>, q: SearchQuery) {
-  const op = { EQ: ops.Eq, GT: ops.Gt, GTE: ops.Gte };
+  const op = { EQ: ops.Eq, GT: ops.Gt, GTE: ops.Gte, NOT_IN: ops.NotIn };
   return {
-    filterGroups: q.filterGroups.map((filters) =>
-      ({ filters: filters.map((f) => ({ propertyName: f.propertyName, operator: op[f.operator], value: f.value })) })),
+    filterGroups: q.filterGroups.map((filters) => ({
+      filters: filters.map((f) =>
+        'values' in f ? { propertyName: f.propertyName, operator: op[f.operator], values: f.values } : { propertyName: f.propertyName, operator: op[f.operator], value: f.value }),
+    })),
     sorts: [q.sort],
     properties: q.properties,
     limit: q.limit,

@@ -13,6 +13,7 @@ const cursorSchema = z.object({
   updatedAfter: z.string().nullable(),
   lastId: z.string().nullable(),
   pageToken: z.string().nullable(),
+  seen: z.array(z.string()).optional(),
 });
 
 export const pullCheckpointSchema = z.object({
@@ -21,7 +22,8 @@ export const pullCheckpointSchema = z.object({
   started: z.boolean().default(false),
 });
 
-const PAGE_SIZE = 100;
+/** HubSpot's search maximum, and Salesforce's smallest query batch: fewer calls per record pulled. */
+const PAGE_SIZE = 200;
 
 export function pullObjects(ctx: RunContext): PullObject[] {
   const objects: PullObject[] = ['companies', 'contacts'];

@@ -83,6 +83,8 @@ function validate(req: SearchRequest, defs: Map<string, PropertyDef>): void {
   if (groups.some((g) => g.filters.length > 10)) throw new SearchError('Too many filters in a filter group (max 10).');
   if (groups.reduce((n, g) => n + g.filters.length, 0) > 25) throw new SearchError('Too many filters (max 25).');
   if (req.limit > MAX_LIMIT) throw new SearchError(`limit must be at most ${MAX_LIMIT}.`);
+  // Our client keeps IN / NOT_IN lists to 100 values (src/crm/hubspot/walk.ts); refusing more catches a client bug.
+  if (groups.some((g) => g.filters.some((f) => (f.values?.length ?? 0) > 100))) throw new SearchError('Too many values in an IN / NOT_IN filter (max 100).');
   for (const g of groups) for (const f of g.filters) {
     if (!defs.has(f.propertyName)) throw new SearchError(`There was a problem with the request. Property ${f.propertyName} does not exist.`);
   }
