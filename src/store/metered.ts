@@ -6,6 +6,8 @@ export interface D1Meter {
   rowsRead: number;
   rowsWritten: number;
   queries: number;
+  /** Rows read and executions per statement text, when given: what a step's cost is made of (see topStatements). */
+  byStatement?: Map<string, { rowsRead: number; runs: number }>;
 }
 
 /**
@@ -25,6 +27,24 @@ function count(meter: D1Meter, meta: { rows_read?: number; rows_written?: number
   }
   meter.rowsRead += meta?.rows_read ?? 0;
   meter.rowsWritten += meta?.rows_written ?? 0;
+  if (meter.byStatement) {
+    const key = sql === undefined ? '(batch)' : sql.replace(/\s+/g, ' ').slice(0, 240);
+    const s = meter.byStatement.get(key) ?? { rowsRead: 0, runs: 0 };
+    s.rowsRead += meta?.rows_read ?? 0;
+    s.runs++;
+    meter.byStatement.set(key, s);
+  }
+}
+
+/**
+ * The statements that read the most rows, for a log line when a step was expensive: many cheap executions of one
+ * statement (each under HEAVY_ROWS_READ) add up as surely as one heavy one.
+ */
+export function topStatements(meter: D1Meter, n = 5): { sql: string; rows_read: number; runs: number }[] {
+  return [...(meter.byStatement ?? new Map<string, { rowsRead: number; runs: number }>())]
+    .sort((a, b) => b[1].rowsRead - a[1].rowsRead)
+    .slice(0, n)
+    .map(([sql, v]) => ({ sql, rows_read: v.rowsRead, runs: v.runs }));
 }
 
 function wrap(stmt: D1PreparedStatement, meter: D1Meter, sql: string): D1PreparedStatement {

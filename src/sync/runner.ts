@@ -6,7 +6,7 @@ import {
   claimTick, createRunWithLease, endRun, getRun, releaseTick, requestRerun, saveStepStmt, type RunRow,
 } from '../store/sync';
 import { loadActiveConfig, RulesInvalidError } from './config';
-import { meteredD1, type D1Meter } from '../store/metered';
+import { HEAVY_ROWS_READ, meteredD1, topStatements, type D1Meter } from '../store/metered';
 import { createConnector, type GateFactory } from './connectors';
 import { addCounts, resolverFor, type RunContext, type StepResult } from './context';
 import type { SyncMessage } from './messages';
@@ -119,7 +119,7 @@ export async function runStep(env: Env, msg: { runId: string; step: number }, lo
   if (!run || run.status !== 'running' || run.step !== msg.step) return;
   const config = loadConfig(env);
   let result: StepResult;
-  const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0 };
+  const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0, byStatement: new Map() };
   try {
     const active = await loadActiveConfig(env.DB, config);
     result = await execute(context(env, config, run, log, gateFor, active, meter));
@@ -132,6 +132,9 @@ export async function runStep(env: Env, msg: { runId: string; step: number }, lo
     await env.DB.prepare('UPDATE sync_runs SET reason = ?2, updated_at = ?3 WHERE id = ?1')
       .bind(run.id, `retrying after: ${error instanceof Error ? error.message : String(error)}`, new Date().toISOString()).run();
     throw error;
+  }
+  if (meter.rowsRead > HEAVY_ROWS_READ) {
+    log.info('sync step read many d1 rows', { run_id: run.id, stage: run.stage, rows_read: meter.rowsRead, top: topStatements(meter) });
   }
   const counts = addCounts(JSON.parse(run.counts) as Record<string, number>, {
     ...result.counts, d1_rows_read: meter.rowsRead, d1_rows_written: meter.rowsWritten, d1_queries: meter.queries,
