@@ -155,26 +155,32 @@ export function companyFromRow(r: CompanyRow): CrmCompany {
  * of those, and companies on their email domains with those companies' contacts (for name suggestions).
  */
 export async function loadCandidates(db: D1Database, crm: CrmKind, canonicals: string[], domains: string[], rosterLimit = 2000) {
-  const [contacts, companies] = await db.batch([
+  // Three keyed searches merged here: as one UNION statement (a CTE joined back to crm_contacts) D1 read every
+  // contact of the CRM on each call, so resolving grew with the square of the org. CROSS JOIN fixes the join order,
+  // and the roster names its index: left to itself, SQLite scanned the contacts table once per domain.
+  const [byEmail, converted, roster, companies] = await db.batch([
     db.prepare(
-      `WITH hit AS (
-         SELECT crm_id FROM crm_contact_emails WHERE crm = ?1 AND canonical IN (SELECT value FROM json_each(?2))
-         UNION SELECT converted_contact_id FROM crm_contacts
-               WHERE crm = ?1 AND converted_contact_id IS NOT NULL
-                 AND crm_id IN (SELECT crm_id FROM crm_contact_emails WHERE crm = ?1 AND canonical IN (SELECT value FROM json_each(?2)))
-         UNION SELECT crm_id FROM (
-           SELECT c.crm_id FROM crm_contacts c
-            WHERE c.crm = ?1 AND c.company_id IN (SELECT crm_id FROM crm_company_domains WHERE crm = ?1 AND domain IN (SELECT value FROM json_each(?3)))
-            LIMIT ?4))
-       SELECT * FROM crm_contacts WHERE crm = ?1 AND crm_id IN (SELECT crm_id FROM hit)`,
-    ).bind(crm, json(canonicals), json(domains), rosterLimit),
+      `SELECT c.* FROM crm_contact_emails e CROSS JOIN crm_contacts c ON c.crm = ?1 AND c.crm_id = e.crm_id
+        WHERE e.crm = ?1 AND e.canonical IN (SELECT value FROM json_each(?2))`,
+    ).bind(crm, json(canonicals)),
+    db.prepare(
+      `SELECT t.* FROM crm_contact_emails e CROSS JOIN crm_contacts c ON c.crm = ?1 AND c.crm_id = e.crm_id
+         CROSS JOIN crm_contacts t ON t.crm = ?1 AND t.crm_id = c.converted_contact_id
+        WHERE e.crm = ?1 AND e.canonical IN (SELECT value FROM json_each(?2)) AND c.converted_contact_id IS NOT NULL`,
+    ).bind(crm, json(canonicals)),
+    db.prepare(
+      `SELECT c.* FROM crm_company_domains d CROSS JOIN crm_contacts c INDEXED BY crm_contacts_company ON c.crm = ?1 AND c.company_id = d.crm_id
+        WHERE d.crm = ?1 AND d.domain IN (SELECT value FROM json_each(?2)) LIMIT ?3`,
+    ).bind(crm, json(domains), rosterLimit),
     db.prepare(
       `SELECT * FROM crm_companies WHERE crm = ?1
           AND crm_id IN (SELECT crm_id FROM crm_company_domains WHERE crm = ?1 AND domain IN (SELECT value FROM json_each(?2)))`,
     ).bind(crm, json(domains)),
   ]);
+  const contacts = new Map<string, ContactRow>();
+  for (const r of [byEmail!, converted!, roster!]) for (const row of r.results as unknown as ContactRow[]) contacts.set(row.crm_id, row);
   return {
-    contacts: (contacts!.results as unknown as ContactRow[]).map(contactFromRow),
+    contacts: [...contacts.values()].sort((x, y) => (x.crm_id < y.crm_id ? -1 : x.crm_id > y.crm_id ? 1 : 0)).map(contactFromRow),
     companies: (companies!.results as unknown as CompanyRow[]).map(companyFromRow),
   };
 }

@@ -48,10 +48,12 @@ export async function loadDeals(db: D1Database, crm: CrmKind, ids: string[]) {
 export async function loadLinksTo(db: D1Database, crm: CrmKind, contactIds: string[], companyIds: string[]) {
   const { results } = await db
     .prepare(
+      // Two keyed searches on links_target: with an OR between them SQLite scans every link of the CRM.
       `SELECT member_id, target_kind, crm_id FROM links
-        WHERE crm = ?1 AND status IN ('auto', 'confirmed')
-          AND ((target_kind = 'contact' AND crm_id IN (SELECT value FROM json_each(?2)))
-            OR (target_kind = 'company' AND crm_id IN (SELECT value FROM json_each(?3))))`,
+        WHERE crm = ?1 AND target_kind = 'contact' AND crm_id IN (SELECT value FROM json_each(?2)) AND status IN ('auto', 'confirmed')
+       UNION ALL
+       SELECT member_id, target_kind, crm_id FROM links
+        WHERE crm = ?1 AND target_kind = 'company' AND crm_id IN (SELECT value FROM json_each(?3)) AND status IN ('auto', 'confirmed')`,
     )
     .bind(crm, json(contactIds), json(companyIds))
     .all<{ member_id: string; target_kind: 'contact' | 'company'; crm_id: string }>();

@@ -111,12 +111,12 @@ async function resolveChunk(ctx: RunContext, memberIds: string[]): Promise<Count
        SELECT value ->> 'member_id', value ->> 'code', value ->> 'message', json(value -> 'refs'), ?2
          FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`,
     ).bind(JSON.stringify(conflictRows), now),
-    db.prepare(
-      `UPDATE members
-          SET (is_staff, is_bot, updated_at) = (SELECT f.value ->> 'is_staff', f.value ->> 'is_bot', ?2 FROM json_each(?1) f WHERE f.value ->> 'id' = members.id)
-        WHERE id IN (SELECT value ->> 'id' FROM json_each(?1))
-          AND (is_staff, is_bot) IS NOT (SELECT f.value ->> 'is_staff', f.value ->> 'is_bot' FROM json_each(?1) f WHERE f.value ->> 'id' = members.id)`,
-    ).bind(JSON.stringify(flagRows), now),
+    // One keyed UPDATE per flag combination: a correlated json_each lookup per member would scan the batch per row.
+    ...[0, 1].flatMap((staff) => [0, 1].map((bot) =>
+      db.prepare(
+        `UPDATE members SET is_staff = ?1, is_bot = ?2, updated_at = ?3
+          WHERE id IN (SELECT value FROM json_each(?4)) AND (is_staff, is_bot) IS NOT (?1, ?2)`,
+      ).bind(staff, bot, now, JSON.stringify(flagRows.filter((f) => f.is_staff === staff && f.is_bot === bot).map((f) => f.id))))),
     ...markLinkedStmts(ctx, idsJson),
     clearDirtyStmt(db, crm, 'member', memberIds),
   ]);

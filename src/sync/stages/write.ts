@@ -69,7 +69,7 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
   const skipped = new Set(cp.skipped);
   while (Date.now() < ctx.deadline) {
     const { results } = await db
-      .prepare("SELECT object, crm_id, fields, old FROM sync_writes WHERE run_id = ? AND status = 'pending' ORDER BY object, crm_id LIMIT ?")
+      .prepare("SELECT object, crm_id, fields, old FROM sync_writes INDEXED BY sync_writes_pending WHERE run_id = ? AND status = 'pending' ORDER BY object, crm_id LIMIT ?")
       .bind(run.id, CHUNK)
       .all<PendingRow>();
     if (!results.length) return { stage: 'finish', checkpoint: cp, counts, errors };
@@ -143,14 +143,11 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
          SELECT ?3, 'sync', 'crm.write', ?1, value ->> 'object', value ->> 'crm_id', value ->> 'field', value ->> 'old', value ->> 'value', ?2
            FROM json_each(?4) WHERE true`,
       ).bind(crm, run.id, now, JSON.stringify(writtenRows)),
-      // Keyed lookups (the primary key) for the rows of this batch only; an UPDATE … FROM json_each join would let
-      // SQLite scan every write of the run for each element.
-      db.prepare(
-        `UPDATE sync_writes
-            SET (status, error) = (SELECT s.value ->> 'status', s.value ->> 'error' FROM json_each(?2) s
-                                    WHERE s.value ->> 'object' = sync_writes.object AND s.value ->> 'crm_id' = sync_writes.crm_id)
-          WHERE run_id = ?1 AND (object, crm_id) IN (SELECT value ->> 'object', value ->> 'crm_id' FROM json_each(?2))`,
-      ).bind(run.id, JSON.stringify(statuses)),
+      // One keyed UPDATE per outcome (primary-key lookups of this batch's rows): a correlated json_each lookup per
+      // row read the whole batch for each row, 100× the rows it updates.
+      ...outcomeGroups(statuses).map((g) =>
+        db.prepare('UPDATE sync_writes SET status = ?3, error = ?4 WHERE run_id = ?1 AND object = ?2 AND crm_id IN (SELECT value FROM json_each(?5))')
+          .bind(run.id, object, g.status, g.error, JSON.stringify(g.ids))),
       // Out of doubt: what the CRM confirmed, and what it definitely refused. Records whose outcome is still unknown
       // (IN_DOUBT) stay in their inflight row and are read back before the next attempt.
       ...settleInflight(db, crm, object, statuses.filter((s) => s.status !== 'failed' || isRefusal(failedIds.get(s.crm_id))).map((s) => s.crm_id)),
@@ -166,4 +163,16 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
     if (stopped) return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'stopped', reason: stopped.message } };
   }
   return { stage: 'write', checkpoint: cp, counts, errors };
+}
+
+/** Statuses grouped by (status, error): written and skipped rows share one group each; failures mostly differ. */
+function outcomeGroups(statuses: { crm_id: string; status: string; error: string | null }[]) {
+  const groups = new Map<string, { status: string; error: string | null; ids: string[] }>();
+  for (const s of statuses) {
+    const key = JSON.stringify([s.status, s.error]);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { status: s.status, error: s.error, ids: [] }));
+    g.ids.push(s.crm_id);
+  }
+  return [...groups.values()];
 }
