@@ -3,7 +3,7 @@ import { HUBSPOT_LIMITS } from './crm/budget/limits';
 import { loadConfig, type Env } from './env';
 import { createApp } from './http/app';
 import { consumeActivities, consumeDeadLetters } from './ingest/consumer';
-import { createLogger } from './log';
+import { createLogger, logLevelOf } from './log';
 import type { GateFactory } from './sync/connectors';
 import { consumeSync, consumeSyncDeadLetters } from './sync/consumer';
 import { startAll } from './sync/runner';
@@ -40,7 +40,7 @@ export default {
   fetch: app.fetch,
 
   async queue(batch, env, _ctx) {
-    const log = createLogger({ queue: batch.queue, batch_size: batch.messages.length });
+    const log = createLogger({ queue: batch.queue, batch_size: batch.messages.length }, logLevelOf(env.LOG_LEVEL));
     switch (batch.queue) {
       case 'ci-activities': return consumeActivities(batch, env, log);
       case 'ci-activities-dlq': return consumeDeadLetters(batch, env, log);
@@ -54,7 +54,7 @@ export default {
 
   /** The safety net: an incremental run per connected CRM (ingestion schedules the fast path itself). */
   async scheduled(controller, env, _ctx) {
-    const log = createLogger({ cron: controller.cron });
+    const log = createLogger({ cron: controller.cron }, logLevelOf(env.LOG_LEVEL));
     const results = await startAll(env, { trigger: 'cron' });
     log.info('scheduled sync', { results });
   },

@@ -35,6 +35,11 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/** The configured level (env LOG_LEVEL), 'info' when unset or unknown. */
+export function logLevelOf(configured: unknown): LogLevel {
+  return typeof configured === 'string' && Object.hasOwn(ORDER, configured) ? (configured as LogLevel) : 'info';
+}
+
 export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = 'info'): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ConfigError, loadConfig, type Env } from '../env';
-import { createLogger } from '../log';
+import { createLogger, logLevelOf } from '../log';
 import { ApiError, errorBody } from './errors';
 import { openapi } from './openapi';
 import { activities } from './routes/activities';
@@ -29,8 +29,7 @@ export function createApp() {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set('requestId', requestId);
-    const level = (c.env.LOG_LEVEL as 'debug' | 'info' | 'warn' | 'error' | undefined) ?? 'info';
-    const log = createLogger({ request_id: requestId }, ['debug', 'info', 'warn', 'error'].includes(level) ? level : 'info');
+    const log = createLogger({ request_id: requestId }, logLevelOf(c.env.LOG_LEVEL));
     c.set('log', log);
     const started = Date.now();
     try {

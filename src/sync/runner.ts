@@ -133,9 +133,10 @@ export async function runStep(env: Env, msg: { runId: string; step: number }, lo
       .bind(run.id, `retrying after: ${error instanceof Error ? error.message : String(error)}`, new Date().toISOString()).run();
     throw error;
   }
-  if (meter.rowsRead > HEAVY_ROWS_READ) {
-    log.info('sync step read many d1 rows', { run_id: run.id, stage: run.stage, rows_read: meter.rowsRead, top: topStatements(meter) });
-  }
+  // What a step's D1 cost is made of: always at debug, and at info when the step read a lot.
+  const cost = { run_id: run.id, stage: run.stage, rows_read: meter.rowsRead, top: topStatements(meter) };
+  if (meter.rowsRead > HEAVY_ROWS_READ) log.info('sync step read many d1 rows', cost);
+  else log.debug('sync step d1 rows', cost);
   const counts = addCounts(JSON.parse(run.counts) as Record<string, number>, {
     ...result.counts, d1_rows_read: meter.rowsRead, d1_rows_written: meter.rowsWritten, d1_queries: meter.queries,
   });

@@ -8,10 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { loadCandidates } from '../../src/store/crm';
 import { loadLinksTo } from '../../src/store/influence';
 import { meteredD1, type D1Meter } from '../../src/store/metered';
+import type { RunContext } from '../../src/sync/context';
+import { expandStep } from '../../src/sync/stages/expand';
 
 async function seedCrm(contacts: number) {
   const db = env.DB;
-  for (const t of ['crm_contacts', 'crm_contact_emails', 'crm_company_domains', 'links']) await db.exec(`DELETE FROM ${t}`);
+  for (const t of ['crm_contacts', 'crm_contact_emails', 'crm_company_domains', 'links', 'crm_deals', 'crm_deal_contacts', 'member_email_keys', 'sync_dirty']) {
+    await db.exec(`DELETE FROM ${t}`);
+  }
   for (let i = 0; i < contacts; i += 500) {
     const rows = JSON.stringify(Array.from({ length: Math.min(500, contacts - i) }, (_, k) => i + k));
     // 20 contacts a company, each with one email on the company's domain, each linked to one member.
@@ -24,6 +28,12 @@ async function seedCrm(contacts: number) {
                   SELECT 'hubspot', 'co' || (value / 20) || '.example', 'co' || (value / 20) FROM json_each(?1) WHERE value % 20 = 0`).bind(rows),
       db.prepare(`INSERT INTO links (member_id, crm, target_kind, crm_id, method, status, confidence, evidence, created_at, updated_at)
                   SELECT 'm' || value, 'hubspot', 'contact', 'c' || value, 'email', 'auto', 1, '[]', 'x', 'x' FROM json_each(?1)`).bind(rows),
+      db.prepare(`INSERT INTO member_email_keys (canonical, member_id, domain)
+                  SELECT 'p' || value || '@co' || (value / 20) || '.example', 'm' || value, 'co' || (value / 20) || '.example' FROM json_each(?1)`).bind(rows),
+      // A deal per two contacts, on the contact's company, with both contacts on it.
+      db.prepare(`INSERT INTO crm_deals (crm, crm_id, company_id, created_at, is_closed, is_won, updated_at)
+                  SELECT 'hubspot', 'd' || (value / 2), 'co' || (value / 20), 'x', 0, 0, 'x' FROM json_each(?1) WHERE value % 2 = 0`).bind(rows),
+      db.prepare(`INSERT INTO crm_deal_contacts (crm, deal_id, contact_id) SELECT 'hubspot', 'd' || (value / 2), 'c' || value FROM json_each(?1)`).bind(rows),
     ]);
   }
 }
@@ -50,5 +60,30 @@ describe('D1 cost of a sync chunk', () => {
     // Before the fix: 16k → 31k rows for the candidates and 5k → 20k for the links (a scan per chunk).
     expect(large.rowsRead).toBeLessThan(small.rowsRead * 1.1);
     expect(small.rowsRead).toBeLessThan(5_000);
+  });
+
+  it('expanding what changed reads what changed: nothing for a run with nothing to do, the same for 10 contacts in a 4x larger CRM', async () => {
+    const expandCost = async (contacts: number, dirtyContacts: number) => {
+      await seedCrm(contacts);
+      await env.DB.prepare(`INSERT INTO sync_dirty (crm, kind, ref) SELECT 'hubspot', 'contact', 'c' || value FROM json_each(?1)`)
+        .bind(JSON.stringify(Array.from({ length: dirtyContacts }, (_, k) => k * 7))).run();
+      const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0 };
+      const seq = await env.DB.prepare('SELECT coalesce(max(seq), 0) AS s FROM activities').first<{ s: number }>();
+      await env.DB.prepare('INSERT INTO sync_state (crm, activity_seq) VALUES (?1, ?2) ON CONFLICT (crm) DO UPDATE SET activity_seq = ?2').bind('hubspot', seq!.s).run();
+      const ctx = { db: meteredD1(env.DB, meter), crm: 'hubspot', run: { full: 0 }, ownsDeals: true } as unknown as RunContext;
+      const result = await expandStep(ctx);
+      const deals = await env.DB.prepare(`SELECT count(*) AS n FROM sync_dirty WHERE crm = 'hubspot' AND kind = 'deal'`).first<{ n: number }>();
+      return { rowsRead: meter.rowsRead, marked: result.counts.dirty_marked ?? 0, deals: deals!.n };
+    };
+    const idle = await expandCost(20_000, 0);
+    expect(idle.marked).toBe(0);
+    // Before: every contact email, deal link and company domain (about 2.6 rows per contact).
+    expect(idle.rowsRead).toBeLessThan(20);
+    const small = await expandCost(5_000, 10);
+    const large = await expandCost(20_000, 10);
+    expect(small.deals).toBe(10);
+    expect(large.deals).toBe(10);
+    expect(small.marked).toBe(large.marked);
+    expect(large.rowsRead).toBeLessThan(small.rowsRead * 1.1 + 20);
   });
 });

@@ -20,19 +20,19 @@ export async function expandStep(ctx: RunContext): Promise<StepResult> {
     db.prepare(
       `INSERT INTO sync_dirty (crm, kind, ref)
        SELECT DISTINCT ?1, 'member', k.member_id
-         FROM sync_dirty d JOIN crm_contact_emails e ON e.crm = d.crm AND e.crm_id = d.ref
-         JOIN member_email_keys k ON k.canonical = e.canonical
+         FROM sync_dirty d CROSS JOIN crm_contact_emails e ON e.crm = ?1 AND e.crm_id = d.ref
+         CROSS JOIN member_email_keys k ON k.canonical = e.canonical
         WHERE d.crm = ?1 AND d.kind = 'contact'
        UNION
-       SELECT ?1, 'member', l.member_id FROM sync_dirty d JOIN links l ON l.crm = d.crm AND l.target_kind = d.kind AND l.crm_id = d.ref
+       SELECT ?1, 'member', l.member_id FROM sync_dirty d CROSS JOIN links l ON l.crm = ?1 AND l.target_kind = d.kind AND l.crm_id = d.ref
         WHERE d.crm = ?1 AND d.kind IN ('contact', 'company')
        ON CONFLICT DO NOTHING`,
     ).bind(crm),
     db.prepare(
       `INSERT INTO sync_dirty (crm, kind, ref)
        SELECT DISTINCT ?1, 'member', k.member_id
-         FROM sync_dirty d JOIN crm_company_domains cd ON cd.crm = d.crm AND cd.crm_id = d.ref
-         JOIN member_email_keys k ON k.domain = cd.domain
+         FROM sync_dirty d CROSS JOIN crm_company_domains cd ON cd.crm = ?1 AND cd.crm_id = d.ref
+         CROSS JOIN member_email_keys k ON k.domain = cd.domain
         WHERE d.crm = ?1 AND d.kind = 'company'
        ON CONFLICT DO NOTHING`,
     ).bind(crm),
@@ -41,10 +41,10 @@ export async function expandStep(ctx: RunContext): Promise<StepResult> {
     stmts.push(
       db.prepare(
         `INSERT INTO sync_dirty (crm, kind, ref)
-         SELECT DISTINCT ?1, 'deal', dc.deal_id FROM sync_dirty d JOIN crm_deal_contacts dc ON dc.crm = d.crm AND dc.contact_id = d.ref
+         SELECT DISTINCT ?1, 'deal', dc.deal_id FROM sync_dirty d CROSS JOIN crm_deal_contacts dc ON dc.crm = ?1 AND dc.contact_id = d.ref
           WHERE d.crm = ?1 AND d.kind = 'contact'
          UNION
-         SELECT ?1, 'deal', x.crm_id FROM sync_dirty d JOIN crm_deals x ON x.crm = d.crm AND x.company_id = d.ref
+         SELECT ?1, 'deal', x.crm_id FROM sync_dirty d CROSS JOIN crm_deals x ON x.crm = ?1 AND x.company_id = d.ref
           WHERE d.crm = ?1 AND d.kind = 'company'
          ON CONFLICT DO NOTHING`,
       ).bind(crm),
