@@ -61,15 +61,26 @@ describe('incremental walk', () => {
     expect(searchFor(initialCursor, 'hs_lastmodifieddate', ['dealname'], 100)).toMatchObject({ filterGroups: [], sort: 'hs_lastmodifieddate', limit: 100 });
   });
 
-  it('after a full page, re-queries from the last time inclusively', () => {
-    const next = advance(initialCursor, rows(['1', 1], ['2', 2], ['3', 3]), 3);
-    expect(next).toEqual({ done: false, cursor: { phase: 'initial', updatedAfter: t(3), lastId: null, pageToken: 'gte' } });
-    expect(searchFor(next.cursor, 'm', [], 3).filterGroups).toEqual([[{ propertyName: 'm', operator: 'GTE', value: String(Date.parse(t(3))) }]]);
+  it('after a full page, re-queries from the last time, leaving out the ids already read at that time', () => {
+    const next = advance(initialCursor, rows(['1', 1], ['2', 3], ['3', 3]), 3);
+    expect(next).toEqual({ done: false, cursor: { phase: 'initial', updatedAfter: t(3), lastId: null, pageToken: 'gte', seen: ['2', '3'] } });
+    const at = String(Date.parse(t(3)));
+    expect(searchFor(next.cursor, 'm', [], 3).filterGroups).toEqual([
+      [{ propertyName: 'm', operator: 'EQ', value: at }, { propertyName: 'hs_object_id', operator: 'NOT_IN', values: ['2', '3'] }],
+      [{ propertyName: 'm', operator: 'GT', value: at }],
+    ]);
+    // Another full page still at that time adds its ids; one that moves on starts a new list.
+    const same = advance(next.cursor, rows(['8', 3], ['9', 3], ['5', 3]), 3);
+    expect(same.cursor).toMatchObject({ updatedAfter: t(3), pageToken: 'gte', seen: ['2', '3', '8', '9', '5'] });
+    const on = advance(same.cursor, rows(['6', 3], ['7', 4], ['4', 4]), 3);
+    expect(on.cursor).toMatchObject({ updatedAfter: t(4), pageToken: 'gte', seen: ['7', '4'] });
   });
 
-  it('switches to keyset on id when a whole page shares one time, then continues strictly after it', () => {
-    const tie = advance(initialCursor, rows(['9', 5], ['4', 5], ['7', 5]), 3);
+  it('past 100 ids at one time, switches to keyset on id within it, then continues strictly after it', () => {
+    const block = Array.from({ length: 101 }, (_, i) => [String(1000 - i), 5] as [string, number]);
+    const tie = advance(initialCursor, rows(...block), 101);
     expect(tie.cursor).toMatchObject({ updatedAfter: t(5), lastId: '0' });
+    expect(tie.cursor.seen).toBeUndefined();
     const q = searchFor(tie.cursor, 'm', [], 3);
     expect(q.sort).toBe('hs_object_id');
     expect(q.filterGroups[0]).toContainEqual({ propertyName: 'hs_object_id', operator: 'GT', value: '0' });
@@ -106,6 +117,7 @@ describe('walk completeness (property)', () => {
       q.filterGroups.length === 0 ||
       q.filterGroups.some((g) => g.every((f) => {
         const v = f.propertyName === 'hs_object_id' ? r.id : r.t;
+        if ('values' in f) return !f.values.map(Number).includes(v);
         const x = Number(f.value);
         return f.operator === 'EQ' ? v === x : f.operator === 'GT' ? v > x : v >= x;
       }));
@@ -116,7 +128,7 @@ describe('walk completeness (property)', () => {
       .slice(0, q.limit);
   }
 
-  it('returns every record whatever the ties, page size and tie order', () => {
+  it('returns every record exactly once whatever the ties, page size and tie order', () => {
     const base = Date.parse('2025-01-01T00:00:00.000Z');
     fc.assert(fc.property(
       fc.uniqueArray(fc.integer({ min: 1, max: 100_000 }), { minLength: 0, maxLength: 120 }),
@@ -127,13 +139,16 @@ describe('walk completeness (property)', () => {
         const records = ids.map((id, i) => ({ id, t: base + (times[i] ?? 0) * 1000 }));
         let cursor: PullCursor = initialCursor;
         const seen = new Set<number>();
+        let returned = 0;
         for (let pages = 0; pages < 1000; pages++) {
           const q = searchFor(cursor, 'm', [], limit);
           const rows = search(records, q, seed);
           rows.forEach((r) => seen.add(r.id));
+          returned += rows.length;
           const next = advance(cursor, rows.map((r) => ({ id: String(r.id), modified: new Date(r.t).toISOString() })), limit);
           cursor = next.cursor;
-          if (next.done) return seen.size === records.length;
+          // Never more than 100 records share a time here, so none is ever read twice.
+          if (next.done) return seen.size === records.length && returned === records.length;
         }
         return false;
       },
