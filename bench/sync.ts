@@ -103,10 +103,14 @@ const full: Run = {
   }, {}),
 };
 console.log(`settled ${((performance.now() - t0) / 1000).toFixed(1)} s after start; first load: ${loadRuns.length} runs, ${(full.duration_ms / 1000).toFixed(1)} s of run time`);
+// Each figure is printed as soon as it is measured: a long bench stopped part-way still leaves its numbers.
+console.log(`  first load ${JSON.stringify(figures(full))}; no change ${JSON.stringify(figures(noop))}`);
 const changed1 = await changeDeals(0.01, 1);
 const run1 = await runNow();
+console.log(`  1% ${JSON.stringify(figures(run1))}`);
 const changed10 = await changeDeals(0.1, 2);
 const run10 = await runNow();
+console.log(`  10% ${JSON.stringify(figures(run10))}`);
 
 // Event → CRM latency: a contact on a deal joins Slack and posts; how long until the deal's last touch shows it.
 // Open deals only: a touch after a deal closed never counts (the rules' window), so it could not show up.

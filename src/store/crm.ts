@@ -225,15 +225,15 @@ export async function mirrorOf(db: D1Database, crm: CrmKind, object: 'contacts' 
   }
   const dealContacts = new Map<string, string>();
   if (object === 'deals') {
-    const links = await db
-      .prepare(
-        `SELECT deal_id, json_group_array(json_array(contact_id, role, is_primary)) AS links
-           FROM (SELECT * FROM crm_deal_contacts WHERE crm = ?1 AND deal_id IN (SELECT value FROM json_each(?2)) ORDER BY contact_id)
-          GROUP BY deal_id`,
-      )
+    // Grouped here, not in SQL: an ORDER BY contact_id under the GROUP BY let SQLite walk the (crm, contact_id) index,
+    // i.e. every deal link of the CRM, for each page of 200 deals.
+    const { results: links } = await db
+      .prepare('SELECT deal_id, contact_id, role, is_primary FROM crm_deal_contacts WHERE crm = ?1 AND deal_id IN (SELECT value FROM json_each(?2))')
       .bind(crm, json(ids))
-      .all<{ deal_id: string; links: string }>();
-    for (const l of links.results) dealContacts.set(l.deal_id, l.links);
+      .all<{ deal_id: string; contact_id: string; role: string | null; is_primary: number }>();
+    const byDeal = new Map<string, [string, string | null, number][]>();
+    for (const l of links) byDeal.set(l.deal_id, [...(byDeal.get(l.deal_id) ?? []), [l.contact_id, l.role, l.is_primary]]);
+    for (const [dealId, list] of byDeal) dealContacts.set(dealId, JSON.stringify(list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))));
   }
   return { records: out, dealContacts };
 }

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { loadCandidates } from '../../src/store/crm';
+import { loadCandidates, mirrorOf } from '../../src/store/crm';
 import { loadLinksTo } from '../../src/store/influence';
 import { meteredD1, type D1Meter } from '../../src/store/metered';
 import type { RunContext } from '../../src/sync/context';
@@ -45,11 +45,13 @@ async function costOfChunk(contacts: number) {
   const picks = Array.from({ length: 100 }, (_, k) => (k * 37) % contacts);
   const found = await loadCandidates(db, 'hubspot', picks.map((v) => `p${v}@co${Math.floor(v / 20)}.example`), [...new Set(picks.map((v) => `co${Math.floor(v / 20)}.example`))]);
   const links = await loadLinksTo(db, 'hubspot', picks.map((v) => `c${v}`), picks.map((v) => `co${Math.floor(v / 20)}`));
-  return { rowsRead: meter.rowsRead, contacts: found.contacts.length, links: links.length };
+  // The pull compares each page of deals with the mirror, deal links included.
+  const mirror = await mirrorOf(db, 'hubspot', 'deals', [...new Set(picks.map((v) => `d${Math.floor(v / 2)}`))]);
+  return { rowsRead: meter.rowsRead, contacts: found.contacts.length, links: links.length, dealLinks: mirror.dealContacts.size };
 }
 
 describe('D1 cost of a sync chunk', () => {
-  it('reading candidates and links for 100 members costs the same in a 4x larger CRM', async () => {
+  it('reading candidates, links and the deal mirror for a chunk costs the same in a 4x larger CRM', async () => {
     const small = await costOfChunk(5_000);
     const large = await costOfChunk(20_000);
     // Same answers: every contact of the 100 members' companies (capped roster) and the 100 contacts' links.
@@ -57,9 +59,11 @@ describe('D1 cost of a sync chunk', () => {
     expect(large.contacts).toBe(2_000);
     expect(small.links).toBe(100);
     expect(large.links).toBe(100);
-    // Before the fix: 16k → 31k rows for the candidates and 5k → 20k for the links (a scan per chunk).
+    expect(small.dealLinks).toBeGreaterThan(90);
+    expect(large.dealLinks).toBe(small.dealLinks);
+    // Before the fixes: 16k → 31k rows for the candidates, 5k → 20k for the links and the deal links (a scan per chunk).
     expect(large.rowsRead).toBeLessThan(small.rowsRead * 1.1);
-    expect(small.rowsRead).toBeLessThan(5_000);
+    expect(small.rowsRead).toBeLessThan(6_000);
   });
 
   it('expanding what changed reads what changed: nothing for a run with nothing to do, the same for 10 contacts in a 4x larger CRM', async () => {
