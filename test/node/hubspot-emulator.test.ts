@@ -94,6 +94,15 @@ describe('HubSpot emulator control plane', () => {
     await expect(post('/crm/v3/objects/deals/search', {})).rejects.toThrow();
   });
 
+  it('searches with NOT_IN over ids, and refuses a list of more than 100 values', async () => {
+    const { ids } = await read(seedAnswer, post('/__emulator/seed', makeOrg({ companies: 0, contacts: 3, deals: 0 })));
+    const filter = (values: string[]) => ({ filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'NOT_IN', values }] }], sorts: ['hs_object_id'], limit: 10 });
+    const page = await read(searchPage, post('/crm/v3/objects/contacts/search', filter([ids.ct0!, ids.ct2!])));
+    expect(page.results).toHaveLength(1);
+    const tooMany = await post('/crm/v3/objects/contacts/search', filter(Array.from({ length: 101 }, (_, i) => String(i))));
+    expect(tooMany.status).toBe(400);
+  });
+
   it('rejects writes to unknown or read-only properties for the whole batch', async () => {
     const { ids } = await read(seedAnswer, post('/__emulator/seed', makeOrg({ companies: 0, contacts: 0, deals: 2 })));
     const res = await post('/crm/v3/objects/deals/batch/update', { inputs: [
