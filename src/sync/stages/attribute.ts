@@ -58,7 +58,9 @@ export async function computeDeals(input: DealComputeInput, ids: string[]): Prom
   const { deals, contacts } = await loadDeals(db, crm, ids);
   const contactsOf = new Map<string, typeof contacts>();
   for (const c of contacts) contactsOf.set(c.deal_id, [...(contactsOf.get(c.deal_id) ?? []), c]);
-  const companyIds = [...new Set(deals.map((d) => d.company_id).filter((x): x is string => !!x))];
+  // Members linked only to the deal's company count with scope: account alone; with any other scope loading them
+  // (and their activity) is wasted work that grows with the size of the account.
+  const companyIds = input.rules.scope === 'account' ? [...new Set(deals.map((d) => d.company_id).filter((x): x is string => !!x))] : [];
   const links = await loadLinksTo(db, crm, [...new Set(contacts.map((c) => c.contact_id))], companyIds);
   const membersOf = new Map<string, Set<string>>();
   for (const l of links) {
