@@ -117,6 +117,8 @@ export default defineConfig({
                 HUBSPOT_ACCESS_TOKEN: 'e2e-hubspot-token',
                 HUBSPOT_BASE_URL: e2e.hubspotUrl,
                 SYNC_DEBOUNCE_SECONDS: '1',
+                // The smallest step budget: every run here is cut into many steps, so each stage resumes mid-way.
+                SYNC_STEP_MAX_QUERIES: '20',
                 PUBLIC_URL: 'https://influence.example.test',
                 ORG_DOMAINS: 'example-vendor.io',
                 E2E_HUBSPOT_URL: e2e.hubspotUrl,

@@ -23,6 +23,7 @@ export interface Env extends Cloudflare.Env {
   DEALS_CRM?: string;
   SYNC_DEBOUNCE_SECONDS?: string;
   SYNC_WRITES_ENABLED?: string;
+  SYNC_STEP_MAX_QUERIES?: string;
   HUBSPOT_REQUESTS_PER_10S?: string;
   PUBLIC_URL?: string;
   ACCESS_TEAM_DOMAIN?: string;
@@ -64,6 +65,11 @@ const configSchema = z.object({
   SYNC_DEBOUNCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(20),
   /** Kill-switch: "false" computes and records planned writes but never sends them to a CRM. */
   SYNC_WRITES_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * D1 statements a sync step issues before it checkpoints and hands over (as well as its 15 s): D1 allows 1,000
+   * queries per Worker invocation on Workers Paid, and a step's last chunk and the runner's bookkeeping need room.
+   */
+  SYNC_STEP_MAX_QUERIES: z.coerce.number().int().min(20).max(900).default(600),
   /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
   HUBSPOT_REQUESTS_PER_10S: intVar(100),
   /** Cloudflare Access: team domain (https://<team>.cloudflareaccess.com), application audience tag, role mapping. */

@@ -21,6 +21,8 @@ export interface RunContext {
   log: Logger;
   /** Wall-clock deadline for this chunk: stages stop taking new work after it and checkpoint. */
   deadline: number;
+  /** True once this step has used its wall time or its D1-query budget: take no new work, checkpoint. */
+  spent(): boolean;
 }
 
 export interface StepResult {

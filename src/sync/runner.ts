@@ -71,12 +71,14 @@ export async function scheduleCrmChange(env: Env, crm: CrmName): Promise<void> {
 
 function context(env: Env, config: Config, run: RunRow, log: Logger, gateFor: GateFactory, active: Awaited<ReturnType<typeof loadActiveConfig>>, meter: D1Meter): RunContext {
   let connector: ReturnType<typeof createConnector> | null = null;
+  const deadline = Date.now() + STEP_BUDGET_MS;
   return {
     env, db: meteredD1(env.DB, meter), config, active, resolver: resolverFor(active), run, crm: run.crm,
     ownsDeals: dealsCrm(config) === run.crm,
     connector: () => (connector ??= createConnector(run.crm, config, env, gateFor)),
     log: log.child({ run_id: run.id, crm: run.crm }),
-    deadline: Date.now() + STEP_BUDGET_MS,
+    deadline,
+    spent: () => Date.now() >= deadline || meter.queries >= config.SYNC_STEP_MAX_QUERIES,
   };
 }
 
@@ -137,9 +139,12 @@ export async function runStep(env: Env, msg: { runId: string; step: number }, lo
   const cost = { run_id: run.id, stage: run.stage, rows_read: meter.rowsRead, top: topStatements(meter) };
   if (meter.rowsRead > HEAVY_ROWS_READ) log.info('sync step read many d1 rows', cost);
   else log.debug('sync step d1 rows', cost);
-  const counts = addCounts(JSON.parse(run.counts) as Record<string, number>, {
+  const before = JSON.parse(run.counts) as Record<string, number>;
+  const counts = addCounts(before, {
     ...result.counts, d1_rows_read: meter.rowsRead, d1_rows_written: meter.rowsWritten, d1_queries: meter.queries,
   });
+  // The most D1 statements one step issued: how close the run came to the per-invocation query limit.
+  counts.d1_queries_max_step = Math.max(before.d1_queries_max_step ?? 0, meter.queries);
   const errors = [...(JSON.parse(run.errors) as unknown[]), ...result.errors];
   const [saved] = await env.DB.batch(saveStepStmt(env.DB, run, { stage: result.stage, checkpoint: result.checkpoint, counts, errors }));
   if (!saved!.meta.changes) return; // another delivery of this step got there first

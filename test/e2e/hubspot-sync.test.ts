@@ -220,4 +220,21 @@ describe('HubSpot end to end', () => {
     expect(resumed.counts.records_written).toBeGreaterThan(0);
     expect(Number((await hubspotDeal(ids['deal-acme']!)).community_attributed_amount)).toBeCloseTo(before * 1.5, 2);
   });
+
+  it('a step stops taking work at its D1-query budget and the next step carries on: no step comes near the limit', async () => {
+    await idle();
+    // A larger org (appended to the emulator's): 300 contacts, 150 deals, so stages have many chunks.
+    const companies = Array.from({ length: 10 }, (_, i) => ({ key: `bco${i}`, name: `Budget ${i}`, domain: `budget${i}.example`, website: null, additionalDomains: [], industry: null, employees: 50, country: null, createdAt: daysAgo(400), updatedAt: daysAgo(300) }));
+    const contacts = Array.from({ length: 300 }, (_, i) => ({ key: `bct${i}`, email: `p${i}@budget${i % 10}.example`, additionalEmails: [], firstName: `P${i}`, lastName: 'Budget', title: null, companyKey: `bco${i % 10}`, lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(60), updatedAt: daysAgo(30) }));
+    const deals = Array.from({ length: 150 }, (_, i) => ({ key: `bdl${i}`, name: `Budget deal ${i}`, amount: 1000 + i, currency: 'USD', stage: 'proposal', createdAt: daysAgo(20), closeDate: daysAgo(-40), companyKey: `bco${i % 10}`, contacts: [{ contactKey: `bct${2 * i}`, role: null, isPrimary: true }, { contactKey: `bct${2 * i + 1}`, role: null, isPrimary: false }], updatedAt: daysAgo(10) }));
+    const added = await (await emulator('/seed', { method: 'POST', body: JSON.stringify({ companies, contacts, deals }) })).json<{ ids: Record<string, string> }>();
+    const run = await runSync('?full=1');
+    expect(run.status, JSON.stringify(run)).toBe('done');
+    expect(run.counts.pulled_deals).toBeGreaterThanOrEqual(150);
+    // SYNC_STEP_MAX_QUERIES is 20 in this project: a step stops at 20 statements plus the chunk it was in (without the
+    // budget, the attribute stage alone issues over 100 in one step).
+    expect(run.counts.d1_queries).toBeGreaterThan(100);
+    expect(run.counts.d1_queries_max_step, JSON.stringify(run.counts)).toBeLessThanOrEqual(45);
+    expect((await hubspotDeal(added.ids['bdl149']!)).community_evidence_url).toMatch(/\/deals\/hubspot\//);
+  });
 });

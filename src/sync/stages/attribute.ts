@@ -144,7 +144,7 @@ export async function attributeStep(ctx: RunContext): Promise<StepResult> {
   const kinds = (ctx.ownsDeals ? ['deal', 'contact', 'company'] : ['contact', 'company']) as ('deal' | 'contact' | 'company')[];
   for (const kind of kinds) {
     for (;;) {
-      if (Date.now() >= ctx.deadline) return { stage: 'attribute', checkpoint: {}, counts, errors: [] };
+      if (ctx.spent()) return { stage: 'attribute', checkpoint: {}, counts, errors: [] };
       const ids = await dirtyBatch(ctx.db, ctx.crm, kind, CHUNK);
       if (!ids.length) break;
       counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids) : await peopleChunk(ctx, kind, ids));

@@ -64,7 +64,7 @@ export async function pullStep(ctx: RunContext, checkpoint: unknown): Promise<St
   let counts = {};
   let { index, cursor, started } = cp;
   const connector = ctx.connector();
-  while (index < objects.length && Date.now() < ctx.deadline) {
+  while (index < objects.length && !ctx.spent()) {
     const object = objects[index]!;
     if (!started) {
       cursor = ctx.run.full ? null : (cursors[object] ?? null);

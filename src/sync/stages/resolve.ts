@@ -45,7 +45,7 @@ export async function resolveStep(ctx: RunContext, checkpoint: unknown): Promise
     const memberIds = await dirtyBatch(ctx.db, ctx.crm, 'member', CHUNK);
     if (!memberIds.length) return { stage: 'attribute', checkpoint: {}, counts, errors: [] };
     counts = addCounts(counts, await resolveChunk(ctx, memberIds));
-    if (Date.now() >= ctx.deadline) return { stage: 'resolve', checkpoint: checkpoint ?? {}, counts, errors: [] };
+    if (ctx.spent()) return { stage: 'resolve', checkpoint: checkpoint ?? {}, counts, errors: [] };
   }
 }
 

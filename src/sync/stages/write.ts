@@ -67,7 +67,7 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
     }
   }
   const skipped = new Set(cp.skipped);
-  while (Date.now() < ctx.deadline) {
+  while (!ctx.spent()) {
     const { results } = await db
       .prepare("SELECT object, crm_id, fields, old FROM sync_writes INDEXED BY sync_writes_pending WHERE run_id = ? AND status = 'pending' ORDER BY object, crm_id LIMIT ?")
       .bind(run.id, CHUNK)
