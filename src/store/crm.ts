@@ -232,7 +232,11 @@ export async function mirrorOf(db: D1Database, crm: CrmKind, object: 'contacts' 
       .bind(crm, json(ids))
       .all<{ deal_id: string; contact_id: string; role: string | null; is_primary: number }>();
     const byDeal = new Map<string, [string, string | null, number][]>();
-    for (const l of links) byDeal.set(l.deal_id, [...(byDeal.get(l.deal_id) ?? []), [l.contact_id, l.role, l.is_primary]]);
+    for (const l of links) {
+      const list = byDeal.get(l.deal_id);
+      if (list) list.push([l.contact_id, l.role, l.is_primary]);
+      else byDeal.set(l.deal_id, [[l.contact_id, l.role, l.is_primary]]);
+    }
     for (const [dealId, list] of byDeal) dealContacts.set(dealId, JSON.stringify(list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))));
   }
   return { records: out, dealContacts };

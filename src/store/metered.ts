@@ -28,7 +28,8 @@ function count(meter: D1Meter, meta: { rows_read?: number; rows_written?: number
   meter.rowsRead += meta?.rows_read ?? 0;
   meter.rowsWritten += meta?.rows_written ?? 0;
   if (meter.byStatement) {
-    const key = sql === undefined ? '(batch)' : sql.replace(/\s+/g, ' ').slice(0, 240);
+    // Keyed by the statement text as prepared (no per-query string work); tidied only when reported.
+    const key = sql ?? '(batch)';
     const s = meter.byStatement.get(key) ?? { rowsRead: 0, runs: 0 };
     s.rowsRead += meta?.rows_read ?? 0;
     s.runs++;
@@ -44,7 +45,7 @@ export function topStatements(meter: D1Meter, n = 5): { sql: string; rows_read: 
   return [...(meter.byStatement ?? new Map<string, { rowsRead: number; runs: number }>())]
     .sort((a, b) => b[1].rowsRead - a[1].rowsRead)
     .slice(0, n)
-    .map(([sql, v]) => ({ sql, rows_read: v.rowsRead, runs: v.runs }));
+    .map(([sql, v]) => ({ sql: sql.replace(/\s+/g, ' ').slice(0, 240), rows_read: v.rowsRead, runs: v.runs }));
 }
 
 function wrap(stmt: D1PreparedStatement, meter: D1Meter, sql: string): D1PreparedStatement {
