@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import type { Rules } from '../rules/schema';
 import { countedTouches } from './deal';
-import { fitMarkov, type Journey } from './markov';
-import { fitShapley } from './shapley';
+import { fitModels, fittedModels } from './fit';
+import type { Journey } from './markov';
 import type { Deal, EngineContext, Touch } from './types';
 
 /** Journey inputs: the paths CSV format, the JSON deals-with-touches format, and journeys built from deals. */
@@ -153,11 +153,6 @@ export function journeysFromDeals(deals: readonly Deal[], touchesByDeal: Readonl
  * what `EngineContext.fitted` expects; empty when the rules use neither. Markov uses `models.markov_order`.
  */
 export function fitForRules(deals: readonly Deal[], touchesByDeal: ReadonlyMap<string, readonly Touch[]>, rules: Rules): NonNullable<EngineContext['fitted']> {
-  const used = new Set([rules.models.primary, ...rules.models.compare]);
-  if (!used.has('markov') && !used.has('shapley')) return {};
-  const journeys = journeysFromDeals(deals, touchesByDeal, rules);
-  const fitted: NonNullable<EngineContext['fitted']> = {};
-  if (used.has('markov')) fitted.markov = fitMarkov(journeys, rules.models.markov_order).removalEffects;
-  if (used.has('shapley')) fitted.shapley = fitShapley(journeys).values;
-  return fitted;
+  if (!fittedModels(rules).length) return {};
+  return fitModels(journeysFromDeals(deals, touchesByDeal, rules), rules);
 }

@@ -122,11 +122,11 @@ export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { in
     .prepare(
       `INSERT INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, first_touch_at,
                                    last_touch_at, top_channel, amount, attributed_amount, currency, is_closed, is_won,
-                                   deal_created_at, close_date, detail, computed_at)
+                                   deal_created_at, close_date, detail, journey, computed_at)
        SELECT ?1, value ->> 'dealId', value ->> 'rulesVersion', value ->> 'influenced', value ->> 'sourced', value ->> 'assisted',
               value ->> 'score', value ->> 'touchCount', value ->> 'firstTouchAt', value ->> 'lastTouchAt', value ->> 'topChannel',
               value ->> 'amount', value ->> 'attributed', value ->> 'currency', value ->> 'isClosed', value ->> 'isWon',
-              value ->> 'createdAt', value ->> 'closeDate', value ->> 'detail', ?3
+              value ->> 'createdAt', value ->> 'closeDate', value ->> 'detail', value ->> 'journey', ?3
          FROM json_each(?2) WHERE true
        ON CONFLICT (crm, deal_id) DO UPDATE SET
          rules_version = excluded.rules_version, influenced = excluded.influenced, sourced = excluded.sourced,
@@ -134,7 +134,7 @@ export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { in
          first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, top_channel = excluded.top_channel,
          amount = excluded.amount, attributed_amount = excluded.attributed_amount, currency = excluded.currency,
          is_closed = excluded.is_closed, is_won = excluded.is_won, deal_created_at = excluded.deal_created_at,
-         close_date = excluded.close_date, detail = excluded.detail, computed_at = excluded.computed_at`,
+         close_date = excluded.close_date, detail = excluded.detail, journey = excluded.journey, computed_at = excluded.computed_at`,
     )
     .bind(
       crm,
@@ -144,6 +144,8 @@ export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { in
         lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
         attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
         isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(d),
+        // The channels of the counted touches in time order: what the data-driven models are fitted on.
+        journey: json(d.evidence.map((e) => e.channel)),
       }))),
       now,
     );

@@ -88,7 +88,7 @@ async function execute(ctx: RunContext): Promise<StepResult> {
     case 'pull': return pullStep(ctx, checkpoint);
     case 'expand': return expandStep(ctx);
     case 'resolve': return resolveStep(ctx, checkpoint);
-    case 'attribute': return attributeStep(ctx);
+    case 'attribute': return attributeStep(ctx, checkpoint);
     case 'write': return writeStep(ctx, checkpoint);
     case 'finish': return { stage: 'finish', checkpoint: {}, counts: {}, errors: [] };
   }

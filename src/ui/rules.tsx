@@ -4,7 +4,7 @@ import { sha256Hex } from '../ids';
 import { loadRules, type PreviewDiff, type SourceIssue } from '../rules';
 import { BUNDLED_MAPPINGS } from '../rules/bundled';
 import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../store/rules';
-import { previewRules, validateProposal } from '../sync/rules-change';
+import { previewRules, validateProposal, type PreviewFit } from '../sync/rules-change';
 import { activateVersion } from '../sync/rules-change';
 import { money, render, when } from './kit';
 
@@ -115,6 +115,15 @@ function moneyMap(m: Record<string, number>) {
   return e.length ? e.map(([cur, v]) => money(v, cur)).join(', ') : '0';
 }
 
+type Fits = { active: PreviewFit | null; proposed: PreviewFit | null };
+
+/** Markov / Shapley are fitted per side on the evaluated deals; say on how many, since few closed deals make a weak fit. */
+function FitNote(props: { fits: Fits }) {
+  const say = (label: string, f: PreviewFit | null) => (f ? `${label}: ${f.models.join(' and ')} fitted on ${f.journeys} closed deal${f.journeys === 1 ? '' : 's'}` : null);
+  const parts = [say('active', props.fits.active), say('proposed', props.fits.proposed)].filter((x): x is string => x !== null);
+  return parts.length ? <p class="small muted" id="preview-fits">{parts.join(' · ')} (of those evaluated).</p> : null;
+}
+
 function Preview(props: { p: View['preview'] }) {
   const p = props.p!;
   if (!('diff' in p) || p.diff === null) return <p class="ok" id="preview">Valid. A field mapping does not change influence values; activating it changes what is written to the CRM.</p>;
@@ -134,6 +143,7 @@ function Preview(props: { p: View['preview'] }) {
     <section id="preview" aria-label="Preview">
       <h2>Preview: what activating would change</h2>
       <p class="small muted">{'evaluated' in p ? `${p.evaluated} deals evaluated${p.truncated ? ' (capped; the most recent)' : ''}` : ''} · nothing has been written.</p>
+      {'fits' in p && p.fits ? <FitNote fits={p.fits} /> : null}
       <div class="table-wrap">
         <table id="preview-totals">
           <caption>Before (active rules) → after (proposed)</caption>

@@ -73,5 +73,7 @@ rules.put('/', requireScope('configure'), async (c) => {
   const result = await activateVersion(c.env, c.get('config'), { kind: proposal.kind, content, author: `${principal.kind}:${principal.id}` });
   if (!result.ok) throw invalidRules(result.issues);
   c.get('log').info('rules activated', { kind: proposal.kind, hash: result.hash, previous: result.previous });
-  return c.json({ kind: proposal.kind, hash: result.hash, previous: result.previous, runs: result.runs });
+  // Runs in the shape POST /v1/sync answers with.
+  const runs = result.runs.map((r) => ({ crm: r.crm, run_id: r.runId, started: r.started, ...('reason' in r ? { reason: r.reason } : {}) }));
+  return c.json({ kind: proposal.kind, hash: result.hash, previous: result.previous, runs });
 });

@@ -1,6 +1,7 @@
 import { companyFieldValues, contactFieldValues, dealFieldValues } from '../../attribution/outputs';
 import { computeCompanyInfluence, computeContactInfluence } from '../../attribution/people';
 import { computeDealInfluence } from '../../attribution/deal';
+import { fittedModels, fittedOrEmpty, type Fitted } from '../../attribution/fit';
 import type { Deal, DealInfluence, Touch } from '../../attribution/types';
 import type { CrmName } from '../../env';
 import type { Rules } from '../../rules';
@@ -11,6 +12,7 @@ import {
 } from '../../store/influence';
 import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
+import { refit, storedFit } from '../fit';
 import { touchesOf } from './touches';
 
 const CHUNK = 50;
@@ -50,17 +52,27 @@ export interface DealComputeInput {
   rules: Rules;
   rulesVersion: string;
   evidenceBaseUrl: string;
+  /** Fitted weights for markov / shapley when the rules use them (missing: their credits fall back to linear). */
+  fitted?: Fitted;
 }
 
-/** Computes the influence of the given deals from the D1 mirror, links and activity, with the given rules. No writes. */
-export async function computeDeals(input: DealComputeInput, ids: string[]): Promise<{ influence: DealInfluence; deal: DealRow }[]> {
-  const { db, crm } = input;
+/** Deals as the engine takes them, with every candidate touch (the members linked to their contacts, or company). */
+export interface DealInputs {
+  rows: DealRow[];
+  deals: Deal[];
+  candidates: Map<string, Touch[]>;
+}
+
+/**
+ * Loads deals and their candidate touches from the D1 mirror, links and activity. Members linked only to the deal's
+ * company matter with scope: account alone; with any other scope loading them (and their activity) is wasted work
+ * that grows with the size of the account, so `account` says whether to.
+ */
+export async function loadDealInputs(db: D1Database, crm: CrmName, ids: string[], account: boolean): Promise<DealInputs> {
   const { deals, contacts } = await loadDeals(db, crm, ids);
   const contactsOf = new Map<string, typeof contacts>();
   for (const c of contacts) contactsOf.set(c.deal_id, [...(contactsOf.get(c.deal_id) ?? []), c]);
-  // Members linked only to the deal's company count with scope: account alone; with any other scope loading them
-  // (and their activity) is wasted work that grows with the size of the account.
-  const companyIds = input.rules.scope === 'account' ? [...new Set(deals.map((d) => d.company_id).filter((x): x is string => !!x))] : [];
+  const companyIds = account ? [...new Set(deals.map((d) => d.company_id).filter((x): x is string => !!x))] : [];
   const links = await loadLinksTo(db, crm, [...new Set(contacts.map((c) => c.contact_id))], companyIds);
   const membersOf = new Map<string, Set<string>>();
   for (const l of links) {
@@ -69,24 +81,38 @@ export async function computeDeals(input: DealComputeInput, ids: string[]): Prom
     membersOf.get(key)!.add(l.member_id);
   }
   const touches = await touchesOf(db, crm, [...new Set(links.map((l) => l.member_id))]);
-  const asOf = new Date().toISOString();
-  return deals.map((row) => {
+  const candidates = new Map<string, Touch[]>();
+  const out: Deal[] = [];
+  for (const row of deals) {
     const dealContacts = contactsOf.get(row.crm_id) ?? [];
     const members = new Set<string>();
     for (const c of dealContacts) for (const m of membersOf.get(`contact:${c.contact_id}`) ?? []) members.add(m);
     if (row.company_id) for (const m of membersOf.get(`company:${row.company_id}`) ?? []) members.add(m);
-    const candidate: Touch[] = [...members].flatMap((m) => touches.get(m) ?? []);
-    const influence = computeDealInfluence(toDeal(crm, row, dealContacts), candidate, input.rules, {
-      evidenceBaseUrl: input.evidenceBaseUrl, rulesVersion: input.rulesVersion, asOf,
-    });
-    return { influence, deal: row };
-  });
+    candidates.set(row.crm_id, [...members].flatMap((m) => touches.get(m) ?? []));
+    out.push(toDeal(crm, row, dealContacts));
+  }
+  return { rows: deals, deals: out, candidates };
 }
 
-async function dealsChunk(ctx: RunContext, ids: string[]): Promise<Counts> {
+/** The influence of loaded deals under the given rules. */
+export function computeLoaded(input: Omit<DealComputeInput, 'db' | 'crm'>, loaded: DealInputs, asOf: string): { influence: DealInfluence; deal: DealRow }[] {
+  const ctx = { evidenceBaseUrl: input.evidenceBaseUrl, rulesVersion: input.rulesVersion, asOf, fitted: fittedOrEmpty(input.rules, input.fitted) };
+  return loaded.deals.map((deal, i) => ({
+    influence: computeDealInfluence(deal, loaded.candidates.get(deal.id) ?? [], input.rules, ctx),
+    deal: loaded.rows[i]!,
+  }));
+}
+
+/** Computes the influence of the given deals from the D1 mirror, links and activity, with the given rules. No writes. */
+export async function computeDeals(input: DealComputeInput, ids: string[]): Promise<{ influence: DealInfluence; deal: DealRow }[]> {
+  const loaded = await loadDealInputs(input.db, input.crm, ids, input.rules.scope === 'account');
+  return computeLoaded(input, loaded, new Date().toISOString());
+}
+
+async function dealsChunk(ctx: RunContext, ids: string[], fitted: Fitted | undefined): Promise<Counts> {
   const { db, crm, active } = ctx;
   const computed = await computeDeals(
-    { db, crm, rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: ctx.config.PUBLIC_URL }, ids,
+    { db, crm, rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: ctx.config.PUBLIC_URL, fitted }, ids,
   );
   const now = new Date().toISOString();
   const mapping = active.mappings[crm];
@@ -138,16 +164,36 @@ async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', ids: st
   return { [kind === 'contact' ? 'contacts_computed' : 'companies_computed']: ids.length, writes_planned: writes.length };
 }
 
-/** Recomputes dirty deals, then contacts, then companies, chunk by chunk, planning the field writes that changed. */
-export async function attributeStep(ctx: RunContext): Promise<StepResult> {
+/** Data-driven models refit at most this often per run: once after the dirty deals, once more if that moved the fit. */
+const MAX_REFITS = 2;
+
+/**
+ * Recomputes dirty deals, then contacts, then companies, chunk by chunk, planning the field writes that changed. With
+ * markov or shapley in the rules, the models are refitted on the stored journeys once the dirty deals are done; if the
+ * fit moved, every deal is marked dirty again and recomputed with it in the same run (see src/sync/fit.ts).
+ */
+export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promise<StepResult> {
   let counts: Counts = {};
+  let refits = Number((checkpoint as { refits?: unknown } | null)?.refits ?? 0) || 0;
+  const { db, crm, active } = ctx;
+  const usesFit = ctx.ownsDeals && fittedModels(active.rules).length > 0;
+  let fitted = usesFit ? await storedFit(db, crm, active.rules, active.rulesVersion) : undefined;
   const kinds = (ctx.ownsDeals ? ['deal', 'contact', 'company'] : ['contact', 'company']) as ('deal' | 'contact' | 'company')[];
   for (const kind of kinds) {
     for (;;) {
-      if (ctx.spent()) return { stage: 'attribute', checkpoint: {}, counts, errors: [] };
-      const ids = await dirtyBatch(ctx.db, ctx.crm, kind, CHUNK);
-      if (!ids.length) break;
-      counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids) : await peopleChunk(ctx, kind, ids));
+      if (ctx.spent()) return { stage: 'attribute', checkpoint: { refits }, counts, errors: [] };
+      const ids = await dirtyBatch(db, crm, kind, CHUNK);
+      if (ids.length) {
+        counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids, fitted) : await peopleChunk(ctx, kind, ids));
+        continue;
+      }
+      if (kind !== 'deal' || !usesFit || refits >= MAX_REFITS) break;
+      refits++;
+      const r = await refit(db, crm, active.rules, active.rulesVersion);
+      if (r.refitted) counts = addCounts(counts, { model_refits: 1, model_fit_journeys: r.journeys });
+      if (!r.recompute) break;
+      counts = addCounts(counts, { model_fit_recomputes: 1 });
+      fitted = await storedFit(db, crm, active.rules, active.rulesVersion);
     }
   }
   return { stage: 'write', checkpoint: {}, counts, errors: [] };

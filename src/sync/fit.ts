@@ -1,0 +1,92 @@
+import { FIT_TOLERANCE, fitModels, fitShift, fittedModels, fittedOrEmpty, type Fitted } from '../attribution/fit';
+import type { Journey } from '../attribution/markov';
+import type { CrmName } from '../env';
+import type { Rules } from '../rules';
+
+/**
+ * Markov and Shapley in the Worker. The attribute stage stores each deal's journey (deal_influence.journey); at the
+ * start of a run's attribute stage the models are refitted on the journeys of closed deals computed under the active
+ * rules, and every step computes with the stored fit. Journeys do not depend on the fit, so this settles: after rules
+ * that use the models are activated, the run computes every deal with empty weights (credits fall back to linear),
+ * which stores the journeys; the refit after that pass finds the fit moved and the same run recomputes every deal
+ * with it. Later runs refit only when deals were computed, and recompute everything only when a channel's share
+ * moved by more than FIT_TOLERANCE.
+ */
+
+interface FitRow {
+  rules_version: string;
+  fitted: string;
+  journeys: number;
+  watermark: string | null;
+}
+
+export interface RefitResult {
+  /** The journeys were read and the models fitted again. */
+  refitted: boolean;
+  /** Closed deals the fit saw. */
+  journeys: number;
+  /** Largest change of a channel's share against the fit the deals were computed with. */
+  shift: number;
+  /** The fit moved beyond the tolerance: every deal was marked for recomputing. */
+  recompute: boolean;
+}
+
+const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recompute: false };
+
+/** The fit every step computes with: the stored one for these rules, else empty weights. No query without markov/shapley. */
+export async function storedFit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<Fitted> {
+  if (!fittedModels(rules).length) return {};
+  const row = await db.prepare('SELECT rules_version, fitted FROM model_fits WHERE crm = ?').bind(crm).first<Pick<FitRow, 'rules_version' | 'fitted'>>();
+  return fittedOrEmpty(rules, row?.rules_version === rulesVersion ? (JSON.parse(row.fitted) as Fitted) : undefined);
+}
+
+/** The journeys of the closed deals computed under this rules version, merged by path. */
+export async function loadJourneys(db: D1Database, crm: CrmName, rulesVersion: string): Promise<Journey[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT journey, SUM(is_won) AS won, SUM(1 - is_won) AS lost, SUM(CASE WHEN is_won = 1 THEN COALESCE(amount, 0) ELSE 0 END) AS value
+         FROM deal_influence
+        WHERE crm = ?1 AND rules_version = ?2 AND is_closed = 1 AND journey IS NOT NULL
+        GROUP BY journey`,
+    )
+    .bind(crm, rulesVersion)
+    .all<{ journey: string; won: number; lost: number; value: number }>();
+  return results.map((r) => ({ path: JSON.parse(r.journey) as string[], conversions: r.won, nulls: r.lost, value: r.value }));
+}
+
+/** Refits at the start of a run's attribute stage when deals were computed since the last fit or the rules changed. */
+export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<RefitResult> {
+  if (!fittedModels(rules).length) return NOTHING;
+  const [rowResult, markResult] = await db.batch([
+    db.prepare('SELECT rules_version, fitted, journeys, watermark FROM model_fits WHERE crm = ?').bind(crm),
+    db.prepare('SELECT MAX(computed_at) AS watermark FROM deal_influence WHERE crm = ?').bind(crm),
+  ]);
+  const row = (rowResult?.results[0] as FitRow | undefined) ?? null;
+  const watermark = (markResult?.results[0] as { watermark: string | null } | undefined)?.watermark ?? null;
+  const sameRules = row?.rules_version === rulesVersion;
+  if (row && sameRules && row.watermark === watermark) return NOTHING;
+
+  const journeys = await loadJourneys(db, crm, rulesVersion);
+  const seen = journeys.reduce((n, j) => n + j.conversions + j.nulls, 0);
+  const fitted = fitModels(journeys, rules);
+  // Deals computed under these rules before a fit existed for them used empty weights.
+  const previous = fittedOrEmpty(rules, row && sameRules ? (JSON.parse(row.fitted) as Fitted) : undefined);
+  const shift = fitShift(previous, fitted);
+  // A small move keeps the old fit, so one more closed deal does not rewrite every deal in the CRM.
+  const keep = row !== null && sameRules && shift <= FIT_TOLERANCE;
+  const recompute = shift > FIT_TOLERANCE;
+  const stmts = [
+    db
+      .prepare(
+        `INSERT INTO model_fits (crm, rules_version, fitted, journeys, watermark, shift, fitted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (crm) DO UPDATE SET rules_version = excluded.rules_version, fitted = excluded.fitted, journeys = excluded.journeys,
+           watermark = excluded.watermark, shift = excluded.shift, fitted_at = excluded.fitted_at`,
+      )
+      .bind(crm, rulesVersion, keep ? row!.fitted : JSON.stringify(fitted), seen, watermark, shift, new Date().toISOString()),
+  ];
+  if (recompute) {
+    stmts.push(db.prepare(`INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, 'deal', crm_id FROM crm_deals WHERE crm = ?1 ON CONFLICT DO NOTHING`).bind(crm));
+  }
+  await db.batch(stmts);
+  return { refitted: true, journeys: seen, shift, recompute };
+}

@@ -1,0 +1,165 @@
+import { env, exports } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fitMarkov, type Journey } from '../../src/attribution/markov';
+import { fitShapley } from '../../src/attribution/shapley';
+import { signSession } from '../../src/auth/session';
+import { loadConfig } from '../../src/env';
+import { applyActivityMessage } from '../../src/ingest/consumer';
+import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
+import type { Org } from '../emulators/org';
+import { call } from '../worker/helpers';
+import { daysAgo, hubspotDeal, idle, runSync, seed, waitRun } from './helpers';
+
+/**
+ * Markov and Shapley in the running Worker: activating rules that use them fits both on the organisation's closed
+ * deals, every deal's credits follow the fit, and the preview evaluates them (before, any sync step or preview with
+ * them threw for want of a fit).
+ */
+const person = (key: string) => ({
+  key, email: `${key}@fit.example`, additionalEmails: [], firstName: key, lastName: 'Fit', title: 'Engineer', companyKey: 'fit',
+  lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(200), updatedAt: daysAgo(100),
+});
+const deal = (key: string, contact: string, stage: 'won' | 'lost' | 'proposal', amount: number) => ({
+  key, name: key, amount, currency: 'USD', stage, createdAt: daysAgo(60), closeDate: stage === 'proposal' ? daysAgo(-30) : daysAgo(5),
+  companyKey: 'fit', contacts: [{ contactKey: contact, role: 'Decision Maker', isPrimary: true }], updatedAt: daysAgo(5),
+});
+const org: Org = {
+  companies: [{ key: 'fit', name: 'Fit Co', domain: 'fit.example', website: null, additionalDomains: [], industry: 'Software', employees: 50, country: 'US', createdAt: daysAgo(400), updatedAt: daysAgo(300) }],
+  contacts: ['wa', 'wb', 'wc', 'la', 'lb', 'op'].map(person),
+  deals: [
+    deal('won-a', 'wa', 'won', 50_000), deal('won-b', 'wb', 'won', 20_000), deal('won-c', 'wc', 'won', 10_000),
+    deal('lost-a', 'la', 'lost', 40_000), deal('lost-b', 'lb', 'lost', 30_000), deal('open', 'op', 'proposal', 90_000),
+  ],
+};
+// Journeys (channels in time order): GitHub leads to wins, Slack alone and events do not.
+const touches: Record<string, [type: string, daysAgo: number][]> = {
+  wa: [['github.issues.opened', 50], ['slack.message', 40]],
+  wb: [['github.fork', 45]],
+  wc: [['slack.message', 50], ['github.issues.opened', 30]],
+  la: [['slack.message', 45]],
+  lb: [['events.attended', 50], ['slack.message', 40]],
+  op: [['github.issues.opened', 40], ['slack.message', 30], ['events.attended', 20]],
+};
+/** In the bundled catalogue each of these types' channel is its source. */
+const channelOf = (type: string) => type.split('.')[0]!;
+
+const rules = BUNDLED_MAPPINGS.rules
+  .replace(/^  primary: w_shaped$/m, '  primary: markov')
+  .replace(/^  compare: \[.*\]$/m, '  compare: [shapley, linear]');
+
+let ids: Record<string, string>;
+
+beforeAll(async () => {
+  ids = (await seed(org)).ids;
+  for (const [contact, list] of Object.entries(touches)) {
+    await applyActivityMessage(env.DB, {
+      v: 1, origin: 'api', received_at: new Date().toISOString(),
+      items: list.map(([type, ago], i) => ({
+        source: type.split('.')[0]!, type, occurred_at: daysAgo(ago), external_id: `${contact}-${i}`,
+        member: { identities: [{ source: 'email', id: `${contact}@fit.example`, name: contact }] },
+      })),
+    });
+  }
+});
+
+interface Stored { deal_id: string; is_closed: number; is_won: number; journey: string; detail: string }
+const stored = async () => (await env.DB.prepare('SELECT deal_id, is_closed, is_won, journey, detail FROM deal_influence WHERE crm = ?').bind('hubspot').all<Stored>()).results;
+
+/** A deal's data-driven share per channel, from the fitted weights: each channel it touched claims its weight. */
+function expectedShares(fitted: Record<string, number>, channels: string[]): Record<string, number> {
+  const present = [...new Set(channels)];
+  const sum = present.reduce((s, c) => s + Math.max(0, fitted[c] ?? 0), 0);
+  return Object.fromEntries(present.map((c) => [c, sum > 0 ? Math.max(0, fitted[c] ?? 0) / sum : 1 / present.length]));
+}
+
+describe('data-driven models in the Worker', () => {
+  it('activating rules with markov and shapley fits them on the closed deals and every deal follows the fit', async () => {
+    const put = await call('/v1/rules', { method: 'PUT', headers: { 'content-type': 'text/yaml' }, body: rules });
+    expect(put.status, await put.clone().text()).toBe(200);
+    // Activation starts the run that computes everything under the new rules.
+    const started = (await put.json<{ runs: { run_id: string; started: boolean }[] }>()).runs[0]!;
+    expect(started.started).toBe(true);
+    const run = await waitRun(started.run_id);
+    expect(run.status, JSON.stringify(run)).toBe('done');
+    // The same run computed every deal, fitted on the journeys it stored, and recomputed every deal with the fit.
+    expect(run.counts.model_fit_recomputes).toBe(1);
+    expect(run.counts.deals_computed).toBeGreaterThanOrEqual(2 * org.deals.length);
+
+    const rows = await stored();
+    expect(rows).toHaveLength(org.deals.length);
+    // The journeys are the channels of the counted touches, in time order.
+    const byId = new Map(Object.entries(ids).map(([k, v]) => [v, k]));
+    for (const r of rows) {
+      const contact = org.deals.find((d) => d.key === byId.get(r.deal_id))!.contacts[0]!.contactKey;
+      expect(JSON.parse(r.journey), contact).toEqual(touches[contact]!.map(([type]) => channelOf(type)));
+    }
+
+    // An independent fit on the closed deals' journeys, as ChannelAttribution's paths would state them.
+    const journeys: Journey[] = rows.filter((r) => r.is_closed).map((r) => ({ path: JSON.parse(r.journey), conversions: r.is_won, nulls: 1 - r.is_won }));
+    const markov = fitMarkov(journeys, 1).removalEffects;
+    const shapley = fitShapley(journeys).values;
+    const fit = await env.DB.prepare('SELECT fitted, journeys FROM model_fits WHERE crm = ?').bind('hubspot').first<{ fitted: string; journeys: number }>();
+    expect(fit?.journeys).toBe(5);
+    const storedFit = JSON.parse(fit!.fitted) as { markov: Record<string, number>; shapley: Record<string, number> };
+    for (const [c, v] of Object.entries(markov)) expect(storedFit.markov[c], c).toBeCloseTo(v, 12);
+    for (const [c, v] of Object.entries(shapley)) expect(storedFit.shapley[c], c).toBeCloseTo(v, 12);
+    expect(markov.github).toBeGreaterThan(markov.slack ?? 0);
+
+    for (const r of rows) {
+      const detail = JSON.parse(r.detail) as { creditByChannel: Record<string, Record<string, number>>; topChannel: string | null };
+      const channels = JSON.parse(r.journey) as string[];
+      for (const [model, weights] of [['markov', markov], ['shapley', shapley]] as const) {
+        const want = expectedShares(weights, channels);
+        for (const [c, v] of Object.entries(want)) expect(detail.creditByChannel[model]?.[c] ?? 0, `${model} ${c}`).toBeCloseTo(v, 9);
+      }
+    }
+    // The open deal touched GitHub, Slack and events: Markov gives GitHub the most, unlike linear's thirds.
+    const open = rows.find((r) => r.deal_id === ids.open)!;
+    const openDetail = JSON.parse(open.detail) as { creditByChannel: Record<string, Record<string, number>>; topChannel: string };
+    expect(openDetail.creditByChannel.linear?.github).toBeCloseTo(1 / 3, 9);
+    expect(openDetail.creditByChannel.markov?.github).toBeGreaterThan(0.5);
+    expect(openDetail.topChannel).toBe('github');
+    const fields = await hubspotDeal(ids.open!);
+    expect(fields.community_top_channel).toBe('github');
+    expect(Number(fields.community_attributed_amount)).toBeCloseTo(90_000, 2);
+  });
+
+  it('a run with nothing changed neither refits nor recomputes', async () => {
+    await idle();
+    const run = await runSync();
+    expect(run.status).toBe('done');
+    expect(run.counts.deals_computed ?? 0).toBe(0);
+    expect(run.counts.model_refits ?? 0).toBe(0);
+    expect(run.counts.model_fit_recomputes ?? 0).toBe(0);
+  });
+
+  it('the rules preview evaluates markov on the evaluated deals instead of failing', async () => {
+    const proposal = rules.replace(/^  markov_order: 1 /m, '  markov_order: 2 ');
+    expect(proposal).not.toBe(rules);
+    const res = await call('/v1/rules/preview', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: proposal });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const body = await res.json<{ evaluated: number; fits: { active: { models: string[]; journeys: number }; proposed: { models: string[]; journeys: number } }; diff: { unchanged: number; changed: unknown[] } }>();
+    expect(body.evaluated).toBe(org.deals.length);
+    expect(body.fits.active).toEqual({ models: ['markov', 'shapley'], journeys: 5 });
+    expect(body.fits.proposed).toEqual({ models: ['markov', 'shapley'], journeys: 5 });
+    expect(body.diff.unchanged + body.diff.changed.length).toBe(org.deals.length);
+  });
+
+  it('the rules page says what the preview fitted the models on', async () => {
+    const session = await signSession(loadConfig(env), { sub: 'test:editor', name: 'Editor', role: 'editor' });
+    const page = (path: string, init: RequestInit = {}) =>
+      exports.default.fetch(new Request(`http://ci.test${path}`, { ...init, headers: { ...init.headers, cookie: `ci_session=${session}` } }));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await page('/rules')).text())![1]!;
+    const res = await page('/rules/preview', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, kind: 'rules', content: rules.replace(/^  primary: markov$/m, '  primary: linear') }),
+    });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('id="preview-fits"');
+    // The proposal keeps shapley as a comparison and drops markov.
+    expect(html).toMatch(/active: markov and shapley fitted on 5 closed deals · proposed: shapley fitted on 5 closed deals/);
+    // Linear splits the open deal evenly over three channels: the top channel becomes the first of the tie.
+    expect(html).toMatch(/topChannel: github → events/);
+  });
+});
