@@ -3,7 +3,8 @@
  * A whole org through the real Worker under wrangler dev (local D1 and Queues) and the HubSpot emulator:
  *   the first load (the runs the import triggers, summed), a run with nothing to do, incremental runs with 1% and 10%
  *   of deals changed in the CRM, and event-to-CRM latency from a signed Slack webhook to the deal's field in the
- *   emulated HubSpot (product default debounce, 20 s).
+ *   emulated HubSpot (product default debounce, 20 s). Also times the rules preview (POST /v1/rules/preview) for a
+ *   rule-based change and for markov as the primary model.
  * D1 rows read/written are D1's own meta, summed by the run (src/store/metered.ts); CRM calls are the connector's.
  * The emulator's rate limit is raised so the figures show our cost; the CRM-call counts say what real limits imply.
  */
@@ -11,6 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { generateDemo } from '../test/emulators/demo-org';
 import { freePort } from '../test/emulators/ports';
 import { startSandbox } from '../scripts/sandbox';
+import { BUNDLED_MAPPINGS } from '../src/rules/bundled';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -112,6 +114,27 @@ const changed10 = await changeDeals(0.1, 2);
 const run10 = await runNow();
 console.log(`  10% ${JSON.stringify(figures(run10))}`);
 
+// The rules preview evaluates the most recent deals (up to PREVIEW_MAX_DEALS) under both rules in one request: how long it takes
+// for a rule-based change, and for one that makes markov the primary model (each side fitted on the evaluated deals).
+async function preview(label: string, content: string) {
+  const t = performance.now();
+  const res = await fetch(`${sandbox.workerUrl}/v1/rules/preview?kind=rules`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/yaml' }, body: content,
+  });
+  const body = (await res.json()) as {
+    evaluated?: number; limited_by?: string | null; diff?: { changed: unknown[] }; cost?: { d1_queries: number; d1_rows_read: number };
+  };
+  const wall = Number(((performance.now() - t) / 1000).toFixed(2));
+  const fig = {
+    status: res.status, evaluated: body.evaluated ?? null, limited_by: body.limited_by ?? null, changed: body.diff?.changed.length ?? null,
+    d1_queries: body.cost?.d1_queries ?? null, d1_rows_read: body.cost?.d1_rows_read ?? null, wall_s: wall,
+  };
+  console.log(`  preview (${label}) ${JSON.stringify(fig)}`);
+  return fig;
+}
+const previewWindow = await preview('lookback 180 → 90 days', BUNDLED_MAPPINGS.rules.replace(/lookback_days: 180/, 'lookback_days: 90'));
+const previewMarkov = await preview('primary w_shaped → markov', BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov'));
+
 // Event → CRM latency: a contact on a deal joins Slack and posts; how long until the deal's last touch shows it.
 // Open deals only: a touch after a deal closed never counts (the rules' window), so it could not show up.
 // Deals are found in the Worker by name, so only names that occur once (a company can have two "Team plan" deals).
@@ -173,6 +196,8 @@ const out = {
   run_10pct: { changed: changed10, ...figures(run10) },
   full: { runs: loadRuns.length, ...figures(full) },
   noop: figures(noop),
+  preview_window: previewWindow,
+  preview_markov: previewMarkov,
   event_to_crm_p50_s: pct(0.5),
   event_to_crm_p95_s: pct(0.95),
   events_measured: latencies.length,

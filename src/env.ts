@@ -24,6 +24,7 @@ export interface Env extends Cloudflare.Env {
   SYNC_DEBOUNCE_SECONDS?: string;
   SYNC_WRITES_ENABLED?: string;
   SYNC_STEP_MAX_QUERIES?: string;
+  PREVIEW_MAX_DEALS?: string;
   HUBSPOT_REQUESTS_PER_10S?: string;
   PUBLIC_URL?: string;
   ACCESS_TEAM_DOMAIN?: string;
@@ -70,6 +71,11 @@ const configSchema = z.object({
    * queries per Worker invocation on Workers Paid, and a step's last chunk and the runner's bookkeeping need room.
    */
   SYNC_STEP_MAX_QUERIES: z.coerce.number().int().min(20).max(900).default(600),
+  /**
+   * The rules preview evaluates at most this many of the most recent deals in one request (it also stops at a D1-query
+   * budget, PREVIEW_MAX_QUERIES, whichever comes first).
+   */
+  PREVIEW_MAX_DEALS: z.coerce.number().int().min(100).max(100_000).default(20_000),
   /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
   HUBSPOT_REQUESTS_PER_10S: intVar(100),
   /** Cloudflare Access: team domain (https://<team>.cloudflareaccess.com), application audience tag, role mapping. */

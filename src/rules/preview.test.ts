@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeDealInfluence } from '../attribution/deal';
 import { deal, testRules, touch } from '../attribution/testkit';
-import { previewDiff } from './preview';
+import { previewDiff, previewRow } from './preview';
 
 const ctx = { evidenceBaseUrl: 'https://x', rulesVersion: 'v' };
 
@@ -33,5 +33,17 @@ describe('previewDiff', () => {
     const a = computeDealInfluence(deal({ id: 'A' }), [], r, ctx);
     const diff = previewDiff([a], []);
     expect(diff.changed.map((c) => [c.dealId, c.kind])).toEqual([['A', 'removed']]);
+  });
+  it('gives the same diff from the slim rows the preview keeps as from whole influences', () => {
+    const a = testRules();
+    const b = testRules((r) => ({ ...r, models: { ...r.models, primary: 'first_touch' }, window: { ...r.window, lookback_days: 5 } }));
+    const deals = [deal({ id: 'X', amount: 300 }), deal({ id: 'Y', amount: 900, currency: 'USD', isClosed: false, isWon: false, closedAt: null })];
+    const touches = [touch({ at: -20, type: 'slack.message' }), touch({ at: -1 }), touch({ at: 3, type: 'events.attended' })];
+    const whole = (r: typeof a) => deals.map((d) => computeDealInfluence(d, touches, r, ctx));
+    const full = previewDiff(whole(a), whole(b));
+    expect(full.changed.length).toBeGreaterThan(0);
+    expect(previewDiff(whole(a).map(previewRow), whole(b).map(previewRow))).toEqual(full);
+    // A slim row holds no evidence, credits or members.
+    expect(Object.keys(previewRow(whole(a)[0]!))).not.toContain('evidence');
   });
 });

@@ -8,6 +8,20 @@ import type { DealInfluence } from '../attribution/types';
 
 export type Money = Record<string, number>;
 
+/** What the diff reads of a deal's influence. A DealInfluence is one; previews keep only this much per deal. */
+export type PreviewRow = Pick<
+  DealInfluence,
+  'dealId' | 'crm' | 'influenced' | 'sourced' | 'assisted' | 'score' | 'touchCount' | 'topChannel' | 'amount' | 'currency' | 'isClosed' | 'isWon' | 'primaryModel' | 'attributedAmount'
+>;
+
+export function previewRow(d: DealInfluence): PreviewRow {
+  return {
+    dealId: d.dealId, crm: d.crm, influenced: d.influenced, sourced: d.sourced, assisted: d.assisted, score: d.score, touchCount: d.touchCount,
+    topChannel: d.topChannel, amount: d.amount, currency: d.currency, isClosed: d.isClosed, isWon: d.isWon, primaryModel: d.primaryModel,
+    attributedAmount: { [d.primaryModel]: d.attributedAmount[d.primaryModel] ?? null },
+  };
+}
+
 export interface Totals {
   deals: number;
   influenced: { deals: number; pipeline: Money; revenue: Money };
@@ -37,13 +51,13 @@ export interface PreviewDiff {
   unchanged: number;
 }
 
-const cur = (d: DealInfluence) => d.currency ?? 'unknown';
+const cur = (d: PreviewRow) => d.currency ?? 'unknown';
 
 function add(m: Money, k: string, v: number) {
   m[k] = (m[k] ?? 0) + v;
 }
 
-export function totals(deals: readonly DealInfluence[]): Totals {
+export function totals(deals: readonly PreviewRow[]): Totals {
   const t: Totals = {
     deals: deals.length,
     influenced: { deals: 0, pipeline: {}, revenue: {} },
@@ -67,7 +81,7 @@ export function totals(deals: readonly DealInfluence[]): Totals {
 
 const round = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.round(v * 100) / 100);
 
-function fields(d: DealInfluence): Record<FieldChange['field'], FieldChange['before']> {
+function fields(d: PreviewRow): Record<FieldChange['field'], FieldChange['before']> {
   return {
     influenced: d.influenced,
     sourced: d.sourced,
@@ -81,9 +95,9 @@ function fields(d: DealInfluence): Record<FieldChange['field'], FieldChange['bef
 
 const FIELDS: readonly FieldChange['field'][] = ['influenced', 'sourced', 'assisted', 'score', 'touchCount', 'topChannel', 'attributedAmount'];
 
-const key = (d: DealInfluence) => `${d.crm}:${d.dealId}`;
+const key = (d: PreviewRow) => `${d.crm}:${d.dealId}`;
 
-export function previewDiff(before: readonly DealInfluence[], after: readonly DealInfluence[]): PreviewDiff {
+export function previewDiff(before: readonly PreviewRow[], after: readonly PreviewRow[]): PreviewDiff {
   const prev = new Map(before.map((d) => [key(d), d]));
   const next = new Map(after.map((d) => [key(d), d]));
   const changed: DealChange[] = [];

@@ -1,10 +1,10 @@
 import { fitModels, fittedModels, mergeJourneys, type Fitted } from '../attribution/fit';
 import { journeysFromDeals } from '../attribution/journeys';
 import type { Journey } from '../attribution/markov';
-import type { DealInfluence } from '../attribution/types';
 import { connectedCrms, dealsCrm, type Config, type CrmName, type Env } from '../env';
 import { sha256Hex } from '../ids';
-import { crossCheck, loadRules, parseFieldMapping, previewDiff, type PreviewDiff, type SourceIssue } from '../rules';
+import { crossCheck, loadRules, parseFieldMapping, previewDiff, previewRow, type PreviewRow, type SourceIssue } from '../rules';
+import { meteredD1, type D1Meter } from '../store/metered';
 import { activateRules, type RulesKind } from '../store/rules';
 import { startRun, type StartResult } from './runner';
 import { loadActiveConfig, type ActiveConfig } from './config';
@@ -32,12 +32,12 @@ export async function validateProposal(db: D1Database, config: Config, kind: Rul
   return { ok: true, kind, hash: await sha256Hex(content), content };
 }
 
-/** Deals the preview evaluates: every deal of the deals CRM up to a cap, so one request stays inside Worker limits. */
-export const PREVIEW_MAX_DEALS = 5000;
-const PREVIEW_CHUNK = 200;
-
-/** What the diff reads; evidence and member ids would only hold memory (up to 2 × 5,000 deals of them). */
-const slim = (d: DealInfluence): DealInfluence => ({ ...d, evidence: [], membersInvolved: [] });
+/**
+ * D1 statements the preview issues loading deals: D1 allows 1,000 per Worker invocation (Workers Paid), and the
+ * request's own reads (rules, validation) need room. Each chunk of deals costs about 8.
+ */
+export const PREVIEW_MAX_QUERIES = 800;
+const PREVIEW_CHUNK = 500;
 
 /** Closed deals a side's data-driven models were fitted on (null when its rules use neither markov nor shapley). */
 export interface PreviewFit {
@@ -45,54 +45,82 @@ export interface PreviewFit {
   journeys: number;
 }
 
-export async function previewRules(db: D1Database, config: Config, proposed: { rules: ActiveConfig['rules']; version: string }) {
+/**
+ * Evaluates the active and the proposed rules on the most recent deals (up to PREVIEW_MAX_DEALS, and as many as
+ * PREVIEW_MAX_QUERIES allows) and returns the difference. Each chunk of deals is loaded once for both sides; only
+ * what the diff reads is kept per deal.
+ */
+export async function previewRules(
+  db: D1Database,
+  config: Config,
+  proposed: { rules: ActiveConfig['rules']; version: string },
+  limits: { maxQueries?: number; chunk?: number } = {},
+) {
+  const maxQueries = limits.maxQueries ?? PREVIEW_MAX_QUERIES;
+  const chunk = limits.chunk ?? PREVIEW_CHUNK;
   const crm: CrmName | null = dealsCrm(config);
   const active = await loadActiveConfig(db, config);
-  if (!crm) return { crm: null, evaluated: 0, truncated: false, fits: { active: null, proposed: null }, diff: previewDiff([], []) };
-  const { results } = await db
+  const none = { active: null, proposed: null };
+  if (!crm) return { crm: null, evaluated: 0, truncated: false, limited_by: null, fits: none, cost: { d1_queries: 0, d1_rows_read: 0 }, diff: previewDiff([], []) };
+  const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0 };
+  const mdb = meteredD1(db, meter);
+  const max = config.PREVIEW_MAX_DEALS;
+  const { results } = await mdb
     .prepare('SELECT crm_id FROM crm_deals WHERE crm = ? ORDER BY created_at DESC LIMIT ?')
-    .bind(crm, PREVIEW_MAX_DEALS + 1)
+    .bind(crm, max + 1)
     .all<{ crm_id: string }>();
-  const ids = results.slice(0, PREVIEW_MAX_DEALS).map((r) => r.crm_id);
-  const chunks: string[][] = [];
-  for (let i = 0; i < ids.length; i += PREVIEW_CHUNK) chunks.push(ids.slice(i, i + PREVIEW_CHUNK));
+  const ids = results.slice(0, max).map((r) => r.crm_id);
   const sides = [
     { rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: config.PUBLIC_URL, fitted: undefined as Fitted | undefined },
     { rules: proposed.rules, rulesVersion: proposed.version, evidenceBaseUrl: config.PUBLIC_URL, fitted: undefined as Fitted | undefined },
   ];
-  // Each deal is loaded once for both sides; company members too when either side counts the whole account.
+  // Company members are loaded when either side counts the whole account.
   const account = sides.some((s) => s.rules.scope === 'account');
-  // Markov / Shapley: each side is fitted on the journeys of the evaluated deals under its own rules, so the
-  // difference shows what the rules change, not a different sample (the sync fits on every closed deal).
+  const dataDriven = sides.some((s) => fittedModels(s.rules).length);
+  // Markov / Shapley need a first pass over the deals for their journeys: it spends half the budget and decides how
+  // many deals both passes evaluate.
+  const budget = dataDriven ? maxQueries / 2 : maxQueries;
+  let evaluated = ids.length;
   const fits: (PreviewFit | null)[] = [null, null];
-  if (sides.some((s) => fittedModels(s.rules).length)) {
-    const parts: Journey[][] = [[], []];
-    for (const chunk of chunks) {
-      const loaded = await loadDealInputs(db, crm, chunk, account);
+  const parts: Journey[][] = [[], []];
+  const rows: PreviewRow[][] = [[], []];
+  const asOf = new Date().toISOString();
+  const passes = dataDriven ? 2 : 1;
+  for (let pass = 1; pass <= passes; pass++) {
+    const start = meter.queries;
+    for (let from = 0; from < evaluated; from += chunk) {
+      // The first pass decides how many deals are evaluated; a second one covers the same deals at about the same cost.
+      if (pass === 1 && meter.queries - start >= budget) {
+        evaluated = from;
+        break;
+      }
+      const loaded = await loadDealInputs(mdb, crm, ids.slice(from, Math.min(evaluated, from + chunk)), account);
       sides.forEach((s, k) => {
-        if (fittedModels(s.rules).length) parts[k]!.push(...journeysFromDeals(loaded.deals, loaded.candidates, s.rules));
+        if (pass < passes) {
+          if (fittedModels(s.rules).length) parts[k]!.push(...journeysFromDeals(loaded.deals, loaded.candidates, s.rules));
+        } else {
+          for (const x of computeLoaded(s, loaded, asOf)) rows[k]!.push(previewRow(x.influence));
+        }
       });
     }
-    sides.forEach((s, k) => {
-      const models = fittedModels(s.rules);
-      if (!models.length) return;
-      const journeys = mergeJourneys(parts[k]!);
-      s.fitted = fitModels(journeys, s.rules);
-      fits[k] = { models, journeys: journeys.reduce((n, j) => n + j.conversions + j.nulls, 0) };
-    });
+    if (pass < passes) {
+      // Each side is fitted on the evaluated deals' journeys under its own rules, so the difference shows what the
+      // rules change, not a different sample (the sync fits on every closed deal).
+      sides.forEach((s, k) => {
+        const models = fittedModels(s.rules);
+        if (!models.length) return;
+        const journeys = mergeJourneys(parts[k]!);
+        s.fitted = fitModels(journeys, s.rules);
+        fits[k] = { models, journeys: journeys.reduce((n, j) => n + j.conversions + j.nulls, 0) };
+      });
+    }
   }
-  const asOf = new Date().toISOString();
-  const before: DealInfluence[] = [];
-  const after: DealInfluence[] = [];
-  for (const chunk of chunks) {
-    const loaded = await loadDealInputs(db, crm, chunk, account);
-    for (const x of computeLoaded(sides[0]!, loaded, asOf)) before.push(slim(x.influence));
-    for (const x of computeLoaded(sides[1]!, loaded, asOf)) after.push(slim(x.influence));
-  }
-  const diff: PreviewDiff = previewDiff(before, after);
+  const more = results.length > max;
+  const limitedBy = evaluated < ids.length ? 'queries' : more ? 'deals' : null;
   return {
-    crm, evaluated: ids.length, truncated: results.length > PREVIEW_MAX_DEALS, active_version: active.rulesVersion, proposed_version: proposed.version,
-    fits: { active: fits[0] ?? null, proposed: fits[1] ?? null }, diff,
+    crm, evaluated, truncated: limitedBy !== null, limited_by: limitedBy, active_version: active.rulesVersion, proposed_version: proposed.version,
+    fits: { active: fits[0] ?? null, proposed: fits[1] ?? null }, cost: { d1_queries: meter.queries, d1_rows_read: meter.rowsRead },
+    diff: previewDiff(rows[0]!, rows[1]!),
   };
 }
 

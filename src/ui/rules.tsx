@@ -115,6 +115,12 @@ function moneyMap(m: Record<string, number>) {
   return e.length ? e.map(([cur, v]) => money(v, cur)).join(', ') : '0';
 }
 
+/** Why a preview stopped short of every deal: its deal cap, or the D1 statements one request may issue. */
+function evaluatedNote(p: { truncated?: boolean; limited_by?: string | null }): string {
+  if (!p.truncated) return '';
+  return p.limited_by === 'queries' ? ' (the most recent; one preview reads no more in one request)' : ' (the most recent, up to PREVIEW_MAX_DEALS)';
+}
+
 type Fits = { active: PreviewFit | null; proposed: PreviewFit | null };
 
 /** Markov / Shapley are fitted per side on the evaluated deals; say on how many, since few closed deals make a weak fit. */
@@ -142,7 +148,7 @@ function Preview(props: { p: View['preview'] }) {
   return (
     <section id="preview" aria-label="Preview">
       <h2>Preview: what activating would change</h2>
-      <p class="small muted">{'evaluated' in p ? `${p.evaluated} deals evaluated${p.truncated ? ' (capped; the most recent)' : ''}` : ''} · nothing has been written.</p>
+      <p class="small muted">{'evaluated' in p ? `${p.evaluated} deals evaluated${evaluatedNote(p)}` : ''} · nothing has been written.</p>
       {'fits' in p && p.fits ? <FitNote fits={p.fits} /> : null}
       <div class="table-wrap">
         <table id="preview-totals">

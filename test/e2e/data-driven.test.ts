@@ -5,7 +5,9 @@ import { fitShapley } from '../../src/attribution/shapley';
 import { signSession } from '../../src/auth/session';
 import { loadConfig } from '../../src/env';
 import { applyActivityMessage } from '../../src/ingest/consumer';
+import { loadRules } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
+import { previewRules } from '../../src/sync/rules-change';
 import type { Org } from '../emulators/org';
 import { call } from '../worker/helpers';
 import { daysAgo, hubspotDeal, idle, runSync, seed, waitRun } from './helpers';
@@ -138,11 +140,37 @@ describe('data-driven models in the Worker', () => {
     expect(proposal).not.toBe(rules);
     const res = await call('/v1/rules/preview', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: proposal });
     expect(res.status, await res.clone().text()).toBe(200);
-    const body = await res.json<{ evaluated: number; fits: { active: { models: string[]; journeys: number }; proposed: { models: string[]; journeys: number } }; diff: { unchanged: number; changed: unknown[] } }>();
+    const body = await res.json<{ evaluated: number; truncated: boolean; limited_by: string | null; cost: { d1_queries: number }; fits: { active: { models: string[]; journeys: number }; proposed: { models: string[]; journeys: number } }; diff: { unchanged: number; changed: unknown[] } }>();
     expect(body.evaluated).toBe(org.deals.length);
     expect(body.fits.active).toEqual({ models: ['markov', 'shapley'], journeys: 5 });
     expect(body.fits.proposed).toEqual({ models: ['markov', 'shapley'], journeys: 5 });
     expect(body.diff.unchanged + body.diff.changed.length).toBe(org.deals.length);
+    expect(body).toMatchObject({ truncated: false, limited_by: null });
+    expect(body.cost.d1_queries).toBeGreaterThan(0);
+  });
+
+  it('the preview stops at its deal cap or its D1-statement budget and says which', async () => {
+    const loaded = await loadRules(rules.replace(/^  primary: markov$/m, '  primary: linear').replace(/^  compare: \[.*\]$/m, '  compare: []'));
+    if (!loaded.ok) throw new Error('rules invalid');
+    const proposal = { rules: loaded.value.rules, version: loaded.value.version };
+    const config = loadConfig(env);
+    const capped = await previewRules(env.DB, { ...config, PREVIEW_MAX_DEALS: 2 }, proposal);
+    expect(capped).toMatchObject({ evaluated: 2, truncated: true, limited_by: 'deals' });
+    expect(capped.diff.before.deals).toBe(2);
+    // One deal per chunk and a budget two chunks' worth of statements cannot fit: it stops after the first chunks.
+    const budgeted = await previewRules(env.DB, config, proposal, { maxQueries: 12, chunk: 1 });
+    expect(budgeted.limited_by).toBe('queries');
+    expect(budgeted.evaluated).toBeGreaterThan(0);
+    expect(budgeted.evaluated).toBeLessThan(org.deals.length);
+    expect(budgeted.diff.before.deals).toBe(budgeted.evaluated);
+    expect(budgeted.diff.after.deals).toBe(budgeted.evaluated);
+    const whole = await previewRules(env.DB, config, proposal);
+    expect(whole).toMatchObject({ evaluated: org.deals.length, truncated: false, limited_by: null });
+    // With markov on one side the first pass spends half the budget: fewer deals, the same on both sides.
+    const activeFitted = await previewRules(env.DB, config, proposal, { maxQueries: 24, chunk: 1 });
+    expect(activeFitted.fits.active?.models).toEqual(['markov', 'shapley']);
+    expect(activeFitted.diff.before.deals).toBe(activeFitted.evaluated);
+    expect(activeFitted.diff.after.deals).toBe(activeFitted.evaluated);
   });
 
   it('the rules page says what the preview fitted the models on', async () => {
