@@ -4,8 +4,8 @@ import type { CrmName } from '../env';
 import type { Rules } from '../rules';
 
 /**
- * Markov and Shapley in the Worker. The attribute stage stores each deal's journey (deal_influence.journey); at the
- * start of a run's attribute stage the models are refitted on the journeys of closed deals computed under the active
+ * Markov and Shapley in the Worker. The attribute stage stores each deal's journey (deal_influence.journey); once a
+ * run's dirty deals are computed, the models are refitted on the journeys of closed deals computed under the active
  * rules, and every step computes with the stored fit. Journeys do not depend on the fit, so this settles: after rules
  * that use the models are activated, the run computes every deal with empty weights (credits fall back to linear),
  * which stores the journeys; the refit after that pass finds the fit moved and the same run recomputes every deal
@@ -23,7 +23,7 @@ interface FitRow {
 export interface RefitResult {
   /** The journeys were read and the models fitted again. */
   refitted: boolean;
-  /** Closed deals the fit saw. */
+  /** Closed deals the journeys came from. */
   journeys: number;
   /** Largest change of a channel's share against the fit the deals were computed with. */
   shift: number;
@@ -54,8 +54,12 @@ export async function loadJourneys(db: D1Database, crm: CrmName, rulesVersion: s
   return results.map((r) => ({ path: JSON.parse(r.journey) as string[], conversions: r.won, nulls: r.lost, value: r.value }));
 }
 
-/** Refits at the start of a run's attribute stage when deals were computed since the last fit or the rules changed. */
-export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<RefitResult> {
+/**
+ * Refits, after a run's dirty deals, when deals were computed since the last fit or the rules changed. When the fit
+ * moved, every deal is marked dirty and the deal writes this run planned so far are dropped: they were computed with
+ * the old fit, and a deal whose new values match what the CRM holds plans no write that would replace them.
+ */
+export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string, runId: string): Promise<RefitResult> {
   if (!fittedModels(rules).length) return NOTHING;
   const [rowResult, markResult] = await db.batch([
     db.prepare('SELECT rules_version, fitted, journeys, watermark FROM model_fits WHERE crm = ?').bind(crm),
@@ -82,10 +86,13 @@ export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVer
          ON CONFLICT (crm) DO UPDATE SET rules_version = excluded.rules_version, fitted = excluded.fitted, journeys = excluded.journeys,
            watermark = excluded.watermark, shift = excluded.shift, fitted_at = excluded.fitted_at`,
       )
-      .bind(crm, rulesVersion, keep ? row!.fitted : JSON.stringify(fitted), seen, watermark, shift, new Date().toISOString()),
+      .bind(crm, rulesVersion, keep ? row!.fitted : JSON.stringify(fitted), keep ? row!.journeys : seen, watermark, shift, new Date().toISOString()),
   ];
   if (recompute) {
-    stmts.push(db.prepare(`INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, 'deal', crm_id FROM crm_deals WHERE crm = ?1 ON CONFLICT DO NOTHING`).bind(crm));
+    stmts.push(
+      db.prepare(`DELETE FROM sync_writes WHERE run_id = ? AND object = 'deal' AND status = 'pending'`).bind(runId),
+      db.prepare(`INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, 'deal', crm_id FROM crm_deals WHERE crm = ?1 ON CONFLICT DO NOTHING`).bind(crm),
+    );
   }
   await db.batch(stmts);
   return { refitted: true, journeys: seen, shift, recompute };

@@ -174,14 +174,16 @@ const MAX_REFITS = 2;
  */
 export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promise<StepResult> {
   let counts: Counts = {};
-  let refits = Number((checkpoint as { refits?: unknown } | null)?.refits ?? 0) || 0;
   const { db, crm, active } = ctx;
+  // Refits count per rules version: rules activated while a run is under way start the count again.
+  const saved = (checkpoint ?? {}) as { refits?: unknown; rules?: unknown };
+  let refits = saved.rules === active.rulesVersion ? Number(saved.refits) || 0 : 0;
   const usesFit = ctx.ownsDeals && fittedModels(active.rules).length > 0;
   let fitted = usesFit ? await storedFit(db, crm, active.rules, active.rulesVersion) : undefined;
   const kinds = (ctx.ownsDeals ? ['deal', 'contact', 'company'] : ['contact', 'company']) as ('deal' | 'contact' | 'company')[];
   for (const kind of kinds) {
     for (;;) {
-      if (ctx.spent()) return { stage: 'attribute', checkpoint: { refits }, counts, errors: [] };
+      if (ctx.spent()) return { stage: 'attribute', checkpoint: { refits, rules: active.rulesVersion }, counts, errors: [] };
       const ids = await dirtyBatch(db, crm, kind, CHUNK);
       if (ids.length) {
         counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids, fitted) : await peopleChunk(ctx, kind, ids));
@@ -189,7 +191,7 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
       }
       if (kind !== 'deal' || !usesFit || refits >= MAX_REFITS) break;
       refits++;
-      const r = await refit(db, crm, active.rules, active.rulesVersion);
+      const r = await refit(db, crm, active.rules, active.rulesVersion, ctx.run.id);
       if (r.refitted) counts = addCounts(counts, { model_refits: 1, model_fit_journeys: r.journeys });
       if (!r.recompute) break;
       counts = addCounts(counts, { model_fit_recomputes: 1 });
