@@ -29,9 +29,11 @@ export interface RefitResult {
   shift: number;
   /** The fit moved beyond the tolerance: every deal was marked for recomputing. */
   recompute: boolean;
+  /** Deal writes planned with the old fit and dropped (the recompute plans them again where values differ). */
+  dropped: number;
 }
 
-const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recompute: false };
+const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recompute: false, dropped: 0 };
 
 /** The fit every step computes with: the stored one for these rules, else empty weights. No query without markov/shapley. */
 export async function storedFit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<Fitted> {
@@ -94,6 +96,6 @@ export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVer
       db.prepare(`INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, 'deal', crm_id FROM crm_deals WHERE crm = ?1 ON CONFLICT DO NOTHING`).bind(crm),
     );
   }
-  await db.batch(stmts);
-  return { refitted: true, journeys: seen, shift, recompute };
+  const results = await db.batch(stmts);
+  return { refitted: true, journeys: seen, shift, recompute, dropped: recompute ? (results[1]?.meta.changes ?? 0) : 0 };
 }

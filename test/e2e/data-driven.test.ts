@@ -87,6 +87,9 @@ describe('data-driven models in the Worker', () => {
     // The same run computed every deal, fitted on the journeys it stored, and recomputed every deal with the fit.
     expect(run.counts.model_fit_recomputes).toBe(1);
     expect(run.counts.deals_computed).toBeGreaterThanOrEqual(2 * org.deals.length);
+    // The first pass's writes (linear fallback) were dropped, not sent: what was written is what the fit gave.
+    expect(run.counts.writes_dropped).toBeGreaterThan(0);
+    expect(run.counts.writes_planned! - run.counts.writes_dropped!).toBe(run.counts.records_written);
 
     const rows = await stored();
     expect(rows).toHaveLength(org.deals.length);

@@ -55,7 +55,7 @@ describe('refit', () => {
     ]);
 
     const r = await refit(env.DB, 'hubspot', rules, 'v1', 'run_a');
-    expect(r).toMatchObject({ refitted: true, journeys: 4, recompute: true });
+    expect(r).toMatchObject({ refitted: true, journeys: 4, recompute: true, dropped: 1 });
     expect(r.shift).toBeGreaterThan(0.5);
     const fitted = await storedFit(env.DB, 'hubspot', rules, 'v1');
     for (const [c, v] of Object.entries(expected)) expect(fitted.markov?.[c], c).toBeCloseTo(v, 12);
@@ -73,7 +73,7 @@ describe('refit', () => {
 
   it('does nothing when no deal was computed since, and keeps the fit when it barely moved', async () => {
     await env.DB.prepare(`DELETE FROM sync_dirty`).run();
-    expect(await refit(env.DB, 'hubspot', rules, 'v1', 'run_c')).toEqual({ refitted: false, journeys: 0, shift: 0, recompute: false });
+    expect(await refit(env.DB, 'hubspot', rules, 'v1', 'run_c')).toEqual({ refitted: false, journeys: 0, shift: 0, recompute: false, dropped: 0 });
     // Recomputed with the same journeys: refitted, same weights, nothing to recompute.
     await seed('v1', '2026-11-02T00:00:00.000Z');
     const again = await refit(env.DB, 'hubspot', rules, 'v1', 'run_c');
@@ -92,7 +92,7 @@ describe('refit', () => {
     // Rules without markov or shapley never touch D1 for this.
     const plain = await loadRules(BUNDLED_MAPPINGS.rules);
     if (!plain.ok) throw new Error('bundled rules invalid');
-    expect(await refit(env.DB, 'hubspot', plain.value.rules, 'v3', 'run_e')).toEqual({ refitted: false, journeys: 0, shift: 0, recompute: false });
+    expect(await refit(env.DB, 'hubspot', plain.value.rules, 'v3', 'run_e')).toEqual({ refitted: false, journeys: 0, shift: 0, recompute: false, dropped: 0 });
     expect(await storedFit(env.DB, 'hubspot', plain.value.rules, 'v3')).toEqual({});
   });
 });

@@ -194,7 +194,7 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
       const r = await refit(db, crm, active.rules, active.rulesVersion, ctx.run.id);
       if (r.refitted) counts = addCounts(counts, { model_refits: 1, model_fit_journeys: r.journeys });
       if (!r.recompute) break;
-      counts = addCounts(counts, { model_fit_recomputes: 1 });
+      counts = addCounts(counts, { model_fit_recomputes: 1, writes_dropped: r.dropped });
       fitted = await storedFit(db, crm, active.rules, active.rulesVersion);
     }
   }
