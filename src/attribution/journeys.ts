@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Rules } from '../rules/schema';
 import { countedTouches } from './deal';
-import { fitModels, fittedModels } from './fit';
+import { fitModels, fittedModels, mergeJourneys } from './fit';
 import type { Journey } from './markov';
 import type { Deal, EngineContext, Touch } from './types';
 
@@ -133,19 +133,16 @@ export function splitJourneysFile(file: JourneysFile): { deals: Deal[]; touchesB
  * path = channels of the deal's counted touches in time order. Identical paths are merged.
  */
 export function journeysFromDeals(deals: readonly Deal[], touchesByDeal: ReadonlyMap<string, readonly Touch[]>, rules: Rules): Journey[] {
-  const merged = new Map<string, Journey & { conversions: number; nulls: number; value: number }>();
-  for (const d of deals) {
-    if (!d.isClosed) continue;
-    const path = countedTouches(d, touchesByDeal.get(d.id) ?? [], rules).map((k) => k.tp.channel);
-    const key = path.join(' > ');
-    const j = merged.get(key) ?? { path, conversions: 0, nulls: 0, value: 0 };
-    if (d.isWon) {
-      j.conversions++;
-      j.value += d.amount ?? 0;
-    } else j.nulls++;
-    merged.set(key, j);
-  }
-  return [...merged.values()];
+  return mergeJourneys(
+    deals
+      .filter((d) => d.isClosed)
+      .map((d) => ({
+        path: countedTouches(d, touchesByDeal.get(d.id) ?? [], rules).map((k) => k.tp.channel),
+        conversions: d.isWon ? 1 : 0,
+        nulls: d.isWon ? 0 : 1,
+        value: d.isWon ? (d.amount ?? 0) : 0,
+      })),
+  );
 }
 
 /**

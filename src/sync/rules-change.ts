@@ -8,7 +8,7 @@ import { meteredD1, type D1Meter } from '../store/metered';
 import { activateRules, type RulesKind } from '../store/rules';
 import { startRun, type StartResult } from './runner';
 import { loadActiveConfig, type ActiveConfig } from './config';
-import { computeLoaded, loadDealInputs } from './stages/attribute';
+import { computeLoaded, loadDealInputs, type DealInputs } from './stages/attribute';
 
 export type Validated =
   | { ok: true; kind: RulesKind; hash: string; content: string; rules?: { rules: ActiveConfig['rules']; version: string } }
@@ -77,44 +77,43 @@ export async function previewRules(
   // Company members are loaded when either side counts the whole account.
   const account = sides.some((s) => s.rules.scope === 'account');
   const dataDriven = sides.some((s) => fittedModels(s.rules).length);
-  // Markov / Shapley need a first pass over the deals for their journeys: it spends half the budget and decides how
-  // many deals both passes evaluate.
-  const budget = dataDriven ? maxQueries / 2 : maxQueries;
-  let evaluated = ids.length;
   const fits: (PreviewFit | null)[] = [null, null];
-  const parts: Journey[][] = [[], []];
-  const rows: PreviewRow[][] = [[], []];
-  const asOf = new Date().toISOString();
-  const passes = dataDriven ? 2 : 1;
-  for (let pass = 1; pass <= passes; pass++) {
+  /** Loads the first `count` deals chunk by chunk until `budget` statements are spent; returns how many it loaded. */
+  const eachChunk = async (count: number, budget: number, use: (loaded: DealInputs) => void) => {
     const start = meter.queries;
-    for (let from = 0; from < evaluated; from += chunk) {
-      // The first pass decides how many deals are evaluated; a second one covers the same deals at about the same cost.
-      if (pass === 1 && meter.queries - start >= budget) {
-        evaluated = from;
-        break;
-      }
-      const loaded = await loadDealInputs(mdb, crm, ids.slice(from, Math.min(evaluated, from + chunk)), account);
-      sides.forEach((s, k) => {
-        if (pass < passes) {
-          if (fittedModels(s.rules).length) parts[k]!.push(...journeysFromDeals(loaded.deals, loaded.candidates, s.rules));
-        } else {
-          for (const x of computeLoaded(s, loaded, asOf)) rows[k]!.push(previewRow(x.influence));
-        }
-      });
+    for (let from = 0; from < count; from += chunk) {
+      if (meter.queries - start >= budget) return from;
+      use(await loadDealInputs(mdb, crm, ids.slice(from, Math.min(count, from + chunk)), account));
     }
-    if (pass < passes) {
-      // Each side is fitted on the evaluated deals' journeys under its own rules, so the difference shows what the
-      // rules change, not a different sample (the sync fits on every closed deal).
+    return count;
+  };
+  let evaluated = ids.length;
+  if (dataDriven) {
+    // Markov / Shapley need a first pass for the journeys. It gets half the budget and decides how many deals both
+    // passes evaluate. Each side is fitted on those deals under its own rules, so the difference shows what the rules
+    // change, not a different sample (the sync fits on every closed deal).
+    const parts: Journey[][] = [[], []];
+    evaluated = await eachChunk(evaluated, maxQueries / 2, (loaded) =>
       sides.forEach((s, k) => {
-        const models = fittedModels(s.rules);
-        if (!models.length) return;
-        const journeys = mergeJourneys(parts[k]!);
-        s.fitted = fitModels(journeys, s.rules);
-        fits[k] = { models, journeys: journeys.reduce((n, j) => n + j.conversions + j.nulls, 0) };
-      });
-    }
+        if (fittedModels(s.rules).length) parts[k]!.push(...journeysFromDeals(loaded.deals, loaded.candidates, s.rules));
+      }),
+    );
+    sides.forEach((s, k) => {
+      const models = fittedModels(s.rules);
+      if (!models.length) return;
+      const journeys = mergeJourneys(parts[k]!);
+      s.fitted = fitModels(journeys, s.rules);
+      fits[k] = { models, journeys: journeys.reduce((n, j) => n + j.conversions + j.nulls, 0) };
+    });
   }
+  const asOf = new Date().toISOString();
+  const rows: PreviewRow[][] = [[], []];
+  // After a first pass the same deals are covered at about the same cost; otherwise this pass has the whole budget.
+  evaluated = await eachChunk(evaluated, dataDriven ? Number.POSITIVE_INFINITY : maxQueries, (loaded) =>
+    sides.forEach((s, k) => {
+      for (const x of computeLoaded(s, loaded, asOf)) rows[k]!.push(previewRow(x.influence));
+    }),
+  );
   const more = results.length > max;
   const limitedBy = evaluated < ids.length ? 'queries' : more ? 'deals' : null;
   return {

@@ -27,6 +27,11 @@ export interface StartOptions {
 
 export type StartResult = { runId: string; started: true } | { runId: string; started: false; reason: string };
 
+/** A started (or already running) run as the API answers it: POST /v1/sync and PUT /v1/rules. */
+export function startedRunJson(r: StartResult & { crm: CrmName }) {
+  return { crm: r.crm, run_id: r.runId, started: r.started, ...('reason' in r ? { reason: r.reason } : {}) };
+}
+
 async function send(env: Env, body: SyncMessage, delaySeconds = 0) {
   await env.SYNC.send(body, { contentType: 'json', delaySeconds });
 }

@@ -6,6 +6,7 @@ import { loadRules } from '../../rules';
 import { BUNDLED_MAPPINGS } from '../../rules/bundled';
 import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../../store/rules';
 import { activateVersion, previewRules, validateProposal } from '../../sync/rules-change';
+import { startedRunJson } from '../../sync/runner';
 import { mediaType, parseJsonBody, readBody } from '../body';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
@@ -73,7 +74,5 @@ rules.put('/', requireScope('configure'), async (c) => {
   const result = await activateVersion(c.env, c.get('config'), { kind: proposal.kind, content, author: `${principal.kind}:${principal.id}` });
   if (!result.ok) throw invalidRules(result.issues);
   c.get('log').info('rules activated', { kind: proposal.kind, hash: result.hash, previous: result.previous });
-  // Runs in the shape POST /v1/sync answers with.
-  const runs = result.runs.map((r) => ({ crm: r.crm, run_id: r.runId, started: r.started, ...('reason' in r ? { reason: r.reason } : {}) }));
-  return c.json({ kind: proposal.kind, hash: result.hash, previous: result.previous, runs });
+  return c.json({ kind: proposal.kind, hash: result.hash, previous: result.previous, runs: result.runs.map(startedRunJson) });
 });

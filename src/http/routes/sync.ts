@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { connectedCrms } from '../../env';
 import { countDirty, getRun, listRuns, type RunRow } from '../../store/sync';
-import { startRun } from '../../sync/runner';
+import { startRun, startedRunJson } from '../../sync/runner';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
@@ -43,7 +43,7 @@ sync.post('/', requireScope('admin'), async (c) => {
     throw new ApiError(409, 'no_crm', q.crm ? `${q.crm} is not configured` : 'no CRM is configured (set HUBSPOT_ACCESS_TOKEN or the SALESFORCE_* settings)');
   }
   const runs = await Promise.all(crms.map(async (crm) => ({ crm, ...(await startRun(c.env, crm, { trigger: 'api', dryRun: q.dryRun, full: q.full })) })));
-  return c.json({ runs: runs.map((r) => ({ crm: r.crm, run_id: r.runId, started: r.started, ...('reason' in r ? { reason: r.reason } : {}) })) }, 202);
+  return c.json({ runs: runs.map(startedRunJson) }, 202);
 });
 
 const listQuery = z.object({

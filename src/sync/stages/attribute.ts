@@ -71,7 +71,11 @@ export interface DealInputs {
 export async function loadDealInputs(db: D1Database, crm: CrmName, ids: string[], account: boolean): Promise<DealInputs> {
   const { deals, contacts } = await loadDeals(db, crm, ids);
   const contactsOf = new Map<string, typeof contacts>();
-  for (const c of contacts) contactsOf.set(c.deal_id, [...(contactsOf.get(c.deal_id) ?? []), c]);
+  for (const c of contacts) {
+    const list = contactsOf.get(c.deal_id);
+    if (list) list.push(c);
+    else contactsOf.set(c.deal_id, [c]);
+  }
   const companyIds = account ? [...new Set(deals.map((d) => d.company_id).filter((x): x is string => !!x))] : [];
   const links = await loadLinksTo(db, crm, [...new Set(contacts.map((c) => c.contact_id))], companyIds);
   const membersOf = new Map<string, Set<string>>();
