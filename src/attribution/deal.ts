@@ -105,9 +105,14 @@ export function modelCredits(
   if (model === 'linear') return normalise(new Float64Array(n).fill(1), n);
   if (model === 'time_decay') return normalise(timeDecayWeights(times, 0, n, rules.models.time_decay_half_life_days), n);
   if (model === 'activity_weighted') return normalise(Float64Array.from(weights), n);
-  const f = fitted?.[model];
+  return fittedCredits(model, channels, fitted);
+}
+
+/** Credit per touch for markov / shapley: each channel's fitted weight split over the deal's touches on it. */
+export function fittedCredits(model: ModelName, channels: readonly string[], fitted: EngineContext['fitted']): Float64Array {
+  const f = fitted?.[model as 'markov' | 'shapley'];
   if (!f) throw new Error(`model "${model}" needs a fitted model (fitMarkov / fitShapley) in ctx.fitted.${model}`);
-  return normalise(fittedWeights(channels, f), n);
+  return normalise(fittedWeights(channels, f), channels.length);
 }
 
 /**
@@ -155,13 +160,7 @@ export function computeDealInfluence(deal: Deal, touches: readonly Touch[], rule
   const creditByChannel: DealInfluence['creditByChannel'] = {};
   const attributedAmount: DealInfluence['attributedAmount'] = {};
   for (const [m, c] of credits) {
-    const byChannel: Record<string, number> = {};
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const ch = channels[i] ?? '';
-      byChannel[ch] = (byChannel[ch] ?? 0) + (c[i] ?? 0);
-      total += c[i] ?? 0;
-    }
+    const { byChannel, total } = channelCredits(channels, c);
     creditByChannel[m] = byChannel;
     attributedAmount[m] = attributed(deal.amount, cls.influenced, total);
   }
@@ -198,6 +197,18 @@ export function computeDealInfluence(deal: Deal, touches: readonly Touch[], rule
     evidenceUrl: evidenceUrl(ctx.evidenceBaseUrl, deal),
     rulesVersion: ctx.rulesVersion,
   };
+}
+
+/** Per-touch credits summed per channel, and their total (the deal's community share: 1 with touches, else 0). */
+export function channelCredits(channels: readonly string[], credits: Float64Array): { byChannel: Record<string, number>; total: number } {
+  const byChannel: Record<string, number> = {};
+  let total = 0;
+  for (let i = 0; i < channels.length; i++) {
+    const ch = channels[i] ?? '';
+    byChannel[ch] = (byChannel[ch] ?? 0) + (credits[i] ?? 0);
+    total += credits[i] ?? 0;
+  }
+  return { byChannel, total };
 }
 
 /**

@@ -9,6 +9,7 @@ export { batchInfluences } from './batch-view';
 export { fitMarkov, type Journey, type MarkovFit } from './markov';
 export { fitShapley, type ShapleyFit, type ShapleyOptions } from './shapley';
 export { fitForRules, journeysFromDeals, parsePathsCsv, journeysFileSchema, splitJourneysFile } from './journeys';
+export { recredit } from './recredit';
 export { FIT_TOLERANCE, fitModels, fitShift, fittedModels, fittedOrEmpty, mergeJourneys, type Fitted } from './fit';
 export { Catalogue, specificity } from './catalogue';
 export { OUTPUTS, companyFieldValues, contactFieldValues, dealFieldValues, outputTypes } from './outputs';

@@ -4,6 +4,7 @@ import { allocBatch, computeBatch, toColumnar } from './batch';
 import { batchInfluences } from './batch-view';
 import { computeDealInfluence } from './deal';
 import { DAY, day, deal, T0, testRules } from './testkit';
+import { recredit } from './recredit';
 import type { Deal, Touch } from './types';
 import type { Rules } from '../rules/schema';
 
@@ -184,6 +185,26 @@ describe('engine properties', () => {
         });
       }),
       { numRuns: 200 },
+    );
+  });
+
+  // After a refit the Worker re-credits stored results instead of loading every deal's touches again.
+  const fitArb = fc.dictionary(fc.constantFrom('github', 'slack', 'forum', 'events', 'docs'), fc.constantFrom(0, 0.1, 0.25, 1, 3, 1e-9), { maxKeys: 5 });
+  it('re-crediting a stored result under a new fit equals computing the deal again with it', () => {
+    fc.assert(
+      fc.property(caseArb, fc.constantFrom('markov', 'shapley', 'linear') , fitArb, fitArb, fitArb, fitArb, (c, primary, m1, s1, m2, s2) => {
+        const rules = testRules((x) => ({
+          ...x, scope: c.scope,
+          models: { ...x.models, primary, compare: [...x.models.compare.filter((m) => m !== primary), ...(['markov', 'shapley', 'linear'] as const).filter((m) => m !== primary)] },
+        }));
+        const before = computeDealInfluence(c.deal, c.touches, rules, { ...ctx, fitted: { markov: m1, shapley: s1 } });
+        const stored = JSON.parse(JSON.stringify(before)) as typeof before;
+        const after = computeDealInfluence(c.deal, c.touches, rules, { ...ctx, fitted: { markov: m2, shapley: s2 } });
+        expect(recredit(stored, rules, { markov: m2, shapley: s2 })).toEqual(after);
+        // The stored result itself is left alone.
+        expect(stored).toEqual(before);
+      }),
+      { numRuns: 300 },
     );
   });
 
