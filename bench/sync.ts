@@ -4,7 +4,8 @@
  *   the first load (the runs the import triggers, summed), a run with nothing to do, incremental runs with 1% and 10%
  *   of deals changed in the CRM, and event-to-CRM latency from a signed Slack webhook to the deal's field in the
  *   emulated HubSpot (product default debounce, 20 s). Also times the rules preview (POST /v1/rules/preview) for a
- *   rule-based change and for markov as the primary model.
+ *   rule-based change and for markov as the primary model, and what activating markov costs (one pass from the
+ *   touches, then a re-credit of every stored result) against a forced full recompute.
  * D1 rows read/written are D1's own meta, summed by the run (src/store/metered.ts); CRM calls are the connector's.
  * The emulator's rate limit is raised so the figures show our cost; the CRM-call counts say what real limits imply.
  */
@@ -60,9 +61,9 @@ async function waitRun(id: string): Promise<Run> {
   }
 }
 
-async function runNow(): Promise<Run> {
+async function runNow(query = ''): Promise<Run> {
   for (;;) {
-    const { runs } = await api<{ runs: { run_id: string; started: boolean }[] }>('/v1/sync', { method: 'POST' });
+    const { runs } = await api<{ runs: { run_id: string; started: boolean }[] }>(`/v1/sync${query}`, { method: 'POST' });
     if (runs[0]!.started) return waitRun(runs[0]!.run_id);
     await waitRun(runs[0]!.run_id);
   }
@@ -188,6 +189,23 @@ await Promise.all(
 );
 latencies.sort((a, b) => a - b);
 const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(p * latencies.length) - 1)]! : null);
+
+// What a moved fit costs. Activating markov as the primary model computes every deal from its touches once (no fit
+// yet: linear fallback), refits, and re-credits every stored result with the fit. A forced full run under the active
+// rules, just before, is the cost of the pass from touches alone; the difference is the re-credit's.
+const fullRun = figures(await runNow('?full=1'));
+console.log(`  full recompute ${JSON.stringify(fullRun)}`);
+const activation = await (async () => {
+  const res = await api<{ runs: { run_id: string; started: boolean }[] }>('/v1/rules?kind=rules', {
+    method: 'PUT', headers: { 'content-type': 'text/yaml' }, body: BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov'),
+  });
+  // A run already under way (e.g. debounced by the latency events) does not start the activation's: wait, then run.
+  const first = await waitRun(res.runs[0]!.run_id);
+  const run = res.runs[0]!.started ? first : await runNow();
+  return { ...figures(run), deals_computed: run.counts.deals_computed ?? 0, deals_recredited: run.counts.deals_recredited ?? 0, model_refits: run.counts.model_refits ?? 0 };
+})();
+const recreditCost = { d1_rows_read: activation.d1_rows_read - fullRun.d1_rows_read, d1_rows_written: activation.d1_rows_written - fullRun.d1_rows_written };
+console.log(`  markov activation ${JSON.stringify(activation)}; re-credit ≈ activation − full recompute: ${JSON.stringify(recreditCost)}`);
 await sandbox.stop();
 
 const out = {
@@ -198,6 +216,9 @@ const out = {
   noop: figures(noop),
   preview_window: previewWindow,
   preview_markov: previewMarkov,
+  full_recompute: fullRun,
+  markov_activation: activation,
+  recredit_estimate: recreditCost,
   event_to_crm_p50_s: pct(0.5),
   event_to_crm_p95_s: pct(0.95),
   events_measured: latencies.length,

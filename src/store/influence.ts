@@ -117,7 +117,7 @@ export async function loadTouches(db: D1Database, memberIds: string[]): Promise<
   return results;
 }
 
-export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { influence: DealInfluence; deal: DealRow }[], now: string) {
+export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { influence: DealInfluence; deal: Pick<DealRow, 'created_at' | 'close_date'> }[], now: string) {
   return db
     .prepare(
       `INSERT INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, first_touch_at,

@@ -8,9 +8,9 @@ import type { Rules } from '../rules';
  * run's dirty deals are computed, the models are refitted on the journeys of closed deals computed under the active
  * rules, and every step computes with the stored fit. Journeys do not depend on the fit, so this settles: after rules
  * that use the models are activated, the run computes every deal with empty weights (credits fall back to linear),
- * which stores the journeys; the refit after that pass finds the fit moved and the same run recomputes every deal
- * with it. Later runs refit only when deals were computed, and recompute everything only when a channel's share
- * moved by more than FIT_TOLERANCE.
+ * which stores the journeys; the refit after that pass finds the fit moved and the same run re-credits every stored
+ * result with it (src/attribution/recredit.ts: no touch is loaded again). Later runs refit only when deals were
+ * computed, and re-credit everything only when a channel's share moved by more than FIT_TOLERANCE.
  */
 
 interface FitRow {
@@ -27,13 +27,13 @@ export interface RefitResult {
   journeys: number;
   /** Largest change of a channel's share against the fit the deals were computed with. */
   shift: number;
-  /** The fit moved beyond the tolerance: every deal was marked for recomputing. */
-  recompute: boolean;
-  /** Deal writes planned with the old fit and dropped (the recompute plans them again where values differ). */
+  /** The fit moved beyond the tolerance: every stored deal result must be re-credited with the new fit. */
+  recredit: boolean;
+  /** Deal writes planned with the old fit and dropped (re-crediting plans them again where values differ). */
   dropped: number;
 }
 
-const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recompute: false, dropped: 0 };
+const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recredit: false, dropped: 0 };
 
 /** The fit every step computes with: the stored one for these rules, else empty weights. No query without markov/shapley. */
 export async function storedFit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<Fitted> {
@@ -58,8 +58,9 @@ export async function loadJourneys(db: D1Database, crm: CrmName, rulesVersion: s
 
 /**
  * Refits, after a run's dirty deals, when deals were computed since the last fit or the rules changed. When the fit
- * moved, every deal is marked dirty and the deal writes this run planned so far are dropped: they were computed with
- * the old fit, and a deal whose new values match what the CRM holds plans no write that would replace them.
+ * moved, the deal writes this run planned so far are dropped: they were computed with the old fit, every stored result
+ * is about to be re-credited, and a deal whose new values match what the CRM holds must plan no write that would
+ * replace them.
  */
 export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string, runId: string): Promise<RefitResult> {
   if (!fittedModels(rules).length) return NOTHING;
@@ -80,7 +81,7 @@ export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVer
   const shift = fitShift(previous, fitted);
   // A small move keeps the old fit, so one more closed deal does not rewrite every deal in the CRM.
   const keep = row !== null && sameRules && shift <= FIT_TOLERANCE;
-  const recompute = shift > FIT_TOLERANCE;
+  const recredit = shift > FIT_TOLERANCE;
   const stmts = [
     db
       .prepare(
@@ -90,12 +91,29 @@ export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVer
       )
       .bind(crm, rulesVersion, keep ? row!.fitted : JSON.stringify(fitted), keep ? row!.journeys : seen, watermark, shift, new Date().toISOString()),
   ];
-  if (recompute) {
-    stmts.push(
-      db.prepare(`DELETE FROM sync_writes WHERE run_id = ? AND object = 'deal' AND status = 'pending'`).bind(runId),
-      db.prepare(`INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, 'deal', crm_id FROM crm_deals WHERE crm = ?1 ON CONFLICT DO NOTHING`).bind(crm),
-    );
-  }
+  if (recredit) stmts.push(db.prepare(`DELETE FROM sync_writes WHERE run_id = ? AND object = 'deal' AND status = 'pending'`).bind(runId));
   const results = await db.batch(stmts);
-  return { refitted: true, journeys: seen, shift, recompute, dropped: recompute ? (results[1]?.meta.changes ?? 0) : 0 };
+  return { refitted: true, journeys: seen, shift, recredit, dropped: recredit ? (results[1]?.meta.changes ?? 0) : 0 };
+}
+
+export interface StoredResult {
+  deal_id: string;
+  detail: string;
+  deal_created_at: string;
+  close_date: string | null;
+}
+
+/**
+ * The next stored deal results under this rules version after `after`, in deal id order (the primary key), for
+ * re-crediting. Results under other versions are not re-credited: they are dirty and computed afresh.
+ */
+export async function storedResults(db: D1Database, crm: CrmName, rulesVersion: string, after: string, limit: number): Promise<StoredResult[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT deal_id, detail, deal_created_at, close_date FROM deal_influence
+        WHERE crm = ?1 AND deal_id > ?2 AND rules_version = ?3 ORDER BY deal_id LIMIT ?4`,
+    )
+    .bind(crm, after, rulesVersion, limit)
+    .all<StoredResult>();
+  return results;
 }

@@ -64,7 +64,7 @@ describe('markov with Salesforce owning the deals', () => {
     await activate('salesforce', BUNDLED_MAPPINGS.salesforce.replace(/^provision: false/m, 'provision: true'));
     const run = await activate('rules', markov);
     expect(run.status, JSON.stringify(run)).toBe('done');
-    expect(run.counts.model_fit_recomputes).toBe(1);
+    expect(run.counts.model_fit_recredits).toBe(1);
     expect(await topChannel('open')).toBe('github');
   });
 
@@ -74,7 +74,7 @@ describe('markov with Salesforce owning the deals', () => {
     expect(changed).not.toBe(markov);
     const run = await activate('rules', changed);
     expect(run.status, JSON.stringify(run)).toBe('done');
-    expect(run.counts.model_fit_recomputes).toBe(1);
+    expect(run.counts.model_fit_recredits).toBe(1);
     expect(run.counts.records_written ?? 0).toBe(0);
     expect(await topChannel('open')).toBe('github');
   });

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { fitMarkov } from '../../src/attribution/markov';
 import { loadRules } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
-import { refit, storedFit } from '../../src/sync/fit';
+import { refit, storedFit, storedResults } from '../../src/sync/fit';
 
-/** The refit in D1: when it runs, what it stores, and what a moved fit marks and drops. */
+/** The refit in D1: when it runs, what it stores, what a moved fit drops, and the stored results re-credited after. */
 const loaded = await loadRules(BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov').replace(/^  compare: \[.*\]$/m, '  compare: []'));
 if (!loaded.ok) throw new Error('rules invalid');
 const rules = loaded.value.rules;
@@ -41,7 +41,7 @@ const expected = fitMarkov(
 ).removalEffects;
 
 describe('refit', () => {
-  it('fits the closed deals under the active rules, and a moved fit re-marks every deal and drops the run\'s planned deal writes', async () => {
+  it('fits the closed deals under the active rules, and a moved fit drops the run\'s planned deal writes', async () => {
     await seed('v1', '2026-11-01T00:00:00.000Z');
     // A fit stored earlier under the same rules that gave events everything.
     await env.DB.prepare(`INSERT INTO model_fits (crm, rules_version, fitted, journeys, watermark, fitted_at) VALUES ('hubspot', 'v1', ?, 1, 'old', 'x')`)
@@ -55,13 +55,15 @@ describe('refit', () => {
     ]);
 
     const r = await refit(env.DB, 'hubspot', rules, 'v1', 'run_a');
-    expect(r).toMatchObject({ refitted: true, journeys: 4, recompute: true, dropped: 1 });
+    expect(r).toMatchObject({ refitted: true, journeys: 4, recredit: true, dropped: 1 });
     expect(r.shift).toBeGreaterThan(0.5);
     const fitted = await storedFit(env.DB, 'hubspot', rules, 'v1');
     for (const [c, v] of Object.entries(expected)) expect(fitted.markov?.[c], c).toBeCloseTo(v, 12);
-    // Every deal, open ones included, is to be recomputed with the new fit.
-    const dirty = await env.DB.prepare(`SELECT ref FROM sync_dirty WHERE crm = 'hubspot' AND kind = 'deal' ORDER BY ref`).all<{ ref: string }>();
-    expect(dirty.results.map((x) => x.ref)).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
+    // Every stored result, open deals included, is re-credited from D1 by the attribute stage: nothing is marked to
+    // be recomputed from its touches.
+    expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM sync_dirty').first<{ n: number }>())?.n).toBe(0);
+    const page = async (after: string) => (await storedResults(env.DB, 'hubspot', 'v1', after, 2)).map((x) => x.deal_id);
+    expect([await page(''), await page('d2'), await page('d4'), await page('d5')]).toEqual([['d1', 'd2'], ['d3', 'd4'], ['d5'], []]);
     // This run's pending deal writes came from the old fit: gone. Sent ones, other objects and other runs stay.
     const writes = await env.DB.prepare('SELECT run_id, object, crm_id FROM sync_writes ORDER BY run_id, object, crm_id').all();
     expect(writes.results).toEqual([
@@ -73,26 +75,29 @@ describe('refit', () => {
 
   it('does nothing when no deal was computed since, and keeps the fit when it barely moved', async () => {
     await env.DB.prepare(`DELETE FROM sync_dirty`).run();
-    expect(await refit(env.DB, 'hubspot', rules, 'v1', 'run_c')).toEqual({ refitted: false, journeys: 0, shift: 0, recompute: false, dropped: 0 });
-    // Recomputed with the same journeys: refitted, same weights, nothing to recompute.
+    expect(await refit(env.DB, 'hubspot', rules, 'v1', 'run_c')).toEqual({ refitted: false, journeys: 0, shift: 0, recredit: false, dropped: 0 });
+    // Recomputed with the same journeys: refitted, same weights, nothing to re-credit.
     await seed('v1', '2026-11-02T00:00:00.000Z');
     const again = await refit(env.DB, 'hubspot', rules, 'v1', 'run_c');
-    expect(again).toMatchObject({ refitted: true, journeys: 4, recompute: false, shift: 0 });
+    expect(again).toMatchObject({ refitted: true, journeys: 4, recredit: false, shift: 0 });
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM sync_dirty').first<{ n: number }>())?.n).toBe(0);
   });
 
   it('under new rules the fit starts from the deals computed under them', async () => {
-    // Nothing computed under v2 yet: an empty fit, with which deals fall back to linear; no recompute for it.
+    // Nothing computed under v2 yet: an empty fit, with which deals fall back to linear; nothing to re-credit.
     const empty = await refit(env.DB, 'hubspot', rules, 'v2', 'run_d');
-    expect(empty).toMatchObject({ refitted: true, journeys: 0, recompute: false });
+    expect(empty).toMatchObject({ refitted: true, journeys: 0, recredit: false });
     expect(await storedFit(env.DB, 'hubspot', rules, 'v2')).toEqual({ markov: {} });
-    // Once they are computed under v2 the fit moves from empty, and every deal is recomputed with it.
+    // Once they are computed under v2 the fit moves from empty, and every result is re-credited with it; results still
+    // under v1 are not (they are dirty and computed afresh).
     await seed('v2', '2026-11-03T00:00:00.000Z');
-    expect(await refit(env.DB, 'hubspot', rules, 'v2', 'run_d')).toMatchObject({ refitted: true, journeys: 4, recompute: true });
+    expect(await refit(env.DB, 'hubspot', rules, 'v2', 'run_d')).toMatchObject({ refitted: true, journeys: 4, recredit: true });
+    await env.DB.prepare(`UPDATE deal_influence SET rules_version = 'v1' WHERE deal_id = 'd3'`).run();
+    expect((await storedResults(env.DB, 'hubspot', 'v2', '', 10)).map((x) => x.deal_id)).toEqual(['d1', 'd2', 'd4', 'd5']);
     // Rules without markov or shapley never touch D1 for this.
     const plain = await loadRules(BUNDLED_MAPPINGS.rules);
     if (!plain.ok) throw new Error('bundled rules invalid');
-    expect(await refit(env.DB, 'hubspot', plain.value.rules, 'v3', 'run_e')).toEqual({ refitted: false, journeys: 0, shift: 0, recompute: false, dropped: 0 });
+    expect(await refit(env.DB, 'hubspot', plain.value.rules, 'v3', 'run_e')).toEqual({ refitted: false, journeys: 0, shift: 0, recredit: false, dropped: 0 });
     expect(await storedFit(env.DB, 'hubspot', plain.value.rules, 'v3')).toEqual({});
   });
 });

@@ -1,6 +1,7 @@
 import { companyFieldValues, contactFieldValues, dealFieldValues } from '../../attribution/outputs';
 import { computeCompanyInfluence, computeContactInfluence } from '../../attribution/people';
 import { computeDealInfluence } from '../../attribution/deal';
+import { recredit } from '../../attribution/recredit';
 import { fittedModels, fittedOrEmpty, type Fitted } from '../../attribution/fit';
 import type { Deal, DealInfluence, Touch } from '../../attribution/types';
 import type { CrmName } from '../../env';
@@ -12,7 +13,7 @@ import {
 } from '../../store/influence';
 import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
-import { refit, storedFit } from '../fit';
+import { refit, storedFit, storedResults } from '../fit';
 import { touchesOf } from './touches';
 
 const CHUNK = 50;
@@ -113,19 +114,39 @@ export async function computeDeals(input: DealComputeInput, ids: string[]): Prom
   return computeLoaded(input, loaded, new Date().toISOString());
 }
 
+type ComputedDeal = { influence: DealInfluence; deal: Pick<DealRow, 'created_at' | 'close_date'> };
+
+/** Stores deal results and plans the field writes that changed, in one batch with `also`; returns the writes planned. */
+async function saveDeals(ctx: RunContext, computed: ComputedDeal[], also: D1PreparedStatement[]): Promise<number> {
+  const { db, crm, active } = ctx;
+  const mapping = active.mappings[crm];
+  const values = new Map(computed.map(({ influence }) => [influence.dealId, mapping ? dealFieldValues(mapping, influence) : {}]));
+  const writes = await diffWrites(ctx, 'deal', values);
+  const stmts = [upsertDealInfluenceStmt(db, crm, computed, new Date().toISOString()), ...also];
+  if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
+  await db.batch(stmts);
+  return writes.length;
+}
+
 async function dealsChunk(ctx: RunContext, ids: string[], fitted: Fitted | undefined): Promise<Counts> {
   const { db, crm, active } = ctx;
   const computed = await computeDeals(
     { db, crm, rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: ctx.config.PUBLIC_URL, fitted }, ids,
   );
-  const now = new Date().toISOString();
-  const mapping = active.mappings[crm];
-  const values = new Map(computed.map(({ influence }) => [influence.dealId, mapping ? dealFieldValues(mapping, influence) : {}]));
-  const writes = await diffWrites(ctx, 'deal', values);
-  const stmts = [upsertDealInfluenceStmt(db, crm, computed, now), clearDirtyStmt(db, crm, 'deal', ids)];
-  if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
-  await db.batch(stmts);
-  return { deals_computed: computed.length, writes_planned: writes.length, influenced: computed.filter((c) => c.influence.influenced).length };
+  const planned = await saveDeals(ctx, computed, [clearDirtyStmt(db, crm, 'deal', ids)]);
+  return { deals_computed: computed.length, writes_planned: planned, influenced: computed.filter((c) => c.influence.influenced).length };
+}
+
+/** Re-credits the next chunk of stored deal results with the current fit; returns the last deal id, or null when done. */
+async function recreditChunk(ctx: RunContext, after: string, fitted: Fitted): Promise<{ last: string | null; counts: Counts }> {
+  const rows = await storedResults(ctx.db, ctx.crm, ctx.active.rulesVersion, after, CHUNK);
+  if (!rows.length) return { last: null, counts: {} };
+  const computed = rows.map((r) => ({
+    influence: recredit(JSON.parse(r.detail) as DealInfluence, ctx.active.rules, fitted),
+    deal: { created_at: r.deal_created_at, close_date: r.close_date },
+  }));
+  const planned = await saveDeals(ctx, computed, []);
+  return { last: rows[rows.length - 1]!.deal_id, counts: { deals_recredited: rows.length, writes_planned: planned } };
 }
 
 /** Contact or company outputs: the touches of the members linked to each record (company: also via its contacts). */
@@ -171,35 +192,54 @@ async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', ids: st
 /** Data-driven models refit at most this often per run: once after the dirty deals, once more if that moved the fit. */
 const MAX_REFITS = 2;
 
+interface AttributeCheckpoint {
+  refits?: unknown;
+  rules?: unknown;
+  /** While stored results are re-credited after the fit moved: the last deal id done ('' before the first). */
+  recredit?: unknown;
+}
+
 /**
  * Recomputes dirty deals, then contacts, then companies, chunk by chunk, planning the field writes that changed. With
  * markov or shapley in the rules, the models are refitted on the stored journeys once the dirty deals are done; if the
- * fit moved, every deal is marked dirty again and recomputed with it in the same run (see src/sync/fit.ts).
+ * fit moved, every stored deal result is re-credited with it in the same run (see src/sync/fit.ts).
  */
 export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promise<StepResult> {
   let counts: Counts = {};
   const { db, crm, active } = ctx;
-  // Refits count per rules version: rules activated while a run is under way start the count again.
-  const saved = (checkpoint ?? {}) as { refits?: unknown; rules?: unknown };
-  let refits = saved.rules === active.rulesVersion ? Number(saved.refits) || 0 : 0;
+  // Refits count per rules version: rules activated while a run is under way start the count again, and drop a
+  // re-credit under way (activation marks every deal dirty).
+  const saved = (checkpoint ?? {}) as AttributeCheckpoint;
+  const sameRules = saved.rules === active.rulesVersion;
+  let refits = sameRules ? Number(saved.refits) || 0 : 0;
+  let recrediting = sameRules && typeof saved.recredit === 'string' ? saved.recredit : null;
   const usesFit = ctx.ownsDeals && fittedModels(active.rules).length > 0;
   let fitted = usesFit ? await storedFit(db, crm, active.rules, active.rulesVersion) : undefined;
   const kinds = (ctx.ownsDeals ? ['deal', 'contact', 'company'] : ['contact', 'company']) as ('deal' | 'contact' | 'company')[];
   for (const kind of kinds) {
     for (;;) {
-      if (ctx.spent()) return { stage: 'attribute', checkpoint: { refits, rules: active.rulesVersion }, counts, errors: [] };
+      if (ctx.spent()) {
+        return { stage: 'attribute', checkpoint: { refits, rules: active.rulesVersion, recredit: recrediting }, counts, errors: [] };
+      }
       const ids = await dirtyBatch(db, crm, kind, CHUNK);
       if (ids.length) {
         counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids, fitted) : await peopleChunk(ctx, kind, ids));
+        continue;
+      }
+      if (recrediting !== null && fitted) {
+        const r = await recreditChunk(ctx, recrediting, fitted);
+        counts = addCounts(counts, r.counts);
+        recrediting = r.last;
         continue;
       }
       if (kind !== 'deal' || !usesFit || refits >= MAX_REFITS) break;
       refits++;
       const r = await refit(db, crm, active.rules, active.rulesVersion, ctx.run.id);
       if (r.refitted) counts = addCounts(counts, { model_refits: 1, model_fit_journeys: r.journeys });
-      if (!r.recompute) break;
-      counts = addCounts(counts, { model_fit_recomputes: 1, writes_dropped: r.dropped });
+      if (!r.recredit) break;
+      counts = addCounts(counts, { model_fit_recredits: 1, writes_dropped: r.dropped });
       fitted = await storedFit(db, crm, active.rules, active.rulesVersion);
+      recrediting = '';
     }
   }
   return { stage: 'write', checkpoint: {}, counts, errors: [] };
