@@ -1,4 +1,5 @@
 import type { Rules } from '../rules/schema';
+import { refreshSlot } from './aging';
 import type { ResolvedTouchpoint } from './catalogue';
 import { catalogueFor, computeDealInfluence, topChannel } from './deal';
 import { parseTime } from './definitions';
@@ -52,6 +53,18 @@ export function computeContactInfluence(contactId: string, touches: readonly Tou
     activityRecent: recent,
     channels: [...channels].sort(),
   };
+}
+
+/**
+ * When the contact's result should be refreshed (ISO, see refreshSlot), or null: its activity count changes with no
+ * new activity when its oldest touch in the `contacts.activity_days` window leaves it.
+ */
+export function contactRefreshAt(touches: readonly Touch[], rules: Rules, asOf: string): string | null {
+  const now = parseTime(asOf);
+  const span = rules.contacts.activity_days * 86_400_000;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const k of counted(touches, rules, now)) if (k.at >= now - span) oldest = Math.min(oldest, k.at);
+  return Number.isFinite(oldest) ? refreshSlot(oldest + span + 1, now) : null;
 }
 
 /** One company: `touches` are those made while the member was affiliated with it (time-aware affiliation). */

@@ -117,16 +117,26 @@ export async function loadTouches(db: D1Database, memberIds: string[]): Promise<
   return results;
 }
 
-export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { influence: DealInfluence; deal: Pick<DealRow, 'created_at' | 'close_date'> }[], now: string) {
+/** A deal result to store: the influence, the deal's dates, and when it next changes with time alone (null: never). */
+export interface StoredDeal {
+  influence: DealInfluence;
+  deal: Pick<DealRow, 'created_at' | 'close_date'>;
+  refreshAt: string | null;
+  /** Keeps this computed_at instead of now: a re-score for time alone is not a computation (and moves no refit). */
+  computedAt?: string;
+}
+
+export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: StoredDeal[], now: string) {
   return db
     .prepare(
       `INSERT INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, first_touch_at,
                                    last_touch_at, top_channel, amount, attributed_amount, currency, is_closed, is_won,
-                                   deal_created_at, close_date, detail, journey, computed_at)
+                                   deal_created_at, close_date, detail, journey, refresh_at, computed_at)
        SELECT ?1, value ->> 'dealId', value ->> 'rulesVersion', value ->> 'influenced', value ->> 'sourced', value ->> 'assisted',
               value ->> 'score', value ->> 'touchCount', value ->> 'firstTouchAt', value ->> 'lastTouchAt', value ->> 'topChannel',
               value ->> 'amount', value ->> 'attributed', value ->> 'currency', value ->> 'isClosed', value ->> 'isWon',
-              value ->> 'createdAt', value ->> 'closeDate', value ->> 'detail', value ->> 'journey', ?3
+              value ->> 'createdAt', value ->> 'closeDate', value ->> 'detail', value ->> 'journey', value ->> 'refreshAt',
+              coalesce(value ->> 'computedAt', ?3)
          FROM json_each(?2) WHERE true
        ON CONFLICT (crm, deal_id) DO UPDATE SET
          rules_version = excluded.rules_version, influenced = excluded.influenced, sourced = excluded.sourced,
@@ -134,11 +144,12 @@ export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { in
          first_touch_at = excluded.first_touch_at, last_touch_at = excluded.last_touch_at, top_channel = excluded.top_channel,
          amount = excluded.amount, attributed_amount = excluded.attributed_amount, currency = excluded.currency,
          is_closed = excluded.is_closed, is_won = excluded.is_won, deal_created_at = excluded.deal_created_at,
-         close_date = excluded.close_date, detail = excluded.detail, journey = excluded.journey, computed_at = excluded.computed_at`,
+         close_date = excluded.close_date, detail = excluded.detail, journey = excluded.journey, refresh_at = excluded.refresh_at,
+         computed_at = excluded.computed_at`,
     )
     .bind(
       crm,
-      json(rows.map(({ influence: d, deal }) => ({
+      json(rows.map(({ influence: d, deal, refreshAt, computedAt }) => ({
         dealId: d.dealId, rulesVersion: d.rulesVersion, influenced: d.influenced ? 1 : 0, sourced: d.sourced ? 1 : 0,
         assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
         lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
@@ -146,19 +157,22 @@ export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: { in
         isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(d),
         // The channels of the counted touches in time order: what the data-driven models are fitted on.
         journey: json(d.evidence.map((e) => e.channel)),
+        refreshAt, computedAt,
       }))),
       now,
     );
 }
 
-export function upsertContactInfluenceStmt(db: D1Database, crm: CrmKind, rows: ContactInfluence[], now: string) {
+/** Contact results with when each next changes with time alone (null: never). */
+export function upsertContactInfluenceStmt(db: D1Database, crm: CrmKind, rows: (ContactInfluence & { refreshAt: string | null })[], now: string) {
   return db
     .prepare(
-      `INSERT INTO contact_influence (crm, contact_id, stage, last_activity_at, activity_recent, channels, computed_at)
+      `INSERT INTO contact_influence (crm, contact_id, stage, last_activity_at, activity_recent, channels, refresh_at, computed_at)
        SELECT ?1, value ->> 'contactId', value ->> 'stage', value ->> 'lastActivityAt', value ->> 'activityRecent',
-              json(value -> 'channels'), ?3 FROM json_each(?2) WHERE true
+              json(value -> 'channels'), value ->> 'refreshAt', ?3 FROM json_each(?2) WHERE true
        ON CONFLICT (crm, contact_id) DO UPDATE SET stage = excluded.stage, last_activity_at = excluded.last_activity_at,
-         activity_recent = excluded.activity_recent, channels = excluded.channels, computed_at = excluded.computed_at`,
+         activity_recent = excluded.activity_recent, channels = excluded.channels, refresh_at = excluded.refresh_at,
+         computed_at = excluded.computed_at`,
     )
     .bind(crm, json(rows), now);
 }

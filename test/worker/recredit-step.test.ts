@@ -46,7 +46,7 @@ beforeAll(async () => {
     const ts = Array.from({ length: 1 + (i % 4) }, (_, k) => touch({ at: -10 + k * 3 + (i % 5), type: TYPES[(i + k) % TYPES.length]! }));
     const influence = computeDealInfluence(d, ts, rules, { evidenceBaseUrl: 'https://ci.test', rulesVersion: version, fitted: { markov: {}, shapley: {} } });
     before.set(d.id, influence);
-    return { influence, deal: { created_at: d.createdAt, close_date: d.closedAt } };
+    return { influence, deal: { created_at: d.createdAt, close_date: d.closedAt }, refreshAt: null };
   });
   await upsertDealInfluenceStmt(env.DB, 'hubspot', rows, '2026-11-01T00:00:00.000Z').run();
   // The fit of that pass's journeys, stored with the newest computed_at as its watermark: nothing to refit.

@@ -1,5 +1,6 @@
 import { companyFieldValues, contactFieldValues, dealFieldValues } from '../../attribution/outputs';
-import { computeCompanyInfluence, computeContactInfluence } from '../../attribution/people';
+import { dealRefreshAt, rescore } from '../../attribution/aging';
+import { computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from '../../attribution/people';
 import { computeDealInfluence } from '../../attribution/deal';
 import { recredit } from '../../attribution/recredit';
 import { fittedModels, fittedOrEmpty, type Fitted } from '../../attribution/fit';
@@ -9,7 +10,7 @@ import type { Rules } from '../../rules';
 import type { FieldValue, WriteObject } from '../../crm/types';
 import {
   loadDeals, loadLinksTo, loadWritten, planWritesStmt, upsertCompanyInfluenceStmt, upsertContactInfluenceStmt,
-  upsertDealInfluenceStmt, type DealRow, type PlannedWrite,
+  upsertDealInfluenceStmt, type DealRow, type PlannedWrite, type StoredDeal,
 } from '../../store/influence';
 import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
@@ -114,15 +115,20 @@ export async function computeDeals(input: DealComputeInput, ids: string[]): Prom
   return computeLoaded(input, loaded, new Date().toISOString());
 }
 
-type ComputedDeal = { influence: DealInfluence; deal: Pick<DealRow, 'created_at' | 'close_date'> };
+type ComputedDeal = Omit<StoredDeal, 'refreshAt'>;
 
-/** Stores deal results and plans the field writes that changed, in one batch with `also`; returns the writes planned. */
+/**
+ * Stores deal results, with when each next changes with time alone, and plans the field writes that changed, in one
+ * batch with `also`; returns the writes planned.
+ */
 async function saveDeals(ctx: RunContext, computed: ComputedDeal[], also: D1PreparedStatement[]): Promise<number> {
   const { db, crm, active } = ctx;
   const mapping = active.mappings[crm];
   const values = new Map(computed.map(({ influence }) => [influence.dealId, mapping ? dealFieldValues(mapping, influence) : {}]));
   const writes = await diffWrites(ctx, 'deal', values);
-  const stmts = [upsertDealInfluenceStmt(db, crm, computed, new Date().toISOString()), ...also];
+  const now = new Date().toISOString();
+  const stored = computed.map((c) => ({ ...c, refreshAt: dealRefreshAt(c.influence, active.rules, now, closedAtOf(c)) }));
+  const stmts = [upsertDealInfluenceStmt(db, crm, stored, now), ...also];
   if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
   await db.batch(stmts);
   return writes.length;
@@ -147,6 +153,40 @@ async function recreditChunk(ctx: RunContext, after: string, fitted: Fitted): Pr
   }));
   const planned = await saveDeals(ctx, computed, []);
   return { last: rows[rows.length - 1]!.deal_id, counts: { deals_recredited: rows.length, writes_planned: planned } };
+}
+
+const closedAtOf = (c: ComputedDeal) => (c.influence.isClosed ? c.deal.close_date : null);
+
+/**
+ * Deal results whose score changed with time alone since they were stored (see src/attribution/aging.ts): re-scored
+ * from their evidence as of now, keeping computed_at. Null when none is due.
+ */
+async function dueDealsChunk(ctx: RunContext): Promise<Counts | null> {
+  const now = new Date().toISOString();
+  const { results } = await ctx.db
+    .prepare(
+      `SELECT detail, deal_created_at, close_date, computed_at FROM deal_influence
+        WHERE crm = ?1 AND refresh_at <= ?2 AND rules_version = ?3 ORDER BY refresh_at LIMIT ?4`,
+    )
+    .bind(ctx.crm, now, ctx.active.rulesVersion, CHUNK)
+    .all<{ detail: string; deal_created_at: string; close_date: string | null; computed_at: string }>();
+  if (!results.length) return null;
+  const computed = results.map((r) => {
+    const stored = JSON.parse(r.detail) as DealInfluence;
+    const deal = { created_at: r.deal_created_at, close_date: r.close_date };
+    return { influence: rescore(stored, ctx.active.rules, now, stored.isClosed ? r.close_date : null), deal, computedAt: r.computed_at };
+  });
+  return { deals_rescored: results.length, writes_planned: await saveDeals(ctx, computed, []) };
+}
+
+/** Contacts whose activity count changed with time alone: recomputed. Null when none is due. */
+async function dueContactsChunk(ctx: RunContext): Promise<Counts | null> {
+  const { results } = await ctx.db
+    .prepare(`SELECT contact_id FROM contact_influence WHERE crm = ?1 AND refresh_at <= ?2 ORDER BY refresh_at LIMIT ?3`)
+    .bind(ctx.crm, new Date().toISOString(), CHUNK)
+    .all<{ contact_id: string }>();
+  if (!results.length) return null;
+  return addCounts(await peopleChunk(ctx, 'contact', results.map((r) => r.contact_id)), { contacts_refreshed: results.length });
 }
 
 /** Contact or company outputs: the touches of the members linked to each record (company: also via its contacts). */
@@ -174,7 +214,7 @@ async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', ids: st
   const values = new Map<string, Record<string, FieldValue>>();
   let stmt: D1PreparedStatement;
   if (kind === 'contact') {
-    const rows = [...byRef].map(([id, t]) => computeContactInfluence(id, t, active.rules, now));
+    const rows = [...byRef].map(([id, t]) => ({ ...computeContactInfluence(id, t, active.rules, now), refreshAt: contactRefreshAt(t, active.rules, now) }));
     for (const r of rows) values.set(r.contactId, mapping ? contactFieldValues(mapping, r) : {});
     stmt = upsertContactInfluenceStmt(db, crm, rows, now);
   } else {
@@ -230,6 +270,11 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
         const r = await recreditChunk(ctx, recrediting, fitted);
         counts = addCounts(counts, r.counts);
         recrediting = r.last;
+        continue;
+      }
+      const due = kind === 'deal' ? await dueDealsChunk(ctx) : kind === 'contact' ? await dueContactsChunk(ctx) : null;
+      if (due) {
+        counts = addCounts(counts, due);
         continue;
       }
       if (kind !== 'deal' || !usesFit || refits >= MAX_REFITS) break;

@@ -1,0 +1,118 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { dealRefreshAt, MIN_REFRESH_MS, REFRESH_SLOT_MS, rescore, scoreDropsAt } from './aging';
+import { computeDealInfluence } from './deal';
+import { computeContactInfluence, contactRefreshAt } from './people';
+import { DAY, day, deal, iso, T0, testRules, touch } from './testkit';
+import type { Rules } from '../rules/schema';
+
+const ctx = { evidenceBaseUrl: 'https://x', rulesVersion: 'v' };
+const rules = testRules();
+const TYPES = ['github.star', 'github.pull_request.merged', 'slack.message', 'discourse.post.created', 'events.attended', 'webinar.attended'];
+
+const caseArb = fc.record({
+  closed: fc.boolean(),
+  won: fc.boolean(),
+  untilClose: fc.boolean(),
+  // A minimum score makes "influenced" (and so the attributed amounts) depend on time too: this many points below the
+  // score when stored, so that falling scores cross it.
+  minScoreBelow: fc.integer({ min: 0, max: 3 }),
+  touches: fc.array(
+    fc.record({ at: fc.integer({ min: -29 * 24, max: 19 * 24 }).map((h) => h / 24), type: fc.constantFrom(...TYPES), memberId: fc.constantFrom('m1', 'm2', 'm3') }),
+    { maxLength: 8 },
+  ),
+  // "Now" when the result was stored, and how much later it is looked at again.
+  asOfDay: fc.integer({ min: 20, max: 120 }),
+  laterDays: fc.double({ min: 0, max: 400, noNaN: true }),
+});
+
+type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
+
+function setup(c: Case) {
+  const d = deal({ isClosed: c.closed, isWon: c.closed && c.won, closedAt: c.closed ? day(20) : null });
+  const touches = c.touches.map((t) => touch(t));
+  const windowed: Rules = { ...rules, window: { ...rules.window, until_close: c.untilClose } };
+  const stored = computeDealInfluence(d, touches, windowed, { ...ctx, asOf: day(c.asOfDay) }).score;
+  const min_score = Math.max(0, stored - c.minScoreBelow);
+  const r: Rules = { ...windowed, definitions: { ...rules.definitions, influenced: { ...rules.definitions.influenced, min_score } } };
+  const at = (ms: number) => computeDealInfluence(d, touches, r, { ...ctx, asOf: iso(ms) });
+  return { r, d, at };
+}
+
+describe('results that change with time alone', () => {
+  it('re-scoring a stored result at a later time equals computing the deal again then', () => {
+    let flipped = 0;
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { r, d, at } = setup(c);
+        const then = T0 + c.asOfDay * DAY;
+        const later = then + c.laterDays * DAY;
+        const stored = JSON.parse(JSON.stringify(at(then))) as ReturnType<typeof at>;
+        const fresh = at(later);
+        expect(rescore(stored, r, iso(later), d.closedAt)).toEqual(fresh);
+        if (fresh.influenced !== stored.influenced) flipped++;
+      }),
+      { numRuns: 500 },
+    );
+    // Some cases stop counting as influenced as the score falls.
+    expect(flipped).toBeGreaterThan(3);
+  });
+
+  it('the score drops a point when scoreDropsAt says (to the millisecond), and never when it says none', () => {
+    let changing = 0;
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const { r, d, at } = setup(c);
+        const then = T0 + c.asOfDay * DAY;
+        const stored = at(then);
+        const drops = scoreDropsAt(stored, r, d.closedAt);
+        const refresh = dealRefreshAt(stored, r, iso(then), d.closedAt);
+        if (drops === null) {
+          expect(refresh).toBeNull();
+          expect(at(then + 10 * 365 * DAY).score).toBe(stored.score);
+          return;
+        }
+        // Refreshed on the hour at or after the drop, and never within a minute of the computation.
+        const t = Date.parse(refresh!);
+        expect(t % REFRESH_SLOT_MS).toBe(0);
+        expect(t).toBeGreaterThanOrEqual(Math.max(drops, then + MIN_REFRESH_MS));
+        expect(t).toBeLessThan(Math.max(drops, then + MIN_REFRESH_MS) + REFRESH_SLOT_MS);
+        if (drops <= then) return; // already due when computed (at the rounding edge): refreshed as soon as allowed
+        changing++;
+        expect(at(drops - 2).score).toBe(stored.score);
+        expect(at(drops + 1).score).toBe(stored.score - 1);
+      }),
+      { numRuns: 300 },
+    );
+    expect(changing).toBeGreaterThan(50);
+  });
+
+  it('a closed deal whose window ends at close never needs a refresh', () => {
+    const d = deal({ isClosed: true, closedAt: day(20) });
+    const inf = computeDealInfluence(d, [touch({ at: 1 })], rules, { ...ctx, asOf: day(30) });
+    expect(dealRefreshAt(inf, rules, day(30), d.closedAt)).toBeNull();
+    expect(rescore(inf, rules, day(300), d.closedAt)).toBe(inf);
+  });
+
+  it("a contact's refresh time is when its oldest touch in the activity window leaves it", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -200, max: 0 }), { maxLength: 6 }), fc.integer({ min: 0, max: 100 }), (days, nowDay) => {
+        const touches = days.map((x) => touch({ at: x }));
+        const now = day(nowDay);
+        const count = (t: number) => computeContactInfluence('c1', touches, rules, iso(t)).activityRecent;
+        const refresh = contactRefreshAt(touches, rules, now);
+        if (refresh === null) {
+          expect(count(Date.parse(now))).toBe(0);
+          return;
+        }
+        // On the hour after the oldest touch in the window leaves it: before, the count is as it was; then, lower.
+        const t = Date.parse(refresh);
+        expect(t % REFRESH_SLOT_MS).toBe(0);
+        expect(t).toBeGreaterThan(Date.parse(now));
+        expect(count(Math.max(Date.parse(now), t - REFRESH_SLOT_MS))).toBe(count(Date.parse(now)));
+        expect(count(t)).toBeLessThan(count(Date.parse(now)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
