@@ -1,21 +1,21 @@
 import type { Rules } from '../rules/schema';
 import { attributed, catalogueFor } from './deal';
-import { influenceScore, parseTime, type JourneySummary } from './definitions';
+import { influenceScore, isInfluenced, parseTime, scoreParts, type JourneySummary } from './definitions';
 import type { DealInfluence } from './types';
 
 /**
  * Results that change with time alone. A deal's score measures recency up to "now" unless the deal is closed and the
- * window ends at close, so an open deal's score (and with a minimum score, whether it counts as influenced) falls as
- * days pass without activity. Each stored result says when it next changes (`refresh_at`); the sync re-scores it
- * then from its stored evidence, without loading touches. Contacts' "activity in the last N days" works the same way
- * (see contactRefreshAt in people.ts).
+ * window ends at close, so an open deal's score (any deal's with `until_close: false`), and with a minimum score
+ * whether it counts as influenced, falls as days pass without activity. Each stored result says when it next changes
+ * (`refresh_at`); the sync re-scores it then from its stored evidence, without loading touches. Contacts' "activity
+ * in the last N days" works the same way (see contactRefreshAt in people.ts).
  */
 
 /** Never sooner than this after the computation: a refresh that changes nothing must not come round again at once. */
 export const MIN_REFRESH_MS = 60_000;
 /**
  * Refresh times are rounded up to the hour: refreshes come in batches (one run finds many due, rather than most runs a
- * few), and a value in the CRM is at most an hour behind.
+ * few), and a value in the CRM is about an hour behind at most, plus the wait for the next run (the cron's 15 minutes).
  */
 export const REFRESH_SLOT_MS = 3_600_000;
 
@@ -25,9 +25,12 @@ export function refreshSlot(changesAt: number, now: number): string {
   return new Date(Math.ceil(at / REFRESH_SLOT_MS) * REFRESH_SLOT_MS).toISOString();
 }
 
-/** Whether the score's recency is measured at "now" (true) or at the close (false, fixed). */
-function agesWithTime(influence: DealInfluence, rules: Rules, closedAt: string | null): boolean {
-  return !(rules.window.until_close && influence.isClosed && !Number.isNaN(parseTime(closedAt)));
+/**
+ * Whether the score's recency is measured at "now" (true) or at the close (false, fixed). `closedAt` is the close time
+ * the engine saw (Deal.closedAt: the sync gives open deals none).
+ */
+function agesWithTime(rules: Rules, closedAt: string | null): boolean {
+  return !(rules.window.until_close && !Number.isNaN(parseTime(closedAt)));
 }
 
 /** The journey summary behind the score, from the stored evidence (the counted touches in journey order). */
@@ -51,9 +54,9 @@ function summaryOf(influence: DealInfluence, rules: Rules, referenceAt: number):
  * the attributed amounts (0 when not influenced) follow the new reference time; nothing else depends on it.
  */
 export function rescore(influence: DealInfluence, rules: Rules, asOf: string, closedAt: string | null): DealInfluence {
-  if (!agesWithTime(influence, rules, closedAt) || influence.touchCount === 0) return influence;
+  if (!agesWithTime(rules, closedAt) || influence.touchCount === 0) return influence;
   const score = influenceScore(rules, summaryOf(influence, rules, parseTime(asOf)));
-  const influenced = influence.touchCount >= rules.definitions.influenced.min_touches && score >= rules.definitions.influenced.min_score;
+  const influenced = isInfluenced(rules, influence.touchCount, score);
   const attributedAmount: DealInfluence['attributedAmount'] = {};
   for (const m of influence.models) {
     let total = 0;
@@ -76,11 +79,9 @@ export function dealRefreshAt(influence: DealInfluence, rules: Rules, asOf: stri
  */
 export function scoreDropsAt(influence: DealInfluence, rules: Rules, closedAt: string | null): number | null {
   const c = rules.definitions.score;
-  if (!agesWithTime(influence, rules, closedAt) || influence.touchCount === 0 || influence.score <= 0 || c.recency <= 0) return null;
+  if (!agesWithTime(rules, closedAt) || influence.touchCount === 0 || influence.score <= 0 || c.recency <= 0) return null;
   const s = summaryOf(influence, rules, Number.NaN);
-  const volume = s.weightSum / (s.weightSum + c.volume_saturation);
-  const breadth = Math.min(1, s.distinctMembers / c.breadth_saturation);
-  const depth = rules.stages.length ? (s.maxStageRank + 1) / rules.stages.length : 0;
+  const { volume, breadth, depth } = scoreParts(rules, s);
   const base = 100 * (c.volume * volume + c.breadth * breadth + c.depth * depth);
   const q = (influence.score - 0.5 - base) / (100 * c.recency);
   if (!(q > 0)) return null;

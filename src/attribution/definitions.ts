@@ -29,14 +29,27 @@ export interface JourneySummary {
 export function influenceScore(rules: Rules, s: JourneySummary): number {
   if (s.touches === 0) return 0;
   const c = rules.definitions.score;
-  const volume = s.weightSum / (s.weightSum + c.volume_saturation);
-  const breadth = Math.min(1, s.distinctMembers / c.breadth_saturation);
+  const { volume, breadth, depth } = scoreParts(rules, s);
   const ageMs = Math.max(0, s.referenceAt - s.lastTouchAt);
   // exp(−ln2·age/H) = 2^(−age/H), written the same way as the batch path so both round identically.
   const recency = Number.isFinite(ageMs) ? Math.exp(ageMs * (-Math.LN2 / (c.recency_half_life_days * 86_400_000))) : 0;
-  const depth = rules.stages.length ? (s.maxStageRank + 1) / rules.stages.length : 0;
   const raw = c.volume * volume + c.breadth * breadth + c.recency * recency + c.depth * depth;
   return Math.max(0, Math.min(100, Math.round(raw * 100)));
+}
+
+/** The parts of the score that do not depend on time (each 0..1, before weighting). */
+export function scoreParts(rules: Rules, s: Pick<JourneySummary, 'weightSum' | 'distinctMembers' | 'maxStageRank'>) {
+  const c = rules.definitions.score;
+  return {
+    volume: s.weightSum / (s.weightSum + c.volume_saturation),
+    breadth: Math.min(1, s.distinctMembers / c.breadth_saturation),
+    depth: rules.stages.length ? (s.maxStageRank + 1) / rules.stages.length : 0,
+  };
+}
+
+/** Influenced: enough counted touches and a high enough score. */
+export function isInfluenced(rules: Rules, touches: number, score: number): boolean {
+  return touches >= rules.definitions.influenced.min_touches && score >= rules.definitions.influenced.min_score;
 }
 
 export interface Classification {
@@ -49,7 +62,7 @@ export interface Classification {
 export function classify(rules: Rules, s: JourneySummary): Classification {
   const d = rules.definitions;
   const score = influenceScore(rules, s);
-  const influenced = s.touches >= d.influenced.min_touches && score >= d.influenced.min_score;
+  const influenced = isInfluenced(rules, s.touches, score);
   const sourced = s.sourcedTouch;
   const assisted =
     s.touchesAfterCreation >= d.assisted.min_touches_after_creation && !(d.assisted.exclude_sourced && sourced);

@@ -8,7 +8,8 @@ import type { DealInfluence } from './types';
  * only through the channels of the counted touches (in the evidence): their per-touch credits, credit per channel and
  * attributed amount, and the top channel when one of them is primary. Everything else (which touches count, flags,
  * score, the other models) stays as computed. The result equals computing the deal again from its touches with the new
- * fit, to the bit (see recredit.test.ts), without loading a single touch.
+ * fit at the time it was computed, to the bit (property test in properties.test.ts), without loading a single touch;
+ * `rescore` (aging.ts) then brings the time-dependent part up to now.
  */
 export function recredit(influence: DealInfluence, rules: Rules, fitted: Fitted): DealInfluence {
   const models = fittedModels(rules).filter((m) => influence.models.includes(m));

@@ -126,12 +126,9 @@ export interface StoredDeal {
   computedAt?: string;
 }
 
-export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: StoredDeal[], now: string) {
-  return db
-    .prepare(
-      `INSERT INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, first_touch_at,
-                                   last_touch_at, top_channel, amount, attributed_amount, currency, is_closed, is_won,
-                                   deal_created_at, close_date, detail, journey, refresh_at, computed_at)
+const UPSERT_DEAL_INFLUENCE = `INSERT INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count,
+                                   first_touch_at, last_touch_at, top_channel, amount, attributed_amount, currency, is_closed,
+                                   is_won, deal_created_at, close_date, detail, journey, refresh_at, computed_at)
        SELECT ?1, value ->> 'dealId', value ->> 'rulesVersion', value ->> 'influenced', value ->> 'sourced', value ->> 'assisted',
               value ->> 'score', value ->> 'touchCount', value ->> 'firstTouchAt', value ->> 'lastTouchAt', value ->> 'topChannel',
               value ->> 'amount', value ->> 'attributed', value ->> 'currency', value ->> 'isClosed', value ->> 'isWon',
@@ -145,22 +142,82 @@ export function upsertDealInfluenceStmt(db: D1Database, crm: CrmKind, rows: Stor
          amount = excluded.amount, attributed_amount = excluded.attributed_amount, currency = excluded.currency,
          is_closed = excluded.is_closed, is_won = excluded.is_won, deal_created_at = excluded.deal_created_at,
          close_date = excluded.close_date, detail = excluded.detail, journey = excluded.journey, refresh_at = excluded.refresh_at,
-         computed_at = excluded.computed_at`,
+         computed_at = excluded.computed_at`;
+
+/**
+ * D1 takes a bound string of at most 2 MB. Rows are bound as one JSON array per statement, so a chunk whose results
+ * (each with its evidence) would pass this many UTF-16 units (≤ 1.8 MB as UTF-8) is split over several statements.
+ */
+const MAX_BOUND_CHARS = 600_000;
+
+/** Statements storing deal results: as few as fit D1's limit on a bound string (one for an ordinary chunk). */
+export function upsertDealInfluenceStmts(db: D1Database, crm: CrmKind, rows: StoredDeal[], now: string): D1PreparedStatement[] {
+  const groups: string[][] = [];
+  let size = Number.POSITIVE_INFINITY;
+  for (const { influence: d, deal, refreshAt, computedAt } of rows) {
+    const value = json({
+      dealId: d.dealId, rulesVersion: d.rulesVersion, influenced: d.influenced ? 1 : 0, sourced: d.sourced ? 1 : 0,
+      assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
+      lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
+      attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
+      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(d),
+      // The channels of the counted touches in time order: what the data-driven models are fitted on.
+      journey: json(d.evidence.map((e) => e.channel)),
+      refreshAt, computedAt,
+    });
+    if (size + value.length + 1 > MAX_BOUND_CHARS) {
+      groups.push([]);
+      size = 2;
+    }
+    groups[groups.length - 1]!.push(value);
+    size += value.length + 1;
+  }
+  return groups.map((g) => db.prepare(UPSERT_DEAL_INFLUENCE).bind(crm, `[${g.join(',')}]`, now));
+}
+
+/** A stored deal result, as re-credit and refresh read it back. */
+export interface StoredResultRow {
+  deal_id: string;
+  detail: string;
+  deal_created_at: string;
+  close_date: string | null;
+  computed_at: string;
+}
+
+/**
+ * The next stored deal results under this rules version after `after`, in deal id order (the primary key), for
+ * re-crediting. Results under other versions are not re-credited: they are dirty and computed afresh.
+ */
+export async function storedResultsAfter(db: D1Database, crm: CrmKind, rulesVersion: string, after: string, limit: number): Promise<StoredResultRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT deal_id, detail, deal_created_at, close_date, computed_at FROM deal_influence
+        WHERE crm = ?1 AND deal_id > ?2 AND rules_version = ?3 ORDER BY deal_id LIMIT ?4`,
     )
-    .bind(
-      crm,
-      json(rows.map(({ influence: d, deal, refreshAt, computedAt }) => ({
-        dealId: d.dealId, rulesVersion: d.rulesVersion, influenced: d.influenced ? 1 : 0, sourced: d.sourced ? 1 : 0,
-        assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
-        lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
-        attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
-        isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(d),
-        // The channels of the counted touches in time order: what the data-driven models are fitted on.
-        journey: json(d.evidence.map((e) => e.channel)),
-        refreshAt, computedAt,
-      }))),
-      now,
-    );
+    .bind(crm, after, rulesVersion, limit)
+    .all<StoredResultRow>();
+  return results;
+}
+
+/** Stored deal results under this rules version due for a refresh at `now` (deal_influence_refresh), soonest first. */
+export async function dueDealResults(db: D1Database, crm: CrmKind, rulesVersion: string, now: string, limit: number): Promise<StoredResultRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT deal_id, detail, deal_created_at, close_date, computed_at FROM deal_influence
+        WHERE crm = ?1 AND refresh_at <= ?2 AND rules_version = ?3 ORDER BY refresh_at LIMIT ?4`,
+    )
+    .bind(crm, now, rulesVersion, limit)
+    .all<StoredResultRow>();
+  return results;
+}
+
+/** Contacts whose stored result is due for a refresh at `now` (contact_influence_refresh), soonest first. */
+export async function dueContacts(db: D1Database, crm: CrmKind, now: string, limit: number): Promise<string[]> {
+  const { results } = await db
+    .prepare(`SELECT contact_id FROM contact_influence WHERE crm = ?1 AND refresh_at <= ?2 ORDER BY refresh_at LIMIT ?3`)
+    .bind(crm, now, limit)
+    .all<{ contact_id: string }>();
+  return results.map((r) => r.contact_id);
 }
 
 /** Contact results with when each next changes with time alone (null: never). */

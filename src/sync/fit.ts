@@ -9,8 +9,9 @@ import type { Rules } from '../rules';
  * rules, and every step computes with the stored fit. Journeys do not depend on the fit, so this settles: after rules
  * that use the models are activated, the run computes every deal with empty weights (credits fall back to linear),
  * which stores the journeys; the refit after that pass finds the fit moved and the same run re-credits every stored
- * result with it (src/attribution/recredit.ts: no touch is loaded again). Later runs refit only when deals were
- * computed, and re-credit everything only when a channel's share moved by more than FIT_TOLERANCE.
+ * result with it (src/attribution/recredit.ts: no touch is loaded again; computed_at is kept, so the journeys' watermark
+ * does not move). Later runs refit only when deals were computed, and re-credit everything only when a channel's share
+ * moved by more than FIT_TOLERANCE.
  */
 
 interface FitRow {
@@ -35,11 +36,36 @@ export interface RefitResult {
 
 const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recredit: false, dropped: 0 };
 
-/** The fit every step computes with: the stored one for these rules, else empty weights. No query without markov/shapley. */
+export interface FitState {
+  /** The fit every step computes with: the stored one for these rules, else empty weights. */
+  fitted: Fitted;
+  /**
+   * While stored results are re-credited after the fit moved: the last deal id done ('' before the first); null when
+   * none is under way. Kept in D1 with the fit, not in the step's checkpoint: the refit that starts a re-credit and
+   * each chunk of it commit their position in the same batch, so a retried or duplicated step cannot lose it.
+   */
+  recreditAfter: string | null;
+}
+
+/** The fit and re-credit position for these rules. No query without markov/shapley. */
+export async function fitState(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<FitState> {
+  if (!fittedModels(rules).length) return { fitted: {}, recreditAfter: null };
+  const row = await db
+    .prepare('SELECT rules_version, fitted, recredit_after FROM model_fits WHERE crm = ?')
+    .bind(crm)
+    .first<Pick<FitRow, 'rules_version' | 'fitted'> & { recredit_after: string | null }>();
+  const same = row?.rules_version === rulesVersion;
+  return { fitted: fittedOrEmpty(rules, same ? (JSON.parse(row.fitted) as Fitted) : undefined), recreditAfter: same ? row.recredit_after : null };
+}
+
+/** The fit every step computes with (see FitState). */
 export async function storedFit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<Fitted> {
-  if (!fittedModels(rules).length) return {};
-  const row = await db.prepare('SELECT rules_version, fitted FROM model_fits WHERE crm = ?').bind(crm).first<Pick<FitRow, 'rules_version' | 'fitted'>>();
-  return fittedOrEmpty(rules, row?.rules_version === rulesVersion ? (JSON.parse(row.fitted) as Fitted) : undefined);
+  return (await fitState(db, crm, rules, rulesVersion)).fitted;
+}
+
+/** Records how far a re-credit has got (null: done), in the batch that stores the chunk it did. */
+export function recreditPositionStmt(db: D1Database, crm: CrmName, after: string | null): D1PreparedStatement {
+  return db.prepare('UPDATE model_fits SET recredit_after = ?2 WHERE crm = ?1').bind(crm, after);
 }
 
 /** The journeys of the closed deals computed under this rules version, merged by path. */
@@ -85,35 +111,18 @@ export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVer
   const stmts = [
     db
       .prepare(
-        `INSERT INTO model_fits (crm, rules_version, fitted, journeys, watermark, shift, fitted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        `INSERT INTO model_fits (crm, rules_version, fitted, journeys, watermark, shift, fitted_at, recredit_after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (crm) DO UPDATE SET rules_version = excluded.rules_version, fitted = excluded.fitted, journeys = excluded.journeys,
-           watermark = excluded.watermark, shift = excluded.shift, fitted_at = excluded.fitted_at`,
+           watermark = excluded.watermark, shift = excluded.shift, fitted_at = excluded.fitted_at, recredit_after = excluded.recredit_after`,
       )
-      .bind(crm, rulesVersion, keep ? row!.fitted : JSON.stringify(fitted), keep ? row!.journeys : seen, watermark, shift, new Date().toISOString()),
+      .bind(
+        crm, rulesVersion, keep ? row!.fitted : JSON.stringify(fitted), keep ? row!.journeys : seen, watermark, shift, new Date().toISOString(),
+        // A moved fit starts the re-credit of every stored result, in this same batch.
+        recredit ? '' : null,
+      ),
   ];
   if (recredit) stmts.push(db.prepare(`DELETE FROM sync_writes WHERE run_id = ? AND object = 'deal' AND status = 'pending'`).bind(runId));
   const results = await db.batch(stmts);
   return { refitted: true, journeys: seen, shift, recredit, dropped: recredit ? (results[1]?.meta.changes ?? 0) : 0 };
-}
-
-export interface StoredResult {
-  deal_id: string;
-  detail: string;
-  deal_created_at: string;
-  close_date: string | null;
-}
-
-/**
- * The next stored deal results under this rules version after `after`, in deal id order (the primary key), for
- * re-crediting. Results under other versions are not re-credited: they are dirty and computed afresh.
- */
-export async function storedResults(db: D1Database, crm: CrmName, rulesVersion: string, after: string, limit: number): Promise<StoredResult[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT deal_id, detail, deal_created_at, close_date FROM deal_influence
-        WHERE crm = ?1 AND deal_id > ?2 AND rules_version = ?3 ORDER BY deal_id LIMIT ?4`,
-    )
-    .bind(crm, after, rulesVersion, limit)
-    .all<StoredResult>();
-  return results;
 }

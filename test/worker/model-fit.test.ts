@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { fitMarkov } from '../../src/attribution/markov';
 import { loadRules } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
-import { refit, storedFit, storedResults } from '../../src/sync/fit';
+import { storedResultsAfter } from '../../src/store/influence';
+import { refit, storedFit } from '../../src/sync/fit';
 
 /** The refit in D1: when it runs, what it stores, what a moved fit drops, and the stored results re-credited after. */
 const loaded = await loadRules(BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov').replace(/^  compare: \[.*\]$/m, '  compare: []'));
@@ -40,6 +41,8 @@ const expected = fitMarkov(
   1,
 ).removalEffects;
 
+const position = async () => (await env.DB.prepare(`SELECT recredit_after FROM model_fits WHERE crm = 'hubspot'`).first<{ recredit_after: string | null }>())?.recredit_after;
+
 describe('refit', () => {
   it('fits the closed deals under the active rules, and a moved fit drops the run\'s planned deal writes', async () => {
     await seed('v1', '2026-11-01T00:00:00.000Z');
@@ -60,9 +63,10 @@ describe('refit', () => {
     const fitted = await storedFit(env.DB, 'hubspot', rules, 'v1');
     for (const [c, v] of Object.entries(expected)) expect(fitted.markov?.[c], c).toBeCloseTo(v, 12);
     // Every stored result, open deals included, is re-credited from D1 by the attribute stage: nothing is marked to
-    // be recomputed from its touches.
+    // be recomputed from its touches, and the re-credit starts, in the same batch as the fit, from the first deal.
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM sync_dirty').first<{ n: number }>())?.n).toBe(0);
-    const page = async (after: string) => (await storedResults(env.DB, 'hubspot', 'v1', after, 2)).map((x) => x.deal_id);
+    expect(await position()).toBe('');
+    const page = async (after: string) => (await storedResultsAfter(env.DB, 'hubspot', 'v1', after, 2)).map((x) => x.deal_id);
     expect([await page(''), await page('d2'), await page('d4'), await page('d5')]).toEqual([['d1', 'd2'], ['d3', 'd4'], ['d5'], []]);
     // This run's pending deal writes came from the old fit: gone. Sent ones, other objects and other runs stay.
     const writes = await env.DB.prepare('SELECT run_id, object, crm_id FROM sync_writes ORDER BY run_id, object, crm_id').all();
@@ -80,6 +84,7 @@ describe('refit', () => {
     await seed('v1', '2026-11-02T00:00:00.000Z');
     const again = await refit(env.DB, 'hubspot', rules, 'v1', 'run_c');
     expect(again).toMatchObject({ refitted: true, journeys: 4, recredit: false, shift: 0 });
+    expect(await position()).toBeNull();
     expect((await env.DB.prepare('SELECT COUNT(*) AS n FROM sync_dirty').first<{ n: number }>())?.n).toBe(0);
   });
 
@@ -93,7 +98,7 @@ describe('refit', () => {
     await seed('v2', '2026-11-03T00:00:00.000Z');
     expect(await refit(env.DB, 'hubspot', rules, 'v2', 'run_d')).toMatchObject({ refitted: true, journeys: 4, recredit: true });
     await env.DB.prepare(`UPDATE deal_influence SET rules_version = 'v1' WHERE deal_id = 'd3'`).run();
-    expect((await storedResults(env.DB, 'hubspot', 'v2', '', 10)).map((x) => x.deal_id)).toEqual(['d1', 'd2', 'd4', 'd5']);
+    expect((await storedResultsAfter(env.DB, 'hubspot', 'v2', '', 10)).map((x) => x.deal_id)).toEqual(['d1', 'd2', 'd4', 'd5']);
     // Rules without markov or shapley never touch D1 for this.
     const plain = await loadRules(BUNDLED_MAPPINGS.rules);
     if (!plain.ok) throw new Error('bundled rules invalid');

@@ -1,0 +1,65 @@
+import { rescore } from '../../attribution/aging';
+import type { Fitted } from '../../attribution/fit';
+import { recredit } from '../../attribution/recredit';
+import type { DealInfluence } from '../../attribution/types';
+import { dueContacts, dueDealResults, storedResultsAfter, type StoredResultRow } from '../../store/influence';
+import { addCounts, type Counts, type RunContext } from '../context';
+import { recreditPositionStmt } from '../fit';
+import { closedAtOf, peopleChunk, saveDeals } from './results';
+
+/**
+ * Stored deal results brought up to date without loading their touches: re-credited after the fit moved
+ * (src/attribution/recredit.ts) and re-scored when time alone changed them (src/attribution/aging.ts). Both keep
+ * computed_at (the last computation from the touches), so neither moves the journeys' watermark and starts a refit.
+ * Contacts due for a refresh are recomputed: theirs is a count over the touches, which are not stored with them.
+ */
+
+const CHUNK = 50;
+
+/** A stored result parsed, with the deal's dates as stored beside it. */
+function parsed(r: StoredResultRow) {
+  const influence = JSON.parse(r.detail) as DealInfluence;
+  const deal = { created_at: r.deal_created_at, close_date: r.close_date };
+  return { influence, deal, computedAt: r.computed_at, closedAt: closedAtOf({ influence, deal }) };
+}
+
+/**
+ * Re-credits the next chunk of stored results after `after` with the current fit, and re-scores them as of now (a full
+ * recompute now would give both), recording the position in the same batch. Returns the new position: null once none
+ * is left (the position is then cleared).
+ */
+export async function recreditChunk(ctx: RunContext, after: string, fitted: Fitted): Promise<{ counts: Counts; after: string | null }> {
+  const rows = await storedResultsAfter(ctx.db, ctx.crm, ctx.active.rulesVersion, after, CHUNK);
+  if (!rows.length) {
+    await recreditPositionStmt(ctx.db, ctx.crm, null).run();
+    return { counts: {}, after: null };
+  }
+  const last = rows[rows.length - 1]!.deal_id;
+  const now = new Date().toISOString();
+  const { rules } = ctx.active;
+  const computed = rows.map((r) => {
+    const { influence, deal, computedAt, closedAt } = parsed(r);
+    return { influence: rescore(recredit(influence, rules, fitted), rules, now, closedAt), deal, computedAt };
+  });
+  const planned = await saveDeals(ctx, computed, [recreditPositionStmt(ctx.db, ctx.crm, last)]);
+  return { counts: { deals_recredited: rows.length, writes_planned: planned }, after: last };
+}
+
+/** Re-scores the next chunk of deal results whose score changed with time alone. Null when none is due. */
+export async function dueDealsChunk(ctx: RunContext): Promise<Counts | null> {
+  const now = new Date().toISOString();
+  const rows = await dueDealResults(ctx.db, ctx.crm, ctx.active.rulesVersion, now, CHUNK);
+  if (!rows.length) return null;
+  const computed = rows.map((r) => {
+    const { influence, deal, computedAt, closedAt } = parsed(r);
+    return { influence: rescore(influence, ctx.active.rules, now, closedAt), deal, computedAt };
+  });
+  return { deals_rescored: rows.length, writes_planned: await saveDeals(ctx, computed, []) };
+}
+
+/** Recomputes the next chunk of contacts whose activity count changed with time alone. Null when none is due. */
+export async function dueContactsChunk(ctx: RunContext): Promise<Counts | null> {
+  const ids = await dueContacts(ctx.db, ctx.crm, new Date().toISOString(), CHUNK);
+  if (!ids.length) return null;
+  return addCounts(await peopleChunk(ctx, 'contact', ids), { contacts_refreshed: ids.length });
+}
