@@ -82,6 +82,11 @@ export interface DealInfluence {
   memberCount: number;
   /** Every counted touch with its credit per model (empty from the batch path). */
   evidence: TouchEvidence[];
+  /**
+   * Set only on a stored result too big to keep whole (see boundedEvidence): how many counted touches, those with the
+   * least credit, are not in `evidence`. Every figure above still counts them.
+   */
+  evidenceOmitted?: number;
   evidenceUrl: string;
   rulesVersion: string;
 }

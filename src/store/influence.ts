@@ -1,3 +1,4 @@
+import { boundedEvidence } from '../attribution/evidence';
 import type { CompanyInfluence, ContactInfluence, DealInfluence } from '../attribution/types';
 import type { CrmKind, FieldValue, WriteObject } from '../crm/types';
 
@@ -150,7 +151,16 @@ const UPSERT_DEAL_INFLUENCE = `INSERT INTO deal_influence (crm, deal_id, rules_v
  */
 const MAX_BOUND_CHARS = 600_000;
 
-/** Statements storing deal results: as few as fit D1's limit on a bound string (one for an ordinary chunk). */
+/**
+ * A stored result's JSON (the detail column) is kept to this many UTF-16 units, at most 1.2 MB as UTF-8 against D1's
+ * 2 MB per row: past it the evidence keeps the touches with the most credit (boundedEvidence).
+ */
+const MAX_DETAIL_CHARS = 400_000;
+
+/**
+ * Statements storing deal results: as few as fit D1's limit on a bound string (one for an ordinary chunk). The journey
+ * is taken from the full evidence, before a result too big to keep whole is bounded.
+ */
 export function upsertDealInfluenceStmts(db: D1Database, crm: CrmKind, rows: StoredDeal[], now: string): D1PreparedStatement[] {
   const groups: string[][] = [];
   let size = Number.POSITIVE_INFINITY;
@@ -160,7 +170,7 @@ export function upsertDealInfluenceStmts(db: D1Database, crm: CrmKind, rows: Sto
       assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
       lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
       attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
-      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(d),
+      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(boundedEvidence(d, MAX_DETAIL_CHARS)),
       // The channels of the counted touches in time order: what the data-driven models are fitted on.
       journey: json(d.evidence.map((e) => e.channel)),
       refreshAt, computedAt,

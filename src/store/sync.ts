@@ -138,6 +138,13 @@ export async function dirtyBatch(db: D1Database, crm: CrmKind, kind: string, lim
   return results.map((r) => r.ref);
 }
 
+/** Marks records of one kind dirty, so a run computes them from their touches. */
+export function markDirtyStmt(db: D1Database, crm: CrmKind, kind: string, refs: string[]) {
+  return db
+    .prepare('INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, ?2, value FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING')
+    .bind(crm, kind, JSON.stringify(refs));
+}
+
 export function clearDirtyStmt(db: D1Database, crm: CrmKind, kind: string, refs: string[]) {
   return db
     .prepare('DELETE FROM sync_dirty WHERE crm = ?1 AND kind = ?2 AND ref IN (SELECT value FROM json_each(?3))')

@@ -111,7 +111,10 @@ export async function dealPage(c: Context<AppEnv>, csrf: string) {
       {inf && inf.evidence.length ? (
         <div class="table-wrap">
           <table id="touches">
-            <caption>{inf.evidence.length} touches, with each touch’s share of the deal per model</caption>
+            <caption>
+              {inf.evidence.length} touches, with each touch’s share of the deal per model
+              {inf.evidenceOmitted ? `. ${inf.evidenceOmitted} more touches with the least credit are counted in every figure but not kept here (the deal’s evidence is too large to store whole).` : ''}
+            </caption>
             <thead><tr><th scope="col">When</th><th scope="col">Member</th><th scope="col">Activity</th><th scope="col">Milestones</th>{models.map((m) => <th scope="col" class="num">{m}</th>)}</tr></thead>
             <tbody>
               {[...inf.evidence].sort((a, b) => a.occurredAt.localeCompare(b.occurredAt)).map((e) => (

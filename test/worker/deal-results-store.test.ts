@@ -2,9 +2,16 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { computeDealInfluence } from '../../src/attribution/deal';
 import { deal, testRules, touch } from '../../src/attribution/testkit';
+import type { DealInfluence } from '../../src/attribution/types';
+import { loadConfig } from '../../src/env';
 import { upsertDealInfluenceStmts } from '../../src/store/influence';
+import type { RunContext } from '../../src/sync/context';
+import { dueDealsChunk } from '../../src/sync/stages/stored';
 
-/** Deal results are bound as JSON, and D1 takes a bound string of at most 2 MB: big results are split over statements. */
+/**
+ * Deal results are bound as JSON, and D1 takes a bound string and a row of at most 2 MB: big chunks are split over
+ * statements, and a result too big to keep whole keeps its evidence's most credited touches.
+ */
 describe('storing deal results', () => {
   it('binds an ordinary chunk in one statement and splits one whose evidence would pass D1\'s limit', async () => {
     const rules = testRules();
@@ -30,5 +37,33 @@ describe('storing deal results', () => {
       .all<{ deal_id: string; n: number }>();
     expect(stored.results.map((r) => r.deal_id)).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
     for (const r of stored.results) expect(r.n).toBeGreaterThan(200_000);
+  });
+
+  it('keeps a result too big to store whole, with its full journey, and recomputes it instead of re-scoring it', async () => {
+    const rules = testRules();
+    const d = deal({ id: 'huge', isClosed: false, closedAt: null });
+    // 3,000 touches in the window: about 2 MB of evidence, more than D1 keeps in a row.
+    const touches = Array.from({ length: 3000 }, (_, k) =>
+      touch({ at: -29 + k / 110, type: 'github.issues.opened', url: `https://github.com/acme/widgets/issues/${k}`, title: `Crash when parsing config #${k} ${'y'.repeat(60)}` }),
+    );
+    const influence = computeDealInfluence(d, touches, rules, { evidenceBaseUrl: 'https://ci.test', rulesVersion: 'v' });
+    expect(JSON.stringify(influence).length).toBeGreaterThan(1_500_000);
+    await env.DB.batch(upsertDealInfluenceStmts(env.DB, 'hubspot', [{ influence, deal: { created_at: d.createdAt, close_date: null }, refreshAt: '2000-01-01T00:00:00.000Z' }], 'then'));
+    const row = await env.DB.prepare(`SELECT length(detail) AS n, detail, journey FROM deal_influence WHERE crm = 'hubspot' AND deal_id = 'huge'`).first<{ n: number; detail: string; journey: string }>();
+    expect(row!.n).toBeLessThanOrEqual(400_000);
+    const stored = JSON.parse(row!.detail) as DealInfluence;
+    expect(stored.evidenceOmitted).toBeGreaterThan(2000);
+    expect(stored.evidence.length + stored.evidenceOmitted!).toBe(3000);
+    expect(stored.touchCount).toBe(3000);
+    expect((JSON.parse(row!.journey) as string[]).length).toBe(3000);
+
+    // Due for a refresh, it cannot be re-scored from evidence it no longer has: it is marked to be computed from its touches.
+    const ctx = {
+      env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: 'run_huge' },
+      active: { rules, rulesVersion: 'v', mappings: {}, identity: {} }, spent: () => false,
+    } as unknown as RunContext;
+    expect(await dueDealsChunk(ctx)).toEqual({ deals_rescored: 0, writes_planned: 0, deals_requeued: 1 });
+    const dirty = await env.DB.prepare(`SELECT ref FROM sync_dirty WHERE crm = 'hubspot' AND kind = 'deal'`).all<{ ref: string }>();
+    expect(dirty.results.map((r) => r.ref)).toEqual(['huge']);
   });
 });

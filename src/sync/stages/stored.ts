@@ -3,6 +3,7 @@ import type { Fitted } from '../../attribution/fit';
 import { recredit } from '../../attribution/recredit';
 import type { DealInfluence } from '../../attribution/types';
 import { dueContacts, dueDealResults, storedResultsAfter, type StoredResultRow } from '../../store/influence';
+import { markDirtyStmt } from '../../store/sync';
 import { addCounts, type Counts, type RunContext } from '../context';
 import { recreditPositionStmt } from '../fit';
 import { closedAtOf, peopleChunk, saveDeals } from './results';
@@ -24,6 +25,22 @@ function parsed(r: StoredResultRow) {
 }
 
 /**
+ * Stores what `update` makes of each stored result, in one batch with `also`. A result whose stored evidence was
+ * bounded for size (evidenceOmitted) lacks touches the update needs: it is marked dirty instead, and computed from its
+ * touches in the same run. Returns the results updated, the writes planned and the results so requeued.
+ */
+async function updateStored(ctx: RunContext, rows: StoredResultRow[], update: (r: ReturnType<typeof parsed>) => DealInfluence, also: D1PreparedStatement[]) {
+  const whole = rows.map(parsed).filter((p) => !p.influence.evidenceOmitted);
+  const requeued = rows.length - whole.length;
+  const requeue = requeued ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', rows.map(parsed).filter((p) => p.influence.evidenceOmitted).map((p) => p.influence.dealId))] : [];
+  const computed = whole.map((p) => ({ influence: update(p), deal: p.deal, computedAt: p.computedAt }));
+  const planned = await saveDeals(ctx, computed, [...requeue, ...also]);
+  return { updated: whole.length, planned, requeued };
+}
+
+const requeued = (n: number): Counts => (n ? { deals_requeued: n } : {});
+
+/**
  * Re-credits the next chunk of stored results after `after` with the current fit, and re-scores them as of now (a full
  * recompute now would give both), recording the position in the same batch. Returns the new position: null once none
  * is left (the position is then cleared).
@@ -37,12 +54,8 @@ export async function recreditChunk(ctx: RunContext, after: string, fitted: Fitt
   const last = rows[rows.length - 1]!.deal_id;
   const now = new Date().toISOString();
   const { rules } = ctx.active;
-  const computed = rows.map((r) => {
-    const { influence, deal, computedAt, closedAt } = parsed(r);
-    return { influence: rescore(recredit(influence, rules, fitted), rules, now, closedAt), deal, computedAt };
-  });
-  const planned = await saveDeals(ctx, computed, [recreditPositionStmt(ctx.db, ctx.crm, last)]);
-  return { counts: { deals_recredited: rows.length, writes_planned: planned }, after: last };
+  const r = await updateStored(ctx, rows, (p) => rescore(recredit(p.influence, rules, fitted), rules, now, p.closedAt), [recreditPositionStmt(ctx.db, ctx.crm, last)]);
+  return { counts: { deals_recredited: r.updated, writes_planned: r.planned, ...requeued(r.requeued) }, after: last };
 }
 
 /** Re-scores the next chunk of deal results whose score changed with time alone. Null when none is due. */
@@ -50,11 +63,8 @@ export async function dueDealsChunk(ctx: RunContext): Promise<Counts | null> {
   const now = new Date().toISOString();
   const rows = await dueDealResults(ctx.db, ctx.crm, ctx.active.rulesVersion, now, CHUNK);
   if (!rows.length) return null;
-  const computed = rows.map((r) => {
-    const { influence, deal, computedAt, closedAt } = parsed(r);
-    return { influence: rescore(influence, ctx.active.rules, now, closedAt), deal, computedAt };
-  });
-  return { deals_rescored: rows.length, writes_planned: await saveDeals(ctx, computed, []) };
+  const r = await updateStored(ctx, rows, (p) => rescore(p.influence, ctx.active.rules, now, p.closedAt), []);
+  return { deals_rescored: r.updated, writes_planned: r.planned, ...requeued(r.requeued) };
 }
 
 /** Recomputes the next chunk of contacts whose activity count changed with time alone. Null when none is due. */
