@@ -30,12 +30,13 @@ function parsed(r: StoredResultRow) {
  * touches in the same run. Returns the results updated, the writes planned and the results so requeued.
  */
 async function updateStored(ctx: RunContext, rows: StoredResultRow[], update: (r: ReturnType<typeof parsed>) => DealInfluence, also: D1PreparedStatement[]) {
-  const whole = rows.map(parsed).filter((p) => !p.influence.evidenceOmitted);
-  const requeued = rows.length - whole.length;
-  const requeue = requeued ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', rows.map(parsed).filter((p) => p.influence.evidenceOmitted).map((p) => p.influence.dealId))] : [];
+  const all = rows.map(parsed);
+  const whole = all.filter((p) => !p.influence.evidenceOmitted);
+  const bounded = all.filter((p) => p.influence.evidenceOmitted).map((p) => p.influence.dealId);
+  const requeue = bounded.length ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', bounded)] : [];
   const computed = whole.map((p) => ({ influence: update(p), deal: p.deal, computedAt: p.computedAt }));
   const planned = await saveDeals(ctx, computed, [...requeue, ...also]);
-  return { updated: whole.length, planned, requeued };
+  return { updated: whole.length, planned, requeued: bounded.length };
 }
 
 const requeued = (n: number): Counts => (n ? { deals_requeued: n } : {});
