@@ -165,12 +165,14 @@ export function upsertDealInfluenceStmts(db: D1Database, crm: CrmKind, rows: Sto
   const groups: string[][] = [];
   let size = Number.POSITIVE_INFINITY;
   for (const { influence: d, deal, refreshAt, computedAt } of rows) {
+    let detail = json(d);
+    if (detail.length > MAX_DETAIL_CHARS) detail = json(boundedEvidence(d, MAX_DETAIL_CHARS));
     const value = json({
       dealId: d.dealId, rulesVersion: d.rulesVersion, influenced: d.influenced ? 1 : 0, sourced: d.sourced ? 1 : 0,
       assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
       lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
       attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
-      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail: json(boundedEvidence(d, MAX_DETAIL_CHARS)),
+      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail,
       // The channels of the counted touches in time order: what the data-driven models are fitted on.
       journey: json(d.evidence.map((e) => e.channel)),
       refreshAt, computedAt,
