@@ -32,6 +32,8 @@ export interface RefitResult {
   recredit: boolean;
   /** Deal writes planned with the old fit and dropped (re-crediting plans them again where values differ). */
   dropped: number;
+  /** What the refit stored, when it refitted: the fit steps compute with from now on. */
+  fitted?: Fitted;
 }
 
 const NOTHING: RefitResult = { refitted: false, journeys: 0, shift: 0, recredit: false, dropped: 0 };
@@ -56,11 +58,6 @@ export async function fitState(db: D1Database, crm: CrmName, rules: Rules, rules
     .first<Pick<FitRow, 'rules_version' | 'fitted'> & { recredit_after: string | null }>();
   const same = row?.rules_version === rulesVersion;
   return { fitted: fittedOrEmpty(rules, same ? (JSON.parse(row.fitted) as Fitted) : undefined), recreditAfter: same ? row.recredit_after : null };
-}
-
-/** The fit every step computes with (see FitState). */
-export async function storedFit(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<Fitted> {
-  return (await fitState(db, crm, rules, rulesVersion)).fitted;
 }
 
 /** Records how far a re-credit has got (null: done), in the batch that stores the chunk it did. */
@@ -124,5 +121,6 @@ export async function refit(db: D1Database, crm: CrmName, rules: Rules, rulesVer
   ];
   if (recredit) stmts.push(db.prepare(`DELETE FROM sync_writes WHERE run_id = ? AND object = 'deal' AND status = 'pending'`).bind(runId));
   const results = await db.batch(stmts);
-  return { refitted: true, journeys: seen, shift, recredit, dropped: recredit ? (results[1]?.meta.changes ?? 0) : 0 };
+  const stored = keep ? fittedOrEmpty(rules, JSON.parse(row!.fitted) as Fitted) : fitted;
+  return { refitted: true, journeys: seen, shift, recredit, dropped: recredit ? (results[1]?.meta.changes ?? 0) : 0, fitted: stored };
 }

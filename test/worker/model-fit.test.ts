@@ -4,7 +4,7 @@ import { fitMarkov } from '../../src/attribution/markov';
 import { loadRules } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { storedResultsAfter } from '../../src/store/influence';
-import { refit, storedFit } from '../../src/sync/fit';
+import { fitState, refit } from '../../src/sync/fit';
 
 /** The refit in D1: when it runs, what it stores, what a moved fit drops, and the stored results re-credited after. */
 const loaded = await loadRules(BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov').replace(/^  compare: \[.*\]$/m, '  compare: []'));
@@ -60,7 +60,7 @@ describe('refit', () => {
     const r = await refit(env.DB, 'hubspot', rules, 'v1', 'run_a');
     expect(r).toMatchObject({ refitted: true, journeys: 4, recredit: true, dropped: 1 });
     expect(r.shift).toBeGreaterThan(0.5);
-    const fitted = await storedFit(env.DB, 'hubspot', rules, 'v1');
+    const fitted = (await fitState(env.DB, 'hubspot', rules, 'v1')).fitted;
     for (const [c, v] of Object.entries(expected)) expect(fitted.markov?.[c], c).toBeCloseTo(v, 12);
     // Every stored result, open deals included, is re-credited from D1 by the attribute stage: nothing is marked to
     // be recomputed from its touches, and the re-credit starts, in the same batch as the fit, from the first deal.
@@ -92,7 +92,7 @@ describe('refit', () => {
     // Nothing computed under v2 yet: an empty fit, with which deals fall back to linear; nothing to re-credit.
     const empty = await refit(env.DB, 'hubspot', rules, 'v2', 'run_d');
     expect(empty).toMatchObject({ refitted: true, journeys: 0, recredit: false });
-    expect(await storedFit(env.DB, 'hubspot', rules, 'v2')).toEqual({ markov: {} });
+    expect((await fitState(env.DB, 'hubspot', rules, 'v2')).fitted).toEqual({ markov: {} });
     // Once they are computed under v2 the fit moves from empty, and every result is re-credited with it; results still
     // under v1 are not (they are dirty and computed afresh).
     await seed('v2', '2026-11-03T00:00:00.000Z');
@@ -103,6 +103,6 @@ describe('refit', () => {
     const plain = await loadRules(BUNDLED_MAPPINGS.rules);
     if (!plain.ok) throw new Error('bundled rules invalid');
     expect(await refit(env.DB, 'hubspot', plain.value.rules, 'v3', 'run_e')).toEqual({ refitted: false, journeys: 0, shift: 0, recredit: false, dropped: 0 });
-    expect(await storedFit(env.DB, 'hubspot', plain.value.rules, 'v3')).toEqual({});
+    expect((await fitState(env.DB, 'hubspot', plain.value.rules, 'v3')).fitted).toEqual({});
   });
 });

@@ -149,8 +149,9 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
       if (r.refitted) counts = addCounts(counts, { model_refits: 1, model_fit_journeys: r.journeys });
       if (!r.recredit) break;
       counts = addCounts(counts, { model_fit_recredits: 1, writes_dropped: r.dropped });
-      state = await fitState(db, crm, active.rules, active.rulesVersion);
-      recrediting = state.recreditAfter;
+      // The refit stored this fit and started the re-credit from the first deal, in one batch.
+      state = { fitted: r.fitted ?? {}, recreditAfter: '' };
+      recrediting = '';
     }
   }
   return { stage: 'write', checkpoint: {}, counts, errors: [] };
