@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dealRefreshAt, MIN_REFRESH_MS, REFRESH_SLOT_MS, rescore, scoreDropsAt } from './aging';
+import { dealRefreshAt, MIN_REFRESH_MS, needsTouches, REFRESH_SLOT_MS, rescore, scoreDropsAt } from './aging';
 import { computeDealInfluence } from './deal';
-import { computeContactInfluence, contactRefreshAt } from './people';
+import { companyRefreshAt, computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from './people';
 import { DAY, day, deal, iso, T0, testRules, touch } from './testkit';
 import type { Rules } from '../rules/schema';
 
@@ -114,5 +114,77 @@ describe('results that change with time alone', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  describe('touches dated in the future when they arrive (clock skew, a date typed wrong)', () => {
+    const futureArb = fc.record({
+      asOfDay: fc.integer({ min: 1, max: 15 }),
+      // Days after "now" of the future touches, and of ordinary ones before it.
+      future: fc.array(fc.double({ min: 0.001, max: 30, noNaN: true }), { minLength: 1, maxLength: 3 }),
+      past: fc.array(fc.integer({ min: -25, max: 0 }), { maxLength: 4 }),
+      laterDays: fc.double({ min: 0, max: 40, noNaN: true }),
+    });
+
+    it('an open deal counts such a touch from its time: until then re-scoring equals recomputing, from then it needs its touches', () => {
+      let cameDue = 0;
+      fc.assert(
+        fc.property(futureArb, (c) => {
+          const d = deal({ isClosed: false, isWon: false, closedAt: null });
+          const then = T0 + c.asOfDay * DAY;
+          const touches = [...c.past.map((x) => touch({ at: c.asOfDay + x })), ...c.future.map((x) => touch({ at: c.asOfDay + x, type: 'slack.message' }))];
+          const at = (ms: number) => computeDealInfluence(d, touches, rules, { ...ctx, asOf: iso(ms) });
+          const stored = JSON.parse(JSON.stringify(at(then))) as ReturnType<typeof at>;
+          const next = then + Math.min(...c.future) * DAY;
+          expect(Date.parse(stored.nextTouchAt!)).toBe(Date.parse(iso(next)));
+          // Refreshed on the hour at or after the touch's time at the latest (sooner if the score drops first).
+          const refresh = Date.parse(dealRefreshAt(stored, rules, iso(then), null)!);
+          expect(refresh).toBeLessThanOrEqual(Math.ceil(Math.max(Date.parse(stored.nextTouchAt!), then + MIN_REFRESH_MS) / REFRESH_SLOT_MS) * REFRESH_SLOT_MS);
+          const later = then + c.laterDays * DAY;
+          if (later < Date.parse(stored.nextTouchAt!)) {
+            expect(needsTouches(stored, iso(later))).toBe(false);
+            expect(rescore(stored, rules, iso(later), null)).toEqual(at(later));
+          } else {
+            cameDue++;
+            expect(needsTouches(stored, iso(later))).toBe(true);
+            // What the recompute then finds: the touch counts.
+            expect(at(later).touchCount).toBeGreaterThan(stored.touchCount);
+          }
+        }),
+        { numRuns: 300 },
+      );
+      expect(cameDue).toBeGreaterThan(20);
+    });
+
+    it('a closed deal, or one whose window ends at creation, has no touch to wait for', () => {
+      const touches = [touch({ at: 1 }), touch({ at: 40 })];
+      const closed = computeDealInfluence(deal(), touches, rules, { ...ctx, asOf: day(30) });
+      expect(closed.nextTouchAt).toBeUndefined();
+      const atCreation: Rules = { ...rules, window: { ...rules.window, until_close: false } };
+      const open = deal({ isClosed: false, isWon: false, closedAt: null });
+      expect(computeDealInfluence(open, touches, atCreation, { ...ctx, asOf: day(30) }).nextTouchAt).toBeUndefined();
+      // Out of scope or excluded touches are not waited for either.
+      const other = [touch({ at: 40, contactIds: ['someone-else'] }), touch({ at: 40, isBot: true }), touch({ at: 40, type: 'slack.reaction_added' })];
+      expect(computeDealInfluence(open, other, rules, { ...ctx, asOf: day(30) }).nextTouchAt).toBeUndefined();
+    });
+
+    it("a contact's and a company's figures change when such a touch comes due, and they are refreshed by then", () => {
+      fc.assert(
+        fc.property(futureArb, (c) => {
+          const now = T0 + c.asOfDay * DAY;
+          const touches = [...c.past.map((x) => touch({ at: c.asOfDay + x })), ...c.future.map((x) => touch({ at: c.asOfDay + x }))];
+          const next = now + Math.min(...c.future) * DAY;
+          const due = Math.ceil(Math.max(next, now + MIN_REFRESH_MS) / REFRESH_SLOT_MS) * REFRESH_SLOT_MS;
+          const contact = (t: number) => computeContactInfluence('c1', touches, rules, iso(t));
+          const company = (t: number) => computeCompanyInfluence('co1', touches, rules, iso(t));
+          expect(Date.parse(contactRefreshAt(touches, rules, iso(now))!)).toBeLessThanOrEqual(due);
+          expect(Date.parse(companyRefreshAt('co1', touches, rules, iso(now))!)).toBe(due);
+          expect(contact(due).lastActivityAt).not.toBe(contact(now).lastActivityAt);
+          expect(company(due).activityCount).toBeGreaterThan(company(now).activityCount);
+          // Another company's touches are not waited for.
+          expect(companyRefreshAt('co2', touches, rules, iso(now))).toBeNull();
+        }),
+        { numRuns: 200 },
+      );
+    });
   });
 });

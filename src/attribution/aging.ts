@@ -66,10 +66,23 @@ export function rescore(influence: DealInfluence, rules: Rules, asOf: string, cl
   return { ...influence, score, influenced, attributedAmount };
 }
 
-/** When the deal's result should be refreshed (ISO; see refreshSlot), or null if it never changes with time alone. */
+/**
+ * When the deal's result should be refreshed (ISO; see refreshSlot), or null if it never changes with time alone: when
+ * its score next drops, or when a touch dated in the future enters its window (`nextTouchAt`, whichever is first; see
+ * `needsTouches` for which of the two a refresh then is).
+ */
 export function dealRefreshAt(influence: DealInfluence, rules: Rules, asOf: string, closedAt: string | null): string | null {
-  const at = scoreDropsAt(influence, rules, closedAt);
-  return at === null ? null : refreshSlot(at, parseTime(asOf));
+  const next = parseTime(influence.nextTouchAt);
+  const at = Math.min(scoreDropsAt(influence, rules, closedAt) ?? Number.POSITIVE_INFINITY, Number.isNaN(next) ? Number.POSITIVE_INFINITY : next);
+  return at === Number.POSITIVE_INFINITY ? null : refreshSlot(at, parseTime(asOf));
+}
+
+/**
+ * Whether a stored result can no longer be brought up to date from itself at `asOf` and must be computed again from
+ * the touches: a touch dated in the future when it was computed has entered its window since.
+ */
+export function needsTouches(influence: DealInfluence, asOf: string): boolean {
+  return influence.nextTouchAt !== undefined && parseTime(influence.nextTouchAt) <= parseTime(asOf);
 }
 
 /**

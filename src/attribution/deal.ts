@@ -53,25 +53,43 @@ interface Counted {
 
 /** Applies exclusions, catalogue, scope and window; returns counted touches sorted by (time, id). */
 export function countedTouches(deal: Deal, touches: readonly Touch[], rules: Rules, asOf = Number.NaN): Counted[] {
+  return scanTouches(deal, touches, rules, asOf).journey;
+}
+
+/**
+ * The counted touches, and when the earliest touch left out only for being after `asOf` enters the window (NaN if
+ * none): an open deal's window ends at "now", so a touch dated in the future when it arrives (clock skew, a date typed
+ * wrong) counts from its own time, and the deal must then be computed again.
+ */
+function scanTouches(deal: Deal, touches: readonly Touch[], rules: Rules, asOf: number): { journey: Counted[]; nextAt: number } {
   const cat = catalogueFor(rules);
   const contacts = scopedContacts(deal, rules);
   const excludedMembers = new Set(rules.exclusions.members);
-  const [from, to] = dealWindow(rules, parseTime(deal.createdAt), parseTime(deal.closedAt), asOf);
+  const createdAt = parseTime(deal.createdAt);
+  const closedAt = parseTime(deal.closedAt);
+  const [from, to] = dealWindow(rules, createdAt, closedAt, asOf);
+  const [, toLater] = dealWindow(rules, createdAt, closedAt, Number.NaN);
   const out: Counted[] = [];
+  let nextAt = Number.NaN;
   for (const touch of touches) {
     if ((rules.exclusions.staff && touch.isStaff) || (rules.exclusions.bots && touch.isBot)) continue;
     if (excludedMembers.has(touch.memberId)) continue;
     const tp = cat.resolve(touch.type);
     if (!tp) continue;
     const at = parseTime(touch.occurredAt);
-    if (!(at >= from && at <= to)) continue;
+    const later = at > to && at <= toLater;
+    if (!(at >= from && (at <= to || later))) continue;
     const { byContact, byAccount, contactCreatedAt } = touchScope(touch, deal, contacts, rules);
     if (!byContact && !byAccount) continue;
+    if (later) {
+      if (!(at >= nextAt)) nextAt = at;
+      continue;
+    }
     out.push({ touch, at, tp, contactCreatedAt });
   }
   // Ties in time are broken by touch id so results never depend on input order.
   out.sort((a, b) => compareTouches(a.at, a.touch.id, b.at, b.touch.id));
-  return out;
+  return { journey: out, nextAt };
 }
 
 /** Journey order: time, then touch id (so ties never depend on input order). */
@@ -121,7 +139,7 @@ export function fittedCredits(model: ModelName, channels: readonly string[], fit
  */
 export function computeDealInfluence(deal: Deal, touches: readonly Touch[], rules: Rules, ctx: EngineContext): DealInfluence {
   const asOf = parseTime(ctx.asOf);
-  const journey = countedTouches(deal, touches, rules, asOf);
+  const { journey, nextAt } = scanTouches(deal, touches, rules, asOf);
   const n = journey.length;
   const createdAt = parseTime(deal.createdAt);
   const closedAt = parseTime(deal.closedAt);
@@ -196,6 +214,7 @@ export function computeDealInfluence(deal: Deal, touches: readonly Touch[], rule
     evidence,
     evidenceUrl: evidenceUrl(ctx.evidenceBaseUrl, deal),
     rulesVersion: ctx.rulesVersion,
+    ...(Number.isNaN(nextAt) ? {} : { nextTouchAt: new Date(nextAt).toISOString() }),
   };
 }
 

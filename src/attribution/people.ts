@@ -13,19 +13,28 @@ interface Kept {
   tp: ResolvedTouchpoint;
 }
 
-function counted(touches: readonly Touch[], rules: Rules, asOf: number): Kept[] {
+/**
+ * The touches that count at `asOf`, and the earliest time after it of one that will (NaN if none). Nothing after "now"
+ * counts: a clock-skewed future activity must not make a contact look active before its time.
+ */
+function scan(touches: readonly Touch[], rules: Rules, asOf: number, companyId?: string): { kept: Kept[]; nextAt: number } {
   const cat = catalogueFor(rules);
   const excluded = new Set(rules.exclusions.members);
-  const out: Kept[] = [];
+  const kept: Kept[] = [];
+  let nextAt = Number.NaN;
   for (const touch of touches) {
     if ((rules.exclusions.staff && touch.isStaff) || (rules.exclusions.bots && touch.isBot) || excluded.has(touch.memberId)) continue;
+    if (companyId !== undefined && touch.companyId !== companyId) continue;
     const tp = cat.resolve(touch.type);
     const at = parseTime(touch.occurredAt);
-    // Nothing after "now": a clock-skewed future activity must not make a contact look active.
-    if (tp && !Number.isNaN(at) && !(at > asOf)) out.push({ touch, at, tp });
+    if (!tp || Number.isNaN(at)) continue;
+    if (!(at > asOf)) kept.push({ touch, at, tp });
+    else if (!(at >= nextAt)) nextAt = at;
   }
-  return out;
+  return { kept, nextAt };
 }
+
+const counted = (touches: readonly Touch[], rules: Rules, asOf: number, companyId?: string) => scan(touches, rules, asOf, companyId).kept;
 
 const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : null);
 
@@ -57,14 +66,26 @@ export function computeContactInfluence(contactId: string, touches: readonly Tou
 
 /**
  * When the contact's result should be refreshed (ISO, see refreshSlot), or null: its activity count changes with no
- * new activity when its oldest touch in the `contacts.activity_days` window leaves it.
+ * new activity when its oldest touch in the `contacts.activity_days` window leaves it, and everything may change when
+ * a touch dated in the future comes due.
  */
 export function contactRefreshAt(touches: readonly Touch[], rules: Rules, asOf: string): string | null {
   const now = parseTime(asOf);
   const span = rules.contacts.activity_days * 86_400_000;
-  let oldest = Number.POSITIVE_INFINITY;
-  for (const k of counted(touches, rules, now)) if (k.at >= now - span) oldest = Math.min(oldest, k.at);
-  return Number.isFinite(oldest) ? refreshSlot(oldest + span + 1, now) : null;
+  const { kept, nextAt } = scan(touches, rules, now);
+  let at = Number.isNaN(nextAt) ? Number.POSITIVE_INFINITY : nextAt;
+  for (const k of kept) if (k.at >= now - span) at = Math.min(at, k.at + span + 1);
+  return Number.isFinite(at) ? refreshSlot(at, now) : null;
+}
+
+/**
+ * When the company's result should be refreshed (ISO, see refreshSlot), or null: its figures count every touch up to
+ * now, so only a touch dated in the future changes them with no new activity, when it comes due.
+ */
+export function companyRefreshAt(companyId: string, touches: readonly Touch[], rules: Rules, asOf: string): string | null {
+  const now = parseTime(asOf);
+  const { nextAt } = scan(touches, rules, now, companyId);
+  return Number.isNaN(nextAt) ? null : refreshSlot(nextAt, now);
 }
 
 /** One company: `touches` are those made while the member was affiliated with it (time-aware affiliation). */
@@ -74,8 +95,7 @@ export function computeCompanyInfluence(companyId: string, touches: readonly Tou
   const byChannel: Record<string, number> = {};
   let n = 0;
   let last = Number.NEGATIVE_INFINITY;
-  for (const k of counted(touches, rules, now)) {
-    if (k.touch.companyId !== companyId) continue;
+  for (const k of counted(touches, rules, now, companyId)) {
     members.add(k.touch.memberId);
     byChannel[k.tp.channel] = (byChannel[k.tp.channel] ?? 0) + 1;
     last = Math.max(last, k.at);

@@ -87,6 +87,12 @@ export interface DealInfluence {
    * least credit, are not in `evidence`. Every figure above still counts them.
    */
   evidenceOmitted?: number;
+  /**
+   * Set only when a candidate touch is dated after `asOf` yet would fall in the open deal's window when its time comes
+   * (clock skew, or a date typed wrong): the earliest such time. The result must be computed again from the touches
+   * then; every figure above leaves such touches out until that time.
+   */
+  nextTouchAt?: string;
   evidenceUrl: string;
   rulesVersion: string;
 }

@@ -223,13 +223,20 @@ export async function dueDealResults(db: D1Database, crm: CrmKind, rulesVersion:
   return results;
 }
 
-/** Contacts whose stored result is due for a refresh at `now` (contact_influence_refresh), soonest first. */
-export async function dueContacts(db: D1Database, crm: CrmKind, now: string, limit: number): Promise<string[]> {
+/**
+ * Contacts or companies whose stored result is due for a refresh at `now` (contact_influence_refresh,
+ * company_influence_refresh), soonest first.
+ */
+export async function duePeople(db: D1Database, crm: CrmKind, kind: 'contact' | 'company', now: string, limit: number): Promise<string[]> {
   const { results } = await db
-    .prepare(`SELECT contact_id FROM contact_influence WHERE crm = ?1 AND refresh_at <= ?2 ORDER BY refresh_at LIMIT ?3`)
+    .prepare(
+      kind === 'contact'
+        ? `SELECT contact_id AS id FROM contact_influence WHERE crm = ?1 AND refresh_at <= ?2 ORDER BY refresh_at LIMIT ?3`
+        : `SELECT company_id AS id FROM company_influence WHERE crm = ?1 AND refresh_at <= ?2 ORDER BY refresh_at LIMIT ?3`,
+    )
     .bind(crm, now, limit)
-    .all<{ contact_id: string }>();
-  return results.map((r) => r.contact_id);
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
 }
 
 /** Contact results with when each next changes with time alone (null: never). */
@@ -246,15 +253,16 @@ export function upsertContactInfluenceStmt(db: D1Database, crm: CrmKind, rows: (
     .bind(crm, json(rows), now);
 }
 
-export function upsertCompanyInfluenceStmt(db: D1Database, crm: CrmKind, rows: CompanyInfluence[], now: string) {
+/** Company results with when each next changes with time alone (null: never). */
+export function upsertCompanyInfluenceStmt(db: D1Database, crm: CrmKind, rows: (CompanyInfluence & { refreshAt: string | null })[], now: string) {
   return db
     .prepare(
-      `INSERT INTO company_influence (crm, company_id, engaged_members, activity_count, top_channel, last_activity_at, computed_at)
+      `INSERT INTO company_influence (crm, company_id, engaged_members, activity_count, top_channel, last_activity_at, refresh_at, computed_at)
        SELECT ?1, value ->> 'companyId', value ->> 'engagedMembers', value ->> 'activityCount', value ->> 'topChannel',
-              value ->> 'lastActivityAt', ?3 FROM json_each(?2) WHERE true
+              value ->> 'lastActivityAt', value ->> 'refreshAt', ?3 FROM json_each(?2) WHERE true
        ON CONFLICT (crm, company_id) DO UPDATE SET engaged_members = excluded.engaged_members,
          activity_count = excluded.activity_count, top_channel = excluded.top_channel,
-         last_activity_at = excluded.last_activity_at, computed_at = excluded.computed_at`,
+         last_activity_at = excluded.last_activity_at, refresh_at = excluded.refresh_at, computed_at = excluded.computed_at`,
     )
     .bind(crm, json(rows), now);
 }

@@ -130,6 +130,11 @@ export async function dealPage(c: Context<AppEnv>, csrf: string) {
           </table>
         </div>
       ) : <p class="muted">No counted touches.</p>}
+      {inf?.nextTouchAt ? (
+        <p class="small muted" id="next-touch">
+          A touch dated {when(inf.nextTouchAt)} UTC, after these figures were computed, is not counted yet; the deal is computed again once its time comes.
+        </p>
+      ) : null}
     </>
   ));
 }

@@ -210,6 +210,20 @@ describe('deal and member pages', () => {
     expect(page).toMatch(/Meetup Berlin/);
     expect(page).toMatch(/Ada Tester/);
     expect((await get('/deals/hubspot/nope')).status).toBe(404);
+    expect(page).not.toMatch(/not counted yet/);
+  });
+  it('says when a touch dated after the computation will count', async () => {
+    const id = `${P}-next`;
+    const d = { id, influenced: true, sourced: false, amount: 5_000, closed: false, won: false, created: '2026-09-01T00:00:00Z', member: `${P}_ada`, touches: [{ type: 'github.star', channel: 'github', at: '2026-09-05T00:00:00Z' }] };
+    await env.DB.batch([
+      env.DB.prepare(`INSERT OR IGNORE INTO crm_deals (crm, crm_id, name, amount, currency, created_at, is_closed, is_won, updated_at) VALUES ('hubspot', ?1, 'Next', 5000, 'USD', ?2, 0, 0, ?3)`).bind(id, d.created, NOW),
+      env.DB.prepare(
+        `INSERT OR IGNORE INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, is_closed, is_won, deal_created_at, detail, computed_at)
+         VALUES ('hubspot', ?1, 'v-test', 1, 0, 0, 50, 1, 0, 0, ?2, ?3, ?4)`,
+      ).bind(id, d.created, JSON.stringify({ ...JSON.parse(detail(d)), nextTouchAt: '2026-11-20T09:30:00.000Z' }), NOW),
+    ]);
+    const page = text(await (await get(`/deals/hubspot/${id}`)).text());
+    expect(page).toMatch(/A touch dated 2026-11-20 09:30 UTC, after these figures were computed, is not counted yet/);
   });
   it('answers an HTML error page (not JSON) when a page cannot be built', async () => {
     await env.DB.batch([

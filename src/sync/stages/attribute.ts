@@ -8,7 +8,7 @@ import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
 import { fitState, refit } from '../fit';
 import { peopleChunk, saveDeals } from './results';
-import { dueContactsChunk, dueDealsChunk, recreditChunk } from './stored';
+import { dueDealsChunk, duePeopleChunk, recreditChunk } from './stored';
 import { touchesOf } from './touches';
 
 const CHUNK = 50;
@@ -138,7 +138,7 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
         recrediting = r.after;
         continue;
       }
-      const due = kind === 'deal' ? await dueDealsChunk(ctx) : kind === 'contact' ? await dueContactsChunk(ctx) : null;
+      const due = kind === 'deal' ? await dueDealsChunk(ctx) : await duePeopleChunk(ctx, kind);
       if (due) {
         counts = addCounts(counts, due);
         continue;

@@ -1,6 +1,6 @@
 import { dealRefreshAt } from '../../attribution/aging';
 import { companyFieldValues, contactFieldValues, dealFieldValues } from '../../attribution/outputs';
-import { computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from '../../attribution/people';
+import { companyRefreshAt, computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from '../../attribution/people';
 import type { Touch } from '../../attribution/types';
 import type { FieldValue, WriteObject } from '../../crm/types';
 import {
@@ -87,7 +87,7 @@ export async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', 
     for (const r of rows) values.set(r.contactId, mapping ? contactFieldValues(mapping, r) : {});
     stmt = upsertContactInfluenceStmt(db, crm, rows, now);
   } else {
-    const rows = [...byRef].map(([id, t]) => computeCompanyInfluence(id, t, active.rules, now));
+    const rows = [...byRef].map(([id, t]) => ({ ...computeCompanyInfluence(id, t, active.rules, now), refreshAt: companyRefreshAt(id, t, active.rules, now) }));
     for (const r of rows) values.set(r.companyId, mapping ? companyFieldValues(mapping, r) : {});
     stmt = upsertCompanyInfluenceStmt(db, crm, rows, now);
   }

@@ -1,8 +1,8 @@
-import { rescore } from '../../attribution/aging';
+import { needsTouches, rescore } from '../../attribution/aging';
 import type { Fitted } from '../../attribution/fit';
 import { recredit } from '../../attribution/recredit';
 import type { DealInfluence } from '../../attribution/types';
-import { dueContacts, dueDealResults, storedResultsAfter, type StoredResultRow } from '../../store/influence';
+import { dueDealResults, duePeople, storedResultsAfter, type StoredResultRow } from '../../store/influence';
 import { markDirtyStmt } from '../../store/sync';
 import { addCounts, type Counts, type RunContext } from '../context';
 import { recreditPositionStmt } from '../fit';
@@ -25,18 +25,20 @@ function parsed(r: StoredResultRow) {
 }
 
 /**
- * Stores what `update` makes of each stored result, in one batch with `also`. A result whose stored evidence was
- * bounded for size (evidenceOmitted) lacks touches the update needs: it is marked dirty instead, and computed from its
+ * Stores what `update` makes of each stored result, in one batch with `also`. Some results lack touches the update
+ * needs: one whose stored evidence was bounded for size (evidenceOmitted), and one with a touch dated in the future
+ * when it was computed whose time has come (needsTouches). Those are marked dirty instead, and computed from their
  * touches in the same run. Returns the results updated, the writes planned and the results so requeued.
  */
-async function updateStored(ctx: RunContext, rows: StoredResultRow[], update: (r: ReturnType<typeof parsed>) => DealInfluence, also: D1PreparedStatement[]) {
+async function updateStored(ctx: RunContext, rows: StoredResultRow[], now: string, update: (r: ReturnType<typeof parsed>) => DealInfluence, also: D1PreparedStatement[]) {
   const all = rows.map(parsed);
-  const whole = all.filter((p) => !p.influence.evidenceOmitted);
-  const bounded = all.filter((p) => p.influence.evidenceOmitted).map((p) => p.influence.dealId);
-  const requeue = bounded.length ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', bounded)] : [];
+  const fromTouches = (p: ReturnType<typeof parsed>) => !!p.influence.evidenceOmitted || needsTouches(p.influence, now);
+  const whole = all.filter((p) => !fromTouches(p));
+  const requeued = all.filter(fromTouches).map((p) => p.influence.dealId);
+  const requeue = requeued.length ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', requeued)] : [];
   const computed = whole.map((p) => ({ influence: update(p), deal: p.deal, computedAt: p.computedAt }));
   const planned = await saveDeals(ctx, computed, [...requeue, ...also]);
-  return { updated: whole.length, planned, requeued: bounded.length };
+  return { updated: whole.length, planned, requeued: requeued.length };
 }
 
 const requeued = (n: number): Counts => (n ? { deals_requeued: n } : {});
@@ -55,7 +57,7 @@ export async function recreditChunk(ctx: RunContext, after: string, fitted: Fitt
   const last = rows[rows.length - 1]!.deal_id;
   const now = new Date().toISOString();
   const { rules } = ctx.active;
-  const r = await updateStored(ctx, rows, (p) => rescore(recredit(p.influence, rules, fitted), rules, now, p.closedAt), [recreditPositionStmt(ctx.db, ctx.crm, last)]);
+  const r = await updateStored(ctx, rows, now, (p) => rescore(recredit(p.influence, rules, fitted), rules, now, p.closedAt), [recreditPositionStmt(ctx.db, ctx.crm, last)]);
   return { counts: { deals_recredited: r.updated, writes_planned: r.planned, ...requeued(r.requeued) }, after: last };
 }
 
@@ -64,13 +66,16 @@ export async function dueDealsChunk(ctx: RunContext): Promise<Counts | null> {
   const now = new Date().toISOString();
   const rows = await dueDealResults(ctx.db, ctx.crm, ctx.active.rulesVersion, now, CHUNK);
   if (!rows.length) return null;
-  const r = await updateStored(ctx, rows, (p) => rescore(p.influence, ctx.active.rules, now, p.closedAt), []);
+  const r = await updateStored(ctx, rows, now, (p) => rescore(p.influence, ctx.active.rules, now, p.closedAt), []);
   return { deals_rescored: r.updated, writes_planned: r.planned, ...requeued(r.requeued) };
 }
 
-/** Recomputes the next chunk of contacts whose activity count changed with time alone. Null when none is due. */
-export async function dueContactsChunk(ctx: RunContext): Promise<Counts | null> {
-  const ids = await dueContacts(ctx.db, ctx.crm, new Date().toISOString(), CHUNK);
+/**
+ * Recomputes the next chunk of contacts or companies whose figures changed with time alone (a contact's recent
+ * activity count; a touch dated in the future come due). Null when none is due.
+ */
+export async function duePeopleChunk(ctx: RunContext, kind: 'contact' | 'company'): Promise<Counts | null> {
+  const ids = await duePeople(ctx.db, ctx.crm, kind, new Date().toISOString(), CHUNK);
   if (!ids.length) return null;
-  return addCounts(await peopleChunk(ctx, 'contact', ids), { contacts_refreshed: ids.length });
+  return addCounts(await peopleChunk(ctx, kind, ids), { [kind === 'contact' ? 'contacts_refreshed' : 'companies_refreshed']: ids.length });
 }
