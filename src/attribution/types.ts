@@ -54,6 +54,19 @@ export interface TouchEvidence {
   credit: Partial<Record<ModelName, number>>;
 }
 
+/** Touches left out of a bounded result's evidence, summed per activity type, event and member (see boundedEvidence). */
+export interface EvidenceRest {
+  type: string;
+  channel: string;
+  /** The event (title, else URL) for the events channel; null for others. */
+  title: string | null;
+  /** Null only when even the groups per member would not fit: then the touches of every member are summed. */
+  memberId: string | null;
+  touches: number;
+  /** Summed share of the deal per computed model. */
+  credit: Partial<Record<ModelName, number>>;
+}
+
 export interface DealInfluence {
   dealId: string;
   crm: CrmKind;
@@ -87,6 +100,8 @@ export interface DealInfluence {
    * least credit, are not in `evidence`. Every figure above still counts them.
    */
   evidenceOmitted?: number;
+  /** Set with `evidenceOmitted`: the touches left out, summed for the reports by activity type, event and member. */
+  evidenceRest?: EvidenceRest[];
   /**
    * Set only when a candidate touch is dated after `asOf` yet would fall in the open deal's window when its time comes
    * (clock skew, or a date typed wrong): the earliest such time. The result must be computed again from the touches

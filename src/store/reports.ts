@@ -70,28 +70,31 @@ export async function loadReport(db: D1Database, f: ReportFilter) {
         ${WHERE}`,
     ).bind(...b),
     // Credit by activity type, by event and by member in one pass over the evidence (parsed once, materialised):
-    // amount × the touch's share under the model; open deals → pipeline, won → revenue.
+    // amount × the touch's share under the model; open deals → pipeline, won → revenue. A result whose evidence was
+    // bounded for size has the touches left out summed in evidenceRest (`touches` each; no member when even those
+    // groups would not fit), read in the same pass.
     db.prepare(
       `WITH t AS MATERIALIZED (
          SELECT i.deal_id, i.is_closed, i.is_won,
                 json_extract(e.value, '$.type') AS activity_type, json_extract(e.value, '$.channel') AS channel,
                 coalesce(json_extract(e.value, '$.title'), json_extract(e.value, '$.url'), '(untitled)') AS title,
-                json_extract(e.value, '$.memberId') AS member_id,
+                json_extract(e.value, '$.memberId') AS member_id, coalesce(json_extract(e.value, '$.touches'), 1) AS n,
                 coalesce(i.amount, 0) * coalesce(json_extract(e.value, '${modelPath('$.credit', f.model)}'), 0) AS credit
-           FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id, json_each(${SAFE_DETAIL}, '$.evidence') e
+           FROM deal_influence i LEFT JOIN crm_deals d ON d.crm = i.crm AND d.crm_id = i.deal_id,
+                (SELECT '$.evidence' AS part UNION ALL SELECT '$.evidenceRest') p, json_each(${SAFE_DETAIL}, p.part) e
           ${WHERE} AND i.influenced = 1)
        SELECT * FROM (
          SELECT 'type' AS kind, activity_type AS k, sum(CASE WHEN is_closed = 0 THEN credit ELSE 0 END) AS pipeline,
-                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, count(*) AS touches, count(DISTINCT deal_id) AS deals
+                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, sum(n) AS touches, count(DISTINCT deal_id) AS deals
            FROM t GROUP BY activity_type ORDER BY revenue + pipeline DESC LIMIT 50)
        UNION ALL SELECT * FROM (
          SELECT 'event', title, sum(CASE WHEN is_closed = 0 THEN credit ELSE 0 END) AS pipeline,
-                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, count(*), count(DISTINCT deal_id)
+                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, sum(n), count(DISTINCT deal_id)
            FROM t WHERE channel = 'events' GROUP BY title ORDER BY revenue + pipeline DESC LIMIT 30)
        UNION ALL SELECT * FROM (
          SELECT 'member', member_id, sum(CASE WHEN is_closed = 0 THEN credit ELSE 0 END) AS pipeline,
-                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, count(*), count(DISTINCT deal_id) AS deals
-           FROM t GROUP BY member_id ORDER BY revenue + pipeline DESC, deals DESC LIMIT 20)`,
+                sum(CASE WHEN is_won = 1 THEN credit ELSE 0 END) AS revenue, sum(n), count(DISTINCT deal_id) AS deals
+           FROM t WHERE member_id IS NOT NULL GROUP BY member_id ORDER BY revenue + pipeline DESC, deals DESC LIMIT 20)`,
     ).bind(...b),
     db.prepare(`SELECT DISTINCT pipeline FROM crm_deals WHERE pipeline IS NOT NULL ORDER BY pipeline LIMIT 50`),
   ]);

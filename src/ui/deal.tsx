@@ -113,7 +113,7 @@ export async function dealPage(c: Context<AppEnv>, csrf: string) {
           <table id="touches">
             <caption>
               {inf.evidence.length} touches, with each touch’s share of the deal per model
-              {inf.evidenceOmitted ? `. ${inf.evidenceOmitted} more touches with the least credit are counted in every figure but not kept here (the deal’s evidence is too large to store whole).` : ''}
+              {inf.evidenceOmitted ? `. ${inf.evidenceOmitted} more touches with the least credit are counted in every figure and in the dashboard’s breakdowns but not listed here (the deal’s evidence is too large to store whole).` : ''}
             </caption>
             <thead><tr><th scope="col">When</th><th scope="col">Member</th><th scope="col">Activity</th><th scope="col">Milestones</th>{models.map((m) => <th scope="col" class="num">{m}</th>)}</tr></thead>
             <tbody>

@@ -5,6 +5,7 @@ import { deal, testRules, touch } from '../../src/attribution/testkit';
 import type { DealInfluence } from '../../src/attribution/types';
 import { loadConfig } from '../../src/env';
 import { upsertDealInfluenceStmts } from '../../src/store/influence';
+import { loadReport } from '../../src/store/reports';
 import type { RunContext } from '../../src/sync/context';
 import { dueDealsChunk } from '../../src/sync/stages/stored';
 
@@ -42,9 +43,12 @@ describe('storing deal results', () => {
   it('keeps a result too big to store whole, with its full journey, and recomputes it instead of re-scoring it', async () => {
     const rules = testRules();
     const d = deal({ id: 'huge', isClosed: false, closedAt: null });
-    // 3,000 touches in the window: about 2 MB of evidence, more than D1 keeps in a row.
+    // 3,000 touches in the window by 5 members, one in ten at one of 3 meetups: about 2 MB of evidence, more than D1
+    // keeps in a row.
     const touches = Array.from({ length: 3000 }, (_, k) =>
-      touch({ at: -29 + k / 110, type: 'github.issues.opened', url: `https://github.com/acme/widgets/issues/${k}`, title: `Crash when parsing config #${k} ${'y'.repeat(60)}` }),
+      k % 10 === 0
+        ? touch({ at: -29 + k / 110, type: 'events.attended', memberId: `hm${k % 5}`, title: `Meetup ${k % 3}` })
+        : touch({ at: -29 + k / 110, type: 'github.pull_request.merged', memberId: `hm${k % 5}`, url: `https://github.com/acme/widgets/pull/${k}`, title: `Fix crash when parsing config #${k} ${'y'.repeat(60)}` }),
     );
     const influence = computeDealInfluence(d, touches, rules, { evidenceBaseUrl: 'https://ci.test', rulesVersion: 'v' });
     expect(JSON.stringify(influence).length).toBeGreaterThan(1_500_000);
@@ -56,6 +60,19 @@ describe('storing deal results', () => {
     expect(stored.evidence.length + stored.evidenceOmitted!).toBe(3000);
     expect(stored.touchCount).toBe(3000);
     expect((JSON.parse(row!.journey) as string[]).length).toBe(3000);
+
+    // The reports still credit every touch: those left out are summed per activity type, event and member.
+    const report = await loadReport(env.DB, { from: null, to: null, pipeline: null, currency: null, model: 'linear' });
+    const merged = report.byType.find((r) => r.activity_type === 'github.pull_request.merged')!;
+    const attended = report.byType.find((r) => r.activity_type === 'events.attended')!;
+    expect([merged.touches, attended.touches]).toEqual([2700, 300]);
+    expect(merged.pipeline + attended.pipeline).toBeCloseTo(1000, 6);
+    expect(attended.pipeline).toBeCloseTo(100, 6);
+    const members = report.byMember.filter((r) => r.member_id.startsWith('hm'));
+    expect(members.map((r) => [r.member_id, r.touches, Math.round(r.pipeline * 1e6) / 1e6]).sort()).toEqual(
+      ['hm0', 'hm1', 'hm2', 'hm3', 'hm4'].map((m) => [m, 600, 200]),
+    );
+    expect(report.byEvent.map((r) => [r.event, r.touches]).sort()).toEqual([['Meetup 0', 100], ['Meetup 1', 100], ['Meetup 2', 100]]);
 
     // Due for a refresh, it cannot be re-scored from evidence it no longer has: it is marked to be computed from its touches.
     const ctx = {
