@@ -9,7 +9,10 @@ import { loadRules, parseFieldMapping } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { upsertCompanyInfluenceStmt, upsertDealInfluenceStmts } from '../../src/store/influence';
 import type { RunContext } from '../../src/sync/context';
+import { loadActiveConfig } from '../../src/sync/config';
+import { resolverFor } from '../../src/sync/context';
 import { attributeStep, loadDealInputs } from '../../src/sync/stages/attribute';
+import { resolveStep } from '../../src/sync/stages/resolve';
 import { touchesOf } from '../../src/sync/stages/touches';
 
 /**
@@ -109,5 +112,19 @@ describe('a touch dated in the future when it arrived', () => {
       { company_id: 'co-f', activity_count: 2, last_activity_at: ago(0.1), refresh_at: null },
       { company_id: 'co-later', activity_count: 1, last_activity_at: old.lastActivityAt, refresh_at: '2999-01-01T00:00:00.000Z' },
     ]);
+  });
+
+  it("a member linked only to a contact marks that contact's company for a recompute when it is resolved", async () => {
+    await seed();
+    // What a new activity of mem_f leads to: the expand stage marks the member, the resolve stage what it touches.
+    const config = loadConfig(env);
+    const active = await loadActiveConfig(env.DB, config);
+    const ctx = { ...context('run_resolve'), config, active, resolver: resolverFor(active), ownsDeals: true } as RunContext;
+    await env.DB.prepare(`DELETE FROM sync_dirty WHERE crm = 'hubspot'`).run();
+    await env.DB.prepare(`INSERT INTO sync_dirty (crm, kind, ref) VALUES ('hubspot', 'member', 'mem_f')`).run();
+    const step = await resolveStep(ctx, {});
+    expect(step.counts).toMatchObject({ members_resolved: 1 });
+    const dirty = await env.DB.prepare(`SELECT kind, ref FROM sync_dirty WHERE crm = 'hubspot' ORDER BY kind, ref`).all<{ kind: string; ref: string }>();
+    expect(dirty.results).toEqual([{ kind: 'company', ref: 'co-f' }, { kind: 'contact', ref: 'c-f' }, { kind: 'deal', ref: 'd-f' }]);
   });
 });

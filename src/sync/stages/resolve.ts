@@ -12,10 +12,15 @@ const CHUNK = 100;
 function markLinkedStmts(ctx: RunContext, memberIds: string) {
   const { db, crm } = ctx;
   const stmts = [
+    // The companies of linked contacts too: a company's figures count the members linked to its contacts.
     db.prepare(
       `INSERT INTO sync_dirty (crm, kind, ref)
        SELECT DISTINCT ?1, target_kind, crm_id FROM links
         WHERE crm = ?1 AND status IN ('auto', 'confirmed') AND member_id IN (SELECT value FROM json_each(?2))
+       UNION
+       SELECT ?1, 'company', c.company_id FROM links l JOIN crm_contacts c ON c.crm = l.crm AND c.crm_id = l.crm_id
+        WHERE l.crm = ?1 AND l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND c.company_id IS NOT NULL
+          AND l.member_id IN (SELECT value FROM json_each(?2))
        ON CONFLICT DO NOTHING`,
     ).bind(crm, memberIds),
   ];
