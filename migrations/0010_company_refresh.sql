@@ -3,6 +3,11 @@
 -- deals have had the column since 0009; theirs now also covers such touches.
 ALTER TABLE company_influence ADD COLUMN refresh_at TEXT;
 CREATE INDEX company_influence_refresh ON company_influence (crm, refresh_at) WHERE refresh_at IS NOT NULL;
--- Results stored before this migration: due at once, so the next run works out when each really changes. Deal and
--- contact results stored before it do not know about such touches; `POST /v1/sync?full=1` recomputes them.
-UPDATE company_influence SET refresh_at = '1970-01-01T00:00:00.000Z' WHERE activity_count > 0;
+
+-- Results stored before this migration do not know of such touches. The members with an activity dated after it was
+-- received are marked for the next run of each CRM, which computes their contacts, companies and deals again (and so
+-- works out each one's refresh time).
+INSERT INTO sync_dirty (crm, kind, ref)
+SELECT DISTINCT s.crm, 'member', a.member_id FROM activities a CROSS JOIN sync_state s
+ WHERE a.member_id IS NOT NULL AND julianday(a.occurred_at) > julianday(a.received_at)
+ON CONFLICT DO NOTHING;
