@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dealRefreshAt, MIN_REFRESH_MS, needsTouches, REFRESH_SLOT_MS, rescore, scoreDropsAt } from './aging';
+import { dealRefreshAt, MIN_REFRESH_MS, needsTouches, REFRESH_SLOT_MS, refreshSlot, rescore, scoreDropsAt } from './aging';
 import { computeDealInfluence } from './deal';
 import { companyRefreshAt, computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from './people';
 import { DAY, day, deal, iso, T0, testRules, touch } from './testkit';
@@ -136,9 +136,13 @@ describe('results that change with time alone', () => {
           const stored = JSON.parse(JSON.stringify(at(then))) as ReturnType<typeof at>;
           const next = then + Math.min(...c.future) * DAY;
           expect(Date.parse(stored.nextTouchAt!)).toBe(Date.parse(iso(next)));
-          // Refreshed on the hour at or after the touch's time at the latest (sooner if the score drops first).
-          const refresh = Date.parse(dealRefreshAt(stored, rules, iso(then), null)!);
-          expect(refresh).toBeLessThanOrEqual(Math.ceil(Math.max(Date.parse(stored.nextTouchAt!), then + MIN_REFRESH_MS) / REFRESH_SLOT_MS) * REFRESH_SLOT_MS);
+          // Refreshed in the hour slot of the touch's time, or of the score's next drop if that comes first.
+          const due = Math.min(scoreDropsAt(stored, rules, null) ?? Number.POSITIVE_INFINITY, Date.parse(stored.nextTouchAt!));
+          expect(dealRefreshAt(stored, rules, iso(then), null)).toBe(refreshSlot(due, then));
+          // A millisecond before the touch's time the result still stands on its own.
+          const before = Date.parse(stored.nextTouchAt!) - 1;
+          expect(needsTouches(stored, iso(before))).toBe(false);
+          expect(rescore(stored, rules, iso(before), null)).toEqual(at(before));
           const later = then + c.laterDays * DAY;
           if (later < Date.parse(stored.nextTouchAt!)) {
             expect(needsTouches(stored, iso(later))).toBe(false);
@@ -155,16 +159,30 @@ describe('results that change with time alone', () => {
       expect(cameDue).toBeGreaterThan(20);
     });
 
-    it('a closed deal, or one whose window ends at creation, has no touch to wait for', () => {
+    it('a closed deal waits only for a touch before its close, and one whose window ends at creation for none', () => {
       const touches = [touch({ at: 1 }), touch({ at: 40 })];
       const closed = computeDealInfluence(deal(), touches, rules, { ...ctx, asOf: day(30) });
       expect(closed.nextTouchAt).toBeUndefined();
+      // Closed with a close date ahead of now: a touch between now and the close counts from its time, not before.
+      const ahead = deal({ closedAt: day(45) });
+      const early = computeDealInfluence(ahead, touches, rules, { ...ctx, asOf: day(30) });
+      expect([early.touchCount, early.nextTouchAt]).toEqual([1, day(40)]);
+      expect(dealRefreshAt(early, rules, day(30), ahead.closedAt)).toBe(refreshSlot(T0 + 40 * DAY, T0 + 30 * DAY));
+      expect(computeDealInfluence(ahead, touches, rules, { ...ctx, asOf: day(41) }).touchCount).toBe(2);
       const atCreation: Rules = { ...rules, window: { ...rules.window, until_close: false } };
       const open = deal({ isClosed: false, isWon: false, closedAt: null });
       expect(computeDealInfluence(open, touches, atCreation, { ...ctx, asOf: day(30) }).nextTouchAt).toBeUndefined();
       // Out of scope or excluded touches are not waited for either.
-      const other = [touch({ at: 40, contactIds: ['someone-else'] }), touch({ at: 40, isBot: true }), touch({ at: 40, type: 'slack.reaction_added' })];
+      const other = [
+        touch({ at: 40, contactIds: ['someone-else'] }), touch({ at: 40, isBot: true }), touch({ at: 40, isStaff: true }),
+        touch({ at: 40, memberId: 'm_excluded' }), touch({ at: 40, type: 'slack.reaction_added' }),
+      ];
       expect(computeDealInfluence(open, other, rules, { ...ctx, asOf: day(30) }).nextTouchAt).toBeUndefined();
+      // With scope: account, a touch by someone at the deal's company at the time is waited for; at another, not.
+      const account: Rules = { ...rules, scope: 'account' };
+      const byCompany = [touch({ at: 40, contactIds: [], companyId: 'co1' }), touch({ at: 35, contactIds: [], companyId: 'co2' })];
+      expect(computeDealInfluence(open, byCompany, account, { ...ctx, asOf: day(30) }).nextTouchAt).toBe(day(40));
+      expect(computeDealInfluence(open, byCompany, rules, { ...ctx, asOf: day(30) }).nextTouchAt).toBeUndefined();
     });
 
     it("a contact's and a company's figures change when such a touch comes due, and they are refreshed by then", () => {
@@ -176,7 +194,13 @@ describe('results that change with time alone', () => {
           const due = Math.ceil(Math.max(next, now + MIN_REFRESH_MS) / REFRESH_SLOT_MS) * REFRESH_SLOT_MS;
           const contact = (t: number) => computeContactInfluence('c1', touches, rules, iso(t));
           const company = (t: number) => computeCompanyInfluence('co1', touches, rules, iso(t));
-          expect(Date.parse(contactRefreshAt(touches, rules, iso(now))!)).toBeLessThanOrEqual(due);
+          const refresh = Date.parse(contactRefreshAt(touches, rules, iso(now))!);
+          expect(refresh).toBeLessThanOrEqual(due);
+          // Refreshed in the slot of its first change: something changed by then, nothing an hour before.
+          const changed = (t: number) => JSON.stringify(contact(t)) !== JSON.stringify(contact(now));
+          expect(changed(refresh)).toBe(true);
+          expect(changed(Math.max(now, refresh - REFRESH_SLOT_MS))).toBe(false);
+          expect(companyRefreshAt('co1', touches, rules, iso(now))).toBe(refreshSlot(next, now));
           expect(Date.parse(companyRefreshAt('co1', touches, rules, iso(now))!)).toBe(due);
           expect(contact(due).lastActivityAt).not.toBe(contact(now).lastActivityAt);
           expect(company(due).activityCount).toBeGreaterThan(company(now).activityCount);

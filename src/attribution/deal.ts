@@ -58,8 +58,8 @@ export function countedTouches(deal: Deal, touches: readonly Touch[], rules: Rul
 
 /**
  * The counted touches, and when the earliest touch left out only for being after `asOf` enters the window (NaN if
- * none): an open deal's window ends at "now", so a touch dated in the future when it arrives (clock skew, a date typed
- * wrong) counts from its own time, and the deal must then be computed again.
+ * none): a touch dated in the future when it arrives (clock skew, a date typed wrong) counts from its own time, and
+ * the deal must then be computed again.
  */
 function scanTouches(deal: Deal, touches: readonly Touch[], rules: Rules, asOf: number): { journey: Counted[]; nextAt: number } {
   const cat = catalogueFor(rules);
@@ -67,7 +67,10 @@ function scanTouches(deal: Deal, touches: readonly Touch[], rules: Rules, asOf: 
   const excludedMembers = new Set(rules.exclusions.members);
   const createdAt = parseTime(deal.createdAt);
   const closedAt = parseTime(deal.closedAt);
-  const [from, to] = dealWindow(rules, createdAt, closedAt, asOf);
+  const [from, end] = dealWindow(rules, createdAt, closedAt, asOf);
+  // Nothing counts before its own time, even in a window that ends later (a close date ahead of "now"); such a touch
+  // counts once its time comes, up to the window's real end.
+  const to = asOf < end ? asOf : end;
   const [, toLater] = dealWindow(rules, createdAt, closedAt, Number.NaN);
   const out: Counted[] = [];
   let nextAt = Number.NaN;

@@ -223,6 +223,13 @@ export async function dueDealResults(db: D1Database, crm: CrmKind, rulesVersion:
   return results;
 }
 
+/** Stored deal results that are never to be refreshed (their deal is gone from the mirror). */
+export function noRefreshStmt(db: D1Database, crm: CrmKind, dealIds: string[]) {
+  return db
+    .prepare('UPDATE deal_influence SET refresh_at = NULL WHERE crm = ?1 AND deal_id IN (SELECT value FROM json_each(?2))')
+    .bind(crm, JSON.stringify(dealIds));
+}
+
 /**
  * Contacts or companies whose stored result is due for a refresh at `now` (contact_influence_refresh,
  * company_influence_refresh), soonest first.

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/env';
 import { upsertDealInfluenceStmts } from '../../src/store/influence';
 import { loadReport } from '../../src/store/reports';
 import type { RunContext } from '../../src/sync/context';
+import { attributeStep } from '../../src/sync/stages/attribute';
 import { dueDealsChunk } from '../../src/sync/stages/stored';
 
 /**
@@ -82,5 +83,12 @@ describe('storing deal results', () => {
     expect(await dueDealsChunk(ctx)).toEqual({ deals_rescored: 0, writes_planned: 0, deals_requeued: 1 });
     const dirty = await env.DB.prepare(`SELECT ref FROM sync_dirty WHERE crm = 'hubspot' AND kind = 'deal'`).all<{ ref: string }>();
     expect(dirty.results.map((r) => r.ref)).toEqual(['huge']);
+
+    // Its deal is not in the CRM mirror here: the step that takes it up cannot compute it, and it is not requeued again.
+    const step = await attributeStep(ctx, {});
+    expect(step.counts.deals_requeued ?? 0).toBe(0);
+    const after = await env.DB.prepare(`SELECT refresh_at FROM deal_influence WHERE crm = 'hubspot' AND deal_id = 'huge'`).first<{ refresh_at: string | null }>();
+    expect(after!.refresh_at).toBeNull();
+    expect(await dueDealsChunk(ctx)).toBeNull();
   });
 });

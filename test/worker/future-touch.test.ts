@@ -2,17 +2,18 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { dealRefreshAt } from '../../src/attribution/aging';
 import { computeDealInfluence } from '../../src/attribution/deal';
-import { companyRefreshAt, computeCompanyInfluence } from '../../src/attribution/people';
+import { companyRefreshAt, computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from '../../src/attribution/people';
 import type { DealInfluence } from '../../src/attribution/types';
 import { loadConfig } from '../../src/env';
 import { loadRules, parseFieldMapping } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
-import { upsertCompanyInfluenceStmt, upsertDealInfluenceStmts } from '../../src/store/influence';
+import { upsertCompanyInfluenceStmt, upsertContactInfluenceStmt, upsertDealInfluenceStmts } from '../../src/store/influence';
 import type { RunContext } from '../../src/sync/context';
 import { loadActiveConfig } from '../../src/sync/config';
 import { resolverFor } from '../../src/sync/context';
 import { attributeStep, loadDealInputs } from '../../src/sync/stages/attribute';
 import { resolveStep } from '../../src/sync/stages/resolve';
+import { recreditChunk } from '../../src/sync/stages/stored';
 import { touchesOf } from '../../src/sync/stages/touches';
 
 /**
@@ -59,8 +60,8 @@ const seed = () => (seeded ??= env.DB.batch([
     ).bind(ago(10)),
     env.DB.prepare(`INSERT INTO crm_deal_contacts (crm, deal_id, contact_id, is_primary) VALUES ('hubspot', 'd-f', 'c-f', 1)`),
     env.DB.prepare(
-      `INSERT INTO links (member_id, crm, target_kind, crm_id, method, status, confidence, evidence, created_at, updated_at)
-       VALUES ('mem_f', 'hubspot', 'contact', 'c-f', 'manual', 'confirmed', 1, '[]', ?1, ?1)`,
+      `INSERT INTO links (member_id, crm, target_kind, crm_id, method, status, confidence, evidence, decided_by, created_at, updated_at)
+       VALUES ('mem_f', 'hubspot', 'contact', 'c-f', 'manual', 'confirmed', 1, '[]', 'test:revops', ?1, ?1)`,
     ).bind(ago(30)),
   ]));
 
@@ -126,5 +127,41 @@ describe('a touch dated in the future when it arrived', () => {
     expect(step.counts).toMatchObject({ members_resolved: 1 });
     const dirty = await env.DB.prepare(`SELECT kind, ref FROM sync_dirty WHERE crm = 'hubspot' ORDER BY kind, ref`).all<{ kind: string; ref: string }>();
     expect(dirty.results).toEqual([{ kind: 'company', ref: 'co-f' }, { kind: 'contact', ref: 'c-f' }, { kind: 'deal', ref: 'd-f' }]);
+  });
+
+  it('a re-credit after a refit that reaches such a result requeues it too', async () => {
+    await seed();
+    const inputs = await loadDealInputs(env.DB, 'hubspot', ['d-f'], false);
+    const then = ago(1);
+    const old = computeDealInfluence(inputs.deals[0]!, inputs.candidates.get('d-f') ?? [], rules, { ...ctx, asOf: then });
+    expect(old.nextTouchAt).toBeDefined();
+    await env.DB.batch([
+      env.DB.prepare(`DELETE FROM sync_dirty WHERE crm = 'hubspot'`),
+      ...upsertDealInfluenceStmts(env.DB, 'hubspot', [{ influence: old, deal: { created_at: old.evidence[0]!.occurredAt, close_date: null }, refreshAt: null, computedAt: then }], then),
+    ]);
+    const r = await recreditChunk(context('run_future_recredit'), '', {});
+    expect(r.counts).toMatchObject({ deals_recredited: 0, deals_requeued: 1 });
+    const dirty = await env.DB.prepare(`SELECT ref FROM sync_dirty WHERE crm = 'hubspot' AND kind = 'deal'`).all<{ ref: string }>();
+    expect(dirty.results.map((x) => x.ref)).toEqual(['d-f']);
+  });
+
+  it("a contact's figures are recomputed when it comes due", async () => {
+    await seed();
+    const touches = (await touchesOf(env.DB, 'hubspot', ['mem_f'])).get('mem_f') ?? [];
+    const then = ago(1);
+    const old = computeContactInfluence('c-f', touches, rules, then);
+    expect([old.activityRecent, old.lastActivityAt]).toEqual([1, ago(3)]);
+    const refreshAt = contactRefreshAt(touches, rules, then);
+    expect(Date.parse(refreshAt!)).toBeLessThan(NOW);
+    await env.DB.prepare(`DELETE FROM sync_dirty WHERE crm = 'hubspot'`).run();
+    await upsertContactInfluenceStmt(env.DB, 'hubspot', [{ ...old, refreshAt }], then).run();
+
+    const step = await attributeStep(context('run_future_contact'), {});
+    expect(step.counts).toMatchObject({ contacts_refreshed: 1, contacts_computed: 1 });
+    const row = await env.DB.prepare(`SELECT activity_recent, last_activity_at, refresh_at FROM contact_influence WHERE crm = 'hubspot' AND contact_id = 'c-f'`)
+      .first<{ activity_recent: number; last_activity_at: string; refresh_at: string | null }>();
+    expect([row!.activity_recent, row!.last_activity_at]).toEqual([2, ago(0.1)]);
+    // Next due when the older touch leaves the 90-day window.
+    expect(Date.parse(row!.refresh_at!)).toBeGreaterThan(NOW + 86 * DAY);
   });
 });

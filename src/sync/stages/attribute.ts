@@ -3,7 +3,7 @@ import { fittedModels, fittedOrEmpty, type Fitted } from '../../attribution/fit'
 import type { Deal, DealInfluence, Touch } from '../../attribution/types';
 import type { CrmName } from '../../env';
 import type { Rules } from '../../rules';
-import { loadDeals, loadLinksTo, type DealRow } from '../../store/influence';
+import { loadDeals, loadLinksTo, noRefreshStmt, type DealRow } from '../../store/influence';
 import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
 import { fitState, refit } from '../fit';
@@ -94,7 +94,10 @@ async function dealsChunk(ctx: RunContext, ids: string[], fitted: Fitted | undef
   const computed = await computeDeals(
     { db, crm, rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: ctx.config.PUBLIC_URL, fitted }, ids,
   );
-  const planned = await saveDeals(ctx, computed, [clearDirtyStmt(db, crm, 'deal', ids)]);
+  // A stored result whose deal is no longer in the mirror is not due again: its refresh would requeue it for ever.
+  const gone = ids.filter((id) => !computed.some((c) => c.influence.dealId === id));
+  const also = [clearDirtyStmt(db, crm, 'deal', ids), ...(gone.length ? [noRefreshStmt(db, crm, gone)] : [])];
+  const planned = await saveDeals(ctx, computed, also);
   return { deals_computed: computed.length, writes_planned: planned, influenced: computed.filter((c) => c.influence.influenced).length };
 }
 

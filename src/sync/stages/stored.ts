@@ -34,11 +34,11 @@ async function updateStored(ctx: RunContext, rows: StoredResultRow[], now: strin
   const all = rows.map(parsed);
   const fromTouches = (p: ReturnType<typeof parsed>) => !!p.influence.evidenceOmitted || needsTouches(p.influence, now);
   const whole = all.filter((p) => !fromTouches(p));
-  const requeued = all.filter(fromTouches).map((p) => p.influence.dealId);
-  const requeue = requeued.length ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', requeued)] : [];
+  const requeuedIds = all.filter(fromTouches).map((p) => p.influence.dealId);
+  const requeue = requeuedIds.length ? [markDirtyStmt(ctx.db, ctx.crm, 'deal', requeuedIds)] : [];
   const computed = whole.map((p) => ({ influence: update(p), deal: p.deal, computedAt: p.computedAt }));
   const planned = await saveDeals(ctx, computed, [...requeue, ...also]);
-  return { updated: whole.length, planned, requeued: requeued.length };
+  return { updated: whole.length, planned, requeued: requeuedIds.length };
 }
 
 const requeued = (n: number): Counts => (n ? { deals_requeued: n } : {});
