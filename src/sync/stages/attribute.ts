@@ -95,7 +95,8 @@ async function dealsChunk(ctx: RunContext, ids: string[], fitted: Fitted | undef
     { db, crm, rules: active.rules, rulesVersion: active.rulesVersion, evidenceBaseUrl: ctx.config.PUBLIC_URL, fitted }, ids,
   );
   // A stored result whose deal is no longer in the mirror is not due again: its refresh would requeue it for ever.
-  const gone = ids.filter((id) => !computed.some((c) => c.influence.dealId === id));
+  const found = new Set(computed.map((c) => c.influence.dealId));
+  const gone = ids.filter((id) => !found.has(id));
   const also = [clearDirtyStmt(db, crm, 'deal', ids), ...(gone.length ? [noRefreshStmt(db, crm, gone)] : [])];
   const planned = await saveDeals(ctx, computed, also);
   return { deals_computed: computed.length, writes_planned: planned, influenced: computed.filter((c) => c.influence.influenced).length };
