@@ -5,8 +5,6 @@ import { computeDealInfluence } from '../../src/attribution/deal';
 import { companyRefreshAt, computeCompanyInfluence, computeContactInfluence, contactRefreshAt } from '../../src/attribution/people';
 import type { DealInfluence } from '../../src/attribution/types';
 import { loadConfig } from '../../src/env';
-import { loadRules, parseFieldMapping } from '../../src/rules';
-import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { upsertCompanyInfluenceStmt, upsertContactInfluenceStmt, upsertDealInfluenceStmts } from '../../src/store/influence';
 import type { RunContext } from '../../src/sync/context';
 import { loadActiveConfig } from '../../src/sync/config';
@@ -15,23 +13,14 @@ import { attributeStep, loadDealInputs } from '../../src/sync/stages/attribute';
 import { resolveStep } from '../../src/sync/stages/resolve';
 import { recreditChunk } from '../../src/sync/stages/stored';
 import { touchesOf } from '../../src/sync/stages/touches';
+import { shippedRules } from './helpers';
 
 /**
  * A touch dated in the future when it arrived (clock skew, a date typed wrong) counts from its own time. Nothing else
  * may change the deal, contact or company by then, so their stored results say when it comes due, and the attribute
  * stage computes them again from their touches at that time (a deal's stored evidence cannot gain a touch).
  */
-const loaded = await loadRules(BUNDLED_MAPPINGS.rules);
-if (!loaded.ok) throw new Error('rules invalid');
-const { rules, version } = loaded.value;
-const mapping = parseFieldMapping(BUNDLED_MAPPINGS.hubspot, 'hubspot.yaml');
-if (!mapping.ok) throw new Error('mapping invalid');
-
-const context = (runId: string): RunContext =>
-  ({
-    env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: runId },
-    active: { rules, rulesVersion: version, mappings: { hubspot: mapping.value }, identity: {} }, spent: () => false,
-  }) as unknown as RunContext;
+const { rules, version, context } = await shippedRules();
 
 const DAY = 86_400_000;
 const NOW = Date.now();

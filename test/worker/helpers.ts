@@ -1,4 +1,8 @@
 import { env, exports } from 'cloudflare:workers';
+import { loadConfig } from '../../src/env';
+import { loadRules, parseFieldMapping } from '../../src/rules';
+import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
+import type { RunContext } from '../../src/sync/context';
 
 export const ADMIN = 'test-admin-token-0123456789abcdef';
 
@@ -48,4 +52,19 @@ export function activity(n: number, overrides: Record<string, unknown> = {}) {
     title: `message ${n}`,
     ...overrides,
   };
+}
+
+/** The shipped rules and HubSpot mapping, and a RunContext over them for calling the sync's stages directly. */
+export async function shippedRules() {
+  const loaded = await loadRules(BUNDLED_MAPPINGS.rules);
+  if (!loaded.ok) throw new Error('rules invalid');
+  const mapping = parseFieldMapping(BUNDLED_MAPPINGS.hubspot, 'hubspot.yaml');
+  if (!mapping.ok) throw new Error('mapping invalid');
+  const { rules, version } = loaded.value;
+  const context = (runId: string): RunContext =>
+    ({
+      env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: runId },
+      active: { rules, rulesVersion: version, mappings: { hubspot: mapping.value }, identity: {} }, spent: () => false,
+    }) as unknown as RunContext;
+  return { rules, version, context };
 }

@@ -5,30 +5,17 @@ import { computeDealInfluence } from '../../src/attribution/deal';
 import { contactRefreshAt } from '../../src/attribution/people';
 import { deal, touch } from '../../src/attribution/testkit';
 import type { DealInfluence } from '../../src/attribution/types';
-import { loadConfig } from '../../src/env';
-import { loadRules, parseFieldMapping } from '../../src/rules';
-import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { upsertContactInfluenceStmt, upsertDealInfluenceStmts } from '../../src/store/influence';
-import type { RunContext } from '../../src/sync/context';
 import { attributeStep } from '../../src/sync/stages/attribute';
 import { touchesOf } from '../../src/sync/stages/touches';
+import { shippedRules } from './helpers';
 
 /**
  * Results that change with time alone, in the attribute stage over D1: open deals whose score fell since they were
  * stored are re-scored from their evidence (and the new score planned as a CRM write), contacts whose activity window
  * moved are recomputed. Nothing else is touched, and each refreshed result says when it is next due.
  */
-const loaded = await loadRules(BUNDLED_MAPPINGS.rules);
-if (!loaded.ok) throw new Error('rules invalid');
-const { rules, version } = loaded.value;
-const mapping = parseFieldMapping(BUNDLED_MAPPINGS.hubspot, 'hubspot.yaml');
-if (!mapping.ok) throw new Error('mapping invalid');
-
-const context = (runId: string): RunContext =>
-  ({
-    env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: runId },
-    active: { rules, rulesVersion: version, mappings: { hubspot: mapping.value }, identity: {} }, spent: () => false,
-  }) as unknown as RunContext;
+const { rules, version, context } = await shippedRules();
 
 const DAY = 86_400_000;
 const NOW = Date.now();
