@@ -335,7 +335,7 @@ export function computeBatch(input: ColumnarInput, rules: Rules, ctx: Pick<Engin
     const from = createdAt - lookback;
     let to = untilClose ? (closedAt === closedAt ? closedAt : asOf) : createdAt;
     if (to !== to) to = Number.POSITIVE_INFINITY;
-    if (asOf < to) to = asOf; // nothing counts before its own time (countedTouches)
+    if (asOf < to) to = asOf;
 
     // Pass 1: which rows count (catalogue, staff/bot, scope, window, member exclusions), without branches: every row
     // is written to `kept`, and n only moves past it when it counts.

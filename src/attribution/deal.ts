@@ -67,10 +67,8 @@ function scanTouches(deal: Deal, touches: readonly Touch[], rules: Rules, asOf: 
   const excludedMembers = new Set(rules.exclusions.members);
   const createdAt = parseTime(deal.createdAt);
   const closedAt = parseTime(deal.closedAt);
-  const [from, end] = dealWindow(rules, createdAt, closedAt, asOf);
-  // Nothing counts before its own time, even in a window that ends later (a close date ahead of "now"); such a touch
-  // counts once its time comes, up to the window's real end.
-  const to = asOf < end ? asOf : end;
+  // The window now, and once every touch's time has come (a close date ahead of "now" ends it later).
+  const [from, to] = dealWindow(rules, createdAt, closedAt, asOf);
   const [, toLater] = dealWindow(rules, createdAt, closedAt, Number.NaN);
   const out: Counted[] = [];
   let nextAt = Number.NaN;

@@ -69,11 +69,15 @@ export function classify(rules: Rules, s: JourneySummary): Classification {
   return { influenced, sourced, assisted, score };
 }
 
-/** The [start, end] window in epoch ms: lookback before creation; until close (never after), or until creation. */
+/**
+ * The [start, end] window in epoch ms: lookback before creation; until close (never after), or until creation; and
+ * never past `asOf`, so nothing counts before its own time (NaN: no bound, the window once every time has come).
+ */
 export function dealWindow(rules: Rules, createdAt: number, closedAt: number, asOf: number): [number, number] {
   const start = createdAt - rules.window.lookback_days * 86_400_000;
   let end = rules.window.until_close ? (Number.isNaN(closedAt) ? asOf : closedAt) : createdAt;
   if (Number.isNaN(end)) end = Number.POSITIVE_INFINITY;
+  if (asOf < end) end = asOf;
   return [start, end];
 }
 
