@@ -119,6 +119,8 @@ export default defineConfig({
                 SYNC_DEBOUNCE_SECONDS: '1',
                 // The smallest step budget: every run here is cut into many steps, so each stage resumes mid-way.
                 SYNC_STEP_MAX_QUERIES: '20',
+                // Two deals per full-preview step, for the same reason.
+                PREVIEW_STEP_DEALS: '2',
                 PUBLIC_URL: 'https://influence.example.test',
                 ORG_DOMAINS: 'example-vendor.io',
                 E2E_HUBSPOT_URL: e2e.hubspotUrl,

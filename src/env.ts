@@ -25,6 +25,7 @@ export interface Env extends Cloudflare.Env {
   SYNC_WRITES_ENABLED?: string;
   SYNC_STEP_MAX_QUERIES?: string;
   PREVIEW_MAX_DEALS?: string;
+  PREVIEW_STEP_DEALS?: string;
   HUBSPOT_REQUESTS_PER_10S?: string;
   PUBLIC_URL?: string;
   ACCESS_TEAM_DOMAIN?: string;
@@ -76,6 +77,8 @@ const configSchema = z.object({
    * budget, PREVIEW_MAX_QUERIES, whichever comes first).
    */
   PREVIEW_MAX_DEALS: z.coerce.number().int().min(100).max(100_000).default(20_000),
+  /** Deals a full preview (POST /v1/rules/previews) evaluates per queue message. */
+  PREVIEW_STEP_DEALS: z.coerce.number().int().min(1).max(10_000).default(2_000),
   /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
   HUBSPOT_REQUESTS_PER_10S: intVar(100),
   /** Cloudflare Access: team domain (https://<team>.cloudflareaccess.com), application audience tag, role mapping. */

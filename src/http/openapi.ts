@@ -86,6 +86,8 @@ export function openapi(): object {
         put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure)', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 415, 422) } },
       },
       '/v1/rules/preview': { post: { summary: 'Evaluate proposed rules on current data; the difference, nothing written (configure)', security: bearer, responses: { 200: { description: 'diff' }, ...errors(400, 401, 403, 415, 422) } } },
+      '/v1/rules/previews': { post: { summary: 'Start a full preview: proposed rules evaluated on every deal in the background (configure)', security: bearer, responses: { 202: { description: '{id, status, total, status_url}' }, ...errors(400, 401, 403, 404, 409, 415, 422) } } },
+      '/v1/rules/previews/{id}': { get: { summary: 'A full preview: status, progress and, once done, the difference over every deal (configure)', security: bearer, responses: { 200: { description: 'preview' }, ...errors(401, 403, 404) } } },
       '/v1/audit': { get: { summary: 'Audit log with filters; CSV with Accept: text/csv or ?format=csv (admin)', security: bearer, responses: { 200: { description: 'entries' }, ...errors(400, 401, 403) } } },
       '/webhooks/hubspot': { post: { summary: 'HubSpot CRM change notifications (v3 signature)', responses: { 202: { description: 'accepted' }, 200: { description: 'ignored' }, ...errors(400, 401, 413, 415) } } },
       '/v1/tokens': {

@@ -6,7 +6,7 @@ export { formatIssue, issueAt, parseYaml, type ParseResult, type SourceIssue } f
 export { crossCheck, parseFieldMapping, fieldMappingSchema } from './mapping';
 export { canonicalString, rulesVersion } from './version';
 export { MODEL_NAMES, RULE_BASED_MODELS, rulesSchema, type ModelName, type PositionWeights, type Rules } from './schema';
-export { previewDiff, previewRow, type PreviewDiff, type PreviewRow } from './preview';
+export { addDiff, emptyDiff, movedAmount, previewDiff, previewRow, type PreviewDiff, type PreviewRow, type RunningDiff } from './preview';
 
 /** Parses and validates rules.yaml text. */
 export function parseRules(text: string, file = 'rules.yaml'): ParseResult<Rules> {

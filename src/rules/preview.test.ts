@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeDealInfluence } from '../attribution/deal';
 import { deal, testRules, touch } from '../attribution/testkit';
-import { previewDiff, previewRow } from './preview';
+import { addDiff, emptyDiff, movedAmount, previewDiff, previewRow } from './preview';
 
 const ctx = { evidenceBaseUrl: 'https://x', rulesVersion: 'v' };
 
@@ -45,5 +45,23 @@ describe('previewDiff', () => {
     expect(previewDiff(whole(a).map(previewRow), whole(b).map(previewRow))).toEqual(full);
     // A slim row holds no evidence, credits or members.
     expect(Object.keys(previewRow(whole(a)[0]!))).not.toContain('evidence');
+  });
+  it('adds chunk by chunk to the same totals, keeping the deals that move the most money', () => {
+    const a = testRules();
+    const b = testRules((r) => ({ ...r, definitions: { ...r.definitions, influenced: { min_touches: 2, min_score: 0 } } }));
+    // Deal i has one touch (influenced only under a) or two (both), and amount 100·(i+1) in EUR or USD.
+    const deals = Array.from({ length: 12 }, (_, i) => deal({ id: `D${String(i).padStart(2, '0')}`, amount: 100 * (i + 1), currency: i % 3 ? 'EUR' : 'USD' }));
+    const touchesOf = (i: number) => (i % 2 ? [touch({ at: -3 })] : [touch({ at: -3 }), touch({ at: 1 })]);
+    const rows = (r: typeof a) => deals.map((d, i) => previewRow(computeDealInfluence(d, touchesOf(i), r, ctx)));
+    const whole = previewDiff(rows(a), rows(b));
+    const running = emptyDiff();
+    for (let from = 0; from < deals.length; from += 5) addDiff(running, previewDiff(rows(a).slice(from, from + 5), rows(b).slice(from, from + 5)), 3);
+    expect(running.before).toEqual(whole.before);
+    expect(running.after).toEqual(whole.after);
+    expect(running.unchanged).toBe(whole.unchanged);
+    expect(running.changedTotal).toBe(whole.changed.length);
+    expect(whole.changed.length).toBe(6);
+    // The three largest moves: deals 11, 9 and 7 lose their whole attributed amount.
+    expect(running.changed.map((c) => [c.dealId, movedAmount(c)])).toEqual([['D11', 1200], ['D09', 1000], ['D07', 800]]);
   });
 });

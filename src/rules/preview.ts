@@ -121,3 +121,52 @@ export function previewDiff(before: readonly PreviewRow[], after: readonly Previ
   }
   return { before: totals(before), after: totals(after), changed, unchanged };
 }
+
+/**
+ * A difference built chunk by chunk (the full preview): totals add up exactly; of the deals that change, the `keep`
+ * that move the most money are kept (`changedTotal` counts them all), so the state stays small at any org size.
+ */
+export interface RunningDiff extends PreviewDiff {
+  changedTotal: number;
+}
+
+export function emptyDiff(): RunningDiff {
+  const none = (): Totals => totals([]);
+  return { before: none(), after: none(), changed: [], unchanged: 0, changedTotal: 0 };
+}
+
+function addMoney(into: Money, m: Money) {
+  for (const [k, v] of Object.entries(m)) add(into, k, v);
+}
+
+function addTotals(into: Totals, t: Totals) {
+  into.deals += t.deals;
+  for (const k of ['influenced', 'sourced'] as const) {
+    into[k].deals += t[k].deals;
+    addMoney(into[k].pipeline, t[k].pipeline);
+    addMoney(into[k].revenue, t[k].revenue);
+  }
+  addMoney(into.attributed, t.attributed);
+}
+
+/** How much money a change moves: |Δ primary attributed amount|, in the deal's own currency. */
+export function movedAmount(c: DealChange): number {
+  const f = c.changes.find((x) => x.field === 'attributedAmount');
+  return f ? Math.abs(Number(f.after ?? 0) - Number(f.before ?? 0)) : 0;
+}
+
+/** Most money moved first, then by deal (stable across chunkings). */
+function byMoved(a: DealChange, b: DealChange): number {
+  const ka = `${a.crm}:${a.dealId}`;
+  const kb = `${b.crm}:${b.dealId}`;
+  return movedAmount(b) - movedAmount(a) || (ka < kb ? -1 : ka > kb ? 1 : 0);
+}
+
+export function addDiff(into: RunningDiff, part: PreviewDiff, keep: number): RunningDiff {
+  addTotals(into.before, part.before);
+  addTotals(into.after, part.after);
+  into.unchanged += part.unchanged;
+  into.changedTotal += part.changed.length;
+  into.changed = [...into.changed, ...part.changed].sort(byMoved).slice(0, keep);
+  return into;
+}

@@ -10,6 +10,7 @@ import { HEAVY_ROWS_READ, meteredD1, topStatements, type D1Meter } from '../stor
 import { createConnector, type GateFactory } from './connectors';
 import { addCounts, resolverFor, type RunContext, type StepResult } from './context';
 import type { SyncMessage } from './messages';
+import { failPreviewFromDeadLetter, previewStep } from './full-preview';
 import { attributeStep } from './stages/attribute';
 import { expandStep } from './stages/expand';
 import { pullStep } from './stages/pull';
@@ -166,11 +167,13 @@ export async function handleSyncMessage(env: Env, msg: SyncMessage, log: Logger,
     log.info('debounced sync tick', { crm: msg.crm, ...result });
     return;
   }
+  if (msg.kind === 'preview') return previewStep(env, msg, log);
   await runStep(env, msg, log, gateFor);
 }
 
 /** A step whose retries ran out: the run fails with the last error, and what it had not written is planned again. */
 export async function failRunFromDeadLetter(env: Env, msg: SyncMessage, log: Logger) {
+  if (msg.kind === 'preview') return failPreviewFromDeadLetter(env, msg);
   if (msg.kind !== 'step') return;
   const run = await getRun(env.DB, msg.runId);
   if (!run || run.status !== 'running') return;

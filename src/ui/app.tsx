@@ -7,7 +7,7 @@ import { healthCsv, healthPage } from './health';
 import { pageHeaders, render } from './kit';
 import { memberMerge, memberPage, memberUnmerge } from './member';
 import { reviewPage, reviewPost } from './review';
-import { rulesActivate, rulesPage, rulesPreview, rulesRollback } from './rules';
+import { rulesActivate, rulesFullPreview, rulesFullPreviewPage, rulesPage, rulesPreview, rulesRollback } from './rules';
 import { devSignIn, signinPage } from './signin';
 import { runPage, syncPage, syncStart } from './sync';
 
@@ -45,6 +45,8 @@ ui.get('/review', requireRole('editor'), page(reviewPage));
 ui.post('/review', requireRole('editor'), requireCsrf(), reviewPost);
 ui.get('/rules', requireRole('editor'), page(rulesPage));
 ui.post('/rules/preview', requireRole('editor'), requireCsrf(), page(rulesPreview));
+ui.post('/rules/previews', requireRole('editor'), requireCsrf(), page(rulesFullPreview));
+ui.get('/rules/previews/:id', requireRole('editor'), page(rulesFullPreviewPage));
 ui.post('/rules/activate', requireRole('editor'), requireCsrf(), page(rulesActivate));
 ui.post('/rules/rollback', requireRole('editor'), requireCsrf(), rulesRollback);
 

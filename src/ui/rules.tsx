@@ -4,6 +4,7 @@ import { sha256Hex } from '../ids';
 import { loadRules, type PreviewDiff, type SourceIssue } from '../rules';
 import { BUNDLED_MAPPINGS } from '../rules/bundled';
 import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../store/rules';
+import { fullPreviewJson, readFullPreview, startFullPreview } from '../sync/full-preview';
 import { previewRules, validateProposal, type PreviewFit } from '../sync/rules-change';
 import { activateVersion } from '../sync/rules-change';
 import { money, render, when } from './kit';
@@ -57,7 +58,7 @@ async function page(c: Context<AppEnv>, csrf: string, v: View) {
         </div>
       </form>
       {v.issues?.length ? <Issues issues={v.issues} content={v.content} /> : null}
-      {v.preview ? <Preview p={v.preview} /> : null}
+      {v.preview ? <Preview p={v.preview} full={{ content: v.content, csrf }} /> : null}
 
       <h2>History</h2>
       <div class="table-wrap">
@@ -124,14 +125,26 @@ function evaluatedNote(p: { truncated?: boolean; limited_by?: string | null }): 
 type Fits = { active: PreviewFit | null; proposed: PreviewFit | null };
 
 /** Markov / Shapley are fitted per side on the evaluated deals; say on how many, since few closed deals make a weak fit. */
-function FitNote(props: { fits: Fits }) {
+function FitNote(props: { fits: Fits; full: boolean }) {
   const say = (label: string, f: PreviewFit | null) => (f ? `${label}: ${f.models.join(' and ')} fitted on ${f.journeys} closed deal${f.journeys === 1 ? '' : 's'}` : null);
   const parts = [say('active', props.fits.active), say('proposed', props.fits.proposed)].filter((x): x is string => x !== null);
-  return parts.length ? <p class="small muted" id="preview-fits">{parts.join(' · ')} (of those evaluated).</p> : null;
+  const of = props.full ? 'active: the fit the sync computes with; proposed: every closed deal' : 'of those evaluated';
+  return parts.length ? <p class="small muted" id="preview-fits">{parts.join(' · ')} ({of}).</p> : null;
 }
 
-function Preview(props: { p: View['preview'] }) {
-  const p = props.p!;
+/** The one-request preview lists every deal that changes, by id; the full one keeps those that move the most money. */
+function changedCaption(p: PreviewView, d: PreviewDiff): string {
+  const full = 'changed_total' in p && typeof p.changed_total === 'number';
+  const total = full ? (p.changed_total as number) : d.changed.length;
+  const shown = Math.min(200, d.changed.length);
+  const which = full ? `the ${shown} that move the most money` : `the first ${shown}`;
+  return `${total} deal${total === 1 ? '' : 's'} change; ${d.unchanged} unchanged${total > shown ? ` (${which} shown)` : ''}`;
+}
+
+type PreviewView = NonNullable<View['preview']> | ReturnType<typeof fullPreviewJson>;
+
+function Preview(props: { p: PreviewView; full?: { content: string; csrf: string } }) {
+  const p = props.p;
   if (!('diff' in p) || p.diff === null) return <p class="ok" id="preview">Valid. A field mapping does not change influence values; activating it changes what is written to the CRM.</p>;
   const d: PreviewDiff = p.diff;
   const rows: [string, string, string][] = [
@@ -149,7 +162,7 @@ function Preview(props: { p: View['preview'] }) {
     <section id="preview" aria-label="Preview">
       <h2>Preview: what activating would change</h2>
       <p class="small muted">{'evaluated' in p ? `${p.evaluated} deals evaluated${evaluatedNote(p)}` : ''} · nothing has been written.</p>
-      {'fits' in p && p.fits ? <FitNote fits={p.fits} /> : null}
+      {'fits' in p && p.fits ? <FitNote fits={p.fits} full={'changed_total' in p} /> : null}
       <div class="table-wrap">
         <table id="preview-totals">
           <caption>Before (active rules) → after (proposed)</caption>
@@ -159,7 +172,7 @@ function Preview(props: { p: View['preview'] }) {
       </div>
       <div class="table-wrap">
         <table id="preview-deals">
-          <caption>{d.changed.length} deal{d.changed.length === 1 ? '' : 's'} change; {d.unchanged} unchanged{d.changed.length > 200 ? ' (first 200 shown)' : ''}</caption>
+          <caption>{changedCaption(p, d)}</caption>
           <thead><tr><th scope="col">Deal</th><th scope="col">Change</th><th scope="col">Fields (before → after)</th></tr></thead>
           <tbody>
             {d.changed.slice(0, 200).map((x) => (
@@ -172,6 +185,15 @@ function Preview(props: { p: View['preview'] }) {
           </tbody>
         </table>
       </div>
+      {props.full && 'truncated' in p && p.truncated ? (
+        <form method="post" action="/rules/previews" aria-label="Full preview">
+          <input type="hidden" name="_csrf" value={props.full.csrf} />
+          <input type="hidden" name="kind" value="rules" />
+          <input type="hidden" name="content" value={props.full.content} />
+          <p class="small">This preview covers the most recent deals only. A full preview evaluates every deal in the background (a few seconds per 2,000 deals) and writes nothing.</p>
+          <button type="submit" id="full-preview">Preview every deal</button>
+        </form>
+      ) : null}
     </section>
   );
 }
@@ -223,4 +245,36 @@ export async function rulesRollback(c: Context<AppEnv>) {
   const version = hash ? await getRulesVersion(c.env.DB, kind, hash) : null;
   if (!version) return c.redirect(`/rules?kind=${kind}&done=${encodeURIComponent('No such version.')}`, 303);
   return activateAndRedirect(c, kind, version.content);
+}
+
+/** Starts a full preview of the proposal and shows its page. */
+export async function rulesFullPreview(c: Context<AppEnv>, csrf: string) {
+  const { content } = await readForm(c);
+  const validated = await validateProposal(c.env.DB, c.get('config'), 'rules', content);
+  if (!validated.ok) return page(c, csrf, { kind: 'rules', content, issues: validated.issues, status: 422 });
+  const principal = c.get('principal')!;
+  const started = await startFullPreview(c.env, c.get('config'), { ...validated.rules!, content }, `${principal.kind}:${principal.id}`);
+  if (!started.ok) return page(c, csrf, { kind: 'rules', content, message: started.error });
+  return c.redirect(`/rules/previews/${started.job.id}`, 303);
+}
+
+/** A full preview: progress while it runs (the page refreshes itself), then the same view as the one-request preview. */
+export async function rulesFullPreviewPage(c: Context<AppEnv>, csrf: string) {
+  const p = await readFullPreview(c.env, c.req.param('id') ?? '');
+  if (!p) return render(c, { title: 'Preview not found', nav: '/rules', csrf, status: 404 }, <p>No such preview; previews are kept for 30 days.</p>);
+  const running = p.status === 'running';
+  return render(c, { title: 'Full preview', nav: '/rules', csrf, ...(running ? { refresh: 3 } : {}) }, (
+    <>
+      <h1>Full preview <code>{p.id}</code></h1>
+      <p>Proposed <code>{p.proposed_version.slice(0, 23)}</code> against active <code>{p.active_version.slice(0, 23)}</code>, started by {p.author} at {p.created_at}; every deal computed as of {p.as_of}.</p>
+      {running ? (
+        <p role="status" id="full-status">{p.phase === 'fit' ? 'Fitting markov / shapley on every closed deal under the proposed rules' : `${p.evaluated} of about ${p.total} deals evaluated`}; this page refreshes every 3 seconds.</p>
+      ) : p.status === 'failed' ? (
+        <p class="err" role="alert" id="full-status">The preview failed: {p.error}</p>
+      ) : (
+        <Preview p={p} />
+      )}
+      <p><a href="/rules">Back to the rules</a></p>
+    </>
+  ));
 }

@@ -5,6 +5,7 @@ import { sha256Hex } from '../../ids';
 import { loadRules } from '../../rules';
 import { BUNDLED_MAPPINGS } from '../../rules/bundled';
 import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../../store/rules';
+import { readFullPreview, startFullPreview } from '../../sync/full-preview';
 import { activateVersion, previewRules, validateProposal } from '../../sync/rules-change';
 import { startedRunJson } from '../../sync/runner';
 import { mediaType, parseJsonBody, readBody } from '../body';
@@ -16,10 +17,18 @@ export const rules = new Hono<AppEnv>();
 
 const KINDS = ['rules', 'hubspot', 'salesforce'] as const;
 const kindSchema = z.enum(KINDS).default('rules');
-const proposalSchema = z.union([
-  z.object({ kind: kindSchema, content: z.string().min(1).max(512_000) }),
-  z.object({ kind: kindSchema, hash: z.string().regex(/^[0-9a-f]{16,64}$/, 'a version hash from GET /v1/rules') }),
-]);
+/** Either the file's content or an earlier version's hash (rules: `sha256:<hex>`, mappings: plain hex). */
+const proposalSchema = z
+  .object({
+    kind: kindSchema,
+    content: z.string().min(1).max(512_000).optional(),
+    hash: z.string().regex(/^(sha256:)?[0-9a-f]{16,64}$/, 'a version hash from GET /v1/rules').optional(),
+  })
+  .superRefine((p, ctx) => {
+    if ((p.content === undefined) === (p.hash === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'send either content (the file) or hash (an earlier version), not both' });
+    }
+  });
 
 /** JSON {kind, content} or {kind, hash}; or the YAML itself as text/yaml with ?kind=. */
 async function readProposal(c: Context<AppEnv>): Promise<{ kind: RulesKind; content?: string; hash?: string }> {
@@ -63,6 +72,32 @@ rules.post('/preview', requireScope('configure'), async (c) => {
   if (!validated.ok) throw invalidRules(validated.issues);
   if (!validated.rules) return c.json({ kind: proposal.kind, hash: validated.hash, valid: true, diff: null });
   return c.json({ kind: proposal.kind, hash: validated.hash, valid: true, ...(await previewRules(c.env.DB, c.get('config'), validated.rules)) });
+});
+
+/**
+ * Starts a full preview: the proposal evaluated on every deal in the background, a queue message per chunk (the
+ * one-request preview above stops at the most recent PREVIEW_MAX_DEALS). Poll the status URL until `done`.
+ */
+rules.post('/previews', requireScope('configure'), async (c) => {
+  const proposal = await readProposal(c);
+  if (proposal.kind !== 'rules') {
+    throw new ApiError(400, 'invalid_request', 'only rules.yaml changes influence values; a field mapping has nothing to preview', [{ path: 'kind', message: 'must be rules' }]);
+  }
+  const content = proposal.content ?? (await getRulesVersion(c.env.DB, 'rules', proposal.hash!))?.content;
+  if (content === undefined) throw new ApiError(404, 'not_found', `no rules version ${proposal.hash}`);
+  const validated = await validateProposal(c.env.DB, c.get('config'), 'rules', content);
+  if (!validated.ok) throw invalidRules(validated.issues);
+  const principal = c.get('principal')!;
+  const started = await startFullPreview(c.env, c.get('config'), { ...validated.rules!, content }, `${principal.kind}:${principal.id}`);
+  if (!started.ok) throw new ApiError(started.status, 'no_crm', started.error);
+  c.header('location', `/v1/rules/previews/${started.job.id}`);
+  return c.json({ id: started.job.id, status: started.job.status, total: started.job.total, status_url: `/v1/rules/previews/${started.job.id}` }, 202);
+});
+
+rules.get('/previews/:id', requireScope('configure'), async (c) => {
+  const preview = await readFullPreview(c.env, c.req.param('id'));
+  if (!preview) throw new ApiError(404, 'not_found', `no preview ${c.req.param('id')}`);
+  return c.json(preview);
 });
 
 /** Activates a new version (content) or rolls back to an earlier one (hash); the next runs recompute and write back. */

@@ -1,0 +1,177 @@
+import { env, exports } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signSession } from '../../src/auth/session';
+import { loadConfig } from '../../src/env';
+import { applyActivityMessage } from '../../src/ingest/consumer';
+import { createLogger } from '../../src/log';
+import { loadRules } from '../../src/rules';
+import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
+import { previewStep } from '../../src/sync/full-preview';
+import { previewRules } from '../../src/sync/rules-change';
+import type { Org } from '../emulators/org';
+import { call, countRows, postJson, waitFor } from '../worker/helpers';
+import { daysAgo, runSync, seed } from './helpers';
+
+/**
+ * The full rules preview: every deal evaluated in the background, two deals per queue message here
+ * (PREVIEW_STEP_DEALS in vitest.config.ts), with the same totals as the one-request preview, which covers all of this
+ * small org; a proposal with markov is fitted on every closed deal first.
+ */
+const person = (key: string) => ({
+  key, email: `${key}@full.example`, additionalEmails: [], firstName: key, lastName: 'Full', title: 'Engineer', companyKey: 'full',
+  lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(200), updatedAt: daysAgo(100),
+});
+const deal = (key: string, contact: string, stage: 'won' | 'lost' | 'proposal', amount: number) => ({
+  key, name: key, amount, currency: 'USD', stage, createdAt: daysAgo(60), closeDate: stage === 'proposal' ? daysAgo(-30) : daysAgo(5),
+  companyKey: 'full', contacts: [{ contactKey: contact, role: 'Decision Maker', isPrimary: true }], updatedAt: daysAgo(5),
+});
+const org: Org = {
+  companies: [{ key: 'full', name: 'Full Co', domain: 'full.example', website: null, additionalDomains: [], industry: 'Software', employees: 50, country: 'US', createdAt: daysAgo(400), updatedAt: daysAgo(300) }],
+  contacts: ['wa', 'wb', 'wc', 'la', 'lb', 'oa', 'ob'].map(person),
+  deals: [
+    deal('won-a', 'wa', 'won', 50_000), deal('won-b', 'wb', 'won', 20_000), deal('won-c', 'wc', 'won', 10_000),
+    deal('lost-a', 'la', 'lost', 40_000), deal('lost-b', 'lb', 'lost', 30_000), deal('open-a', 'oa', 'proposal', 90_000),
+    deal('open-b', 'ob', 'proposal', 15_000),
+  ],
+};
+// One touch for wb, la and ob: those deals stop being influenced when two touches are required.
+const touches: Record<string, [type: string, daysAgo: number][]> = {
+  wa: [['github.issues.opened', 50], ['slack.message', 40]],
+  wb: [['github.fork', 45]],
+  wc: [['slack.message', 50], ['github.issues.opened', 30]],
+  la: [['slack.message', 45]],
+  lb: [['events.attended', 50], ['slack.message', 40]],
+  oa: [['github.issues.opened', 40], ['slack.message', 30], ['events.attended', 20]],
+  ob: [['discourse.post.created', 35]],
+};
+const twoTouches = BUNDLED_MAPPINGS.rules.replace(/^    min_touches: 1 /m, '    min_touches: 2 ');
+const markovPrimary = BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov');
+
+type Full = {
+  id: string; status: string; phase: string; total: number; evaluated: number; error: string | null;
+  fits: { active: unknown; proposed: { models: string[]; journeys: number } | null };
+  changed_total?: number; changed_kept?: number;
+  diff: null | { before: unknown; after: unknown; unchanged: number; changed: { dealId: string; kind: string }[] };
+};
+
+async function start(content: string): Promise<string> {
+  const res = await call('/v1/rules/previews', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: content });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const body = await res.json<{ id: string; status: string; total: number; status_url: string }>();
+  expect(body).toMatchObject({ status: 'running', total: org.deals.length, status_url: `/v1/rules/previews/${body.id}` });
+  return body.id;
+}
+
+const finished = (id: string) =>
+  waitFor(async () => {
+    const p = await (await call(`/v1/rules/previews/${id}`)).json<Full>();
+    return p.status === 'running' ? null : p;
+  }, 60_000);
+
+async function onePreview(content: string) {
+  const loaded = await loadRules(content);
+  if (!loaded.ok) throw new Error('rules invalid');
+  return previewRules(env.DB, loadConfig(env), { rules: loaded.value.rules, version: loaded.value.version });
+}
+
+beforeAll(async () => {
+  await seed(org);
+  for (const [contact, list] of Object.entries(touches)) {
+    await applyActivityMessage(env.DB, {
+      v: 1, origin: 'api', received_at: new Date().toISOString(),
+      items: list.map(([type, ago], i) => ({
+        source: type.split('.')[0]!, type, occurred_at: daysAgo(ago), external_id: `${contact}-${i}`,
+        member: { identities: [{ source: 'email', id: `${contact}@full.example`, name: contact }] },
+      })),
+    });
+  }
+  await runSync();
+});
+
+describe('full rules preview', () => {
+  it('evaluates every deal step by step and gives the same difference as the one-request preview', async () => {
+    const runsBefore = await countRows('sync_runs');
+    const p = await finished(await start(twoTouches));
+    expect(p.status, JSON.stringify(p)).toBe('done');
+    expect(p).toMatchObject({ phase: 'evaluate', total: 7, evaluated: 7, error: null, fits: { active: null, proposed: null } });
+    // Seven deals at two per step: four steps.
+    expect((await env.DB.prepare('SELECT step FROM rule_previews WHERE id = ?').bind(p.id).first<{ step: number }>())!.step).toBe(4);
+    const one = await onePreview(twoTouches);
+    expect(one.evaluated).toBe(7);
+    expect(p.diff!.before).toEqual(one.diff.before);
+    expect(p.diff!.after).toEqual(one.diff.after);
+    expect(p.diff!.unchanged).toBe(one.diff.unchanged);
+    expect(p.changed_total).toBe(one.diff.changed.length);
+    expect(p.changed_kept).toBe(3);
+    // The three single-touch deals (wb, la, ob) stop being influenced.
+    expect(p.diff!.changed.map((c) => c.dealId).sort()).toEqual(one.diff.changed.map((c) => c.dealId).sort());
+    expect(p.diff!.changed).toHaveLength(3);
+    // Nothing written: no version stored, no run started, no CRM value changed.
+    const proposed = await loadRules(twoTouches);
+    expect(await countRows('rules_versions', 'hash = ?', proposed.ok ? proposed.value.version : '')).toBe(0);
+    expect(await countRows('sync_runs')).toBe(runsBefore);
+  });
+
+  it('fits a proposal that uses markov on every closed deal first, then evaluates with that fit', async () => {
+    const p = await finished(await start(markovPrimary));
+    expect(p.status, JSON.stringify(p)).toBe('done');
+    expect(p.fits).toEqual({ active: null, proposed: { models: ['markov'], journeys: 5 } });
+    expect(p.evaluated).toBe(7);
+    // The one-request preview fits on the deals it evaluates: here every deal, so the same fit and the same totals.
+    const one = await onePreview(markovPrimary);
+    expect(p.diff!.after).toEqual(one.diff.after);
+    expect(p.changed_total).toBe(one.diff.changed.length);
+    // The journeys kept for the fit are gone once it is done.
+    expect(await countRows('rule_preview_journeys')).toBe(0);
+  });
+
+  it('a duplicated or stale step message changes nothing', async () => {
+    const id = await start(twoTouches);
+    const done = await finished(id);
+    const row = async () => env.DB.prepare('SELECT step, evaluated, state, status FROM rule_previews WHERE id = ?').bind(id).first();
+    const before = await row();
+    await previewStep(env, { previewId: id, step: 0 }, createLogger({}, 'error'));
+    await previewStep(env, { previewId: id, step: 2 }, createLogger({}, 'error'));
+    expect(await row()).toEqual(before);
+    expect(done.evaluated).toBe(7);
+  });
+
+  it('answers bad requests with the field at fault and stores nothing', async () => {
+    const count = await countRows('rule_previews');
+    const invalid = await call('/v1/rules/previews', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: twoTouches.replace(/^  primary: w_shaped$/m, '  primary: nine_touch') });
+    expect(invalid.status).toBe(422);
+    expect(JSON.stringify(await invalid.json())).toMatch(/rules\.yaml:\d+:\d+ models\.primary/);
+    const mapping = await postJson('/v1/rules/previews', { kind: 'hubspot', content: BUNDLED_MAPPINGS.hubspot });
+    expect(mapping.status).toBe(400);
+    expect((await mapping.json<{ error: { issues: { path: string }[] } }>()).error.issues[0]!.path).toBe('kind');
+    const both = await postJson('/v1/rules/previews', { kind: 'rules', content: twoTouches, hash: 'sha256:0123456789abcdef' });
+    expect(both.status).toBe(400);
+    expect(JSON.stringify(await both.json())).toContain('content');
+    const missing = await postJson('/v1/rules/previews', { kind: 'rules', hash: 'sha256:0123456789abcdef' });
+    expect(missing.status).toBe(404);
+    expect((await call('/v1/rules/previews/pv_nope')).status).toBe(404);
+    expect((await call('/v1/rules/previews', { method: 'POST', token: null, headers: { 'content-type': 'text/yaml' }, body: twoTouches })).status).toBe(401);
+    expect(await countRows('rule_previews')).toBe(count);
+  });
+
+  it('the rules page offers it and shows its progress, then the difference', async () => {
+    const session = await signSession(loadConfig(env), { sub: 'test:editor', name: 'Editor', role: 'editor' });
+    const page = (path: string, init: RequestInit = {}) =>
+      exports.default.fetch(new Request(`http://ci.test${path}`, { ...init, redirect: 'manual', headers: { ...init.headers, cookie: `ci_session=${session}` } }));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await page('/rules')).text())![1]!;
+    const res = await page('/rules/previews', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, kind: 'rules', content: twoTouches }),
+    });
+    expect(res.status).toBe(303);
+    const at = res.headers.get('location')!;
+    expect(at).toMatch(/^\/rules\/previews\/pv_/);
+    const html = await waitFor(async () => {
+      const text = await (await page(at)).text();
+      return text.includes('id="preview-totals"') ? text : null;
+    }, 60_000);
+    expect(html).toContain('7 deals evaluated');
+    expect(html).toMatch(/3 deals change; 4 unchanged/);
+    expect((await page('/rules/previews/pv_nope')).status).toBe(404);
+  });
+});
