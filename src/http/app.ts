@@ -18,6 +18,7 @@ import { webhooks } from './routes/webhooks';
 import type { AppEnv } from './types';
 import { accessPrincipal } from '../auth/access';
 import { loadPerson } from '../auth/session';
+import { RulesInvalidError } from '../sync/config';
 import { ui } from '../ui/app';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -65,6 +66,11 @@ export function createApp() {
     if (err instanceof ConfigError) {
       c.get('log')?.error('configuration invalid', { issues: err.issues });
       return c.json(errorBody('not_configured', err.message), 503);
+    }
+    if (err instanceof RulesInvalidError) {
+      // The active version stopped validating (a deploy tightened the schema): not the caller's fault and not worth
+      // retrying; activating a valid version (PUT /v1/rules, or a rollback) is the way out.
+      return c.json(errorBody('active_rules_invalid', `the active ${err.kind}.yaml no longer validates; activate a valid version`, err.issues.map((message) => ({ path: `${err.kind}.yaml`, message }))), 409);
     }
     if (err instanceof HTTPException) return c.json(errorBody('http_error', err.message), err.status);
     // Unexpected: log with the request id, answer 503 so clients retry instead of treating it as a verdict on their input.

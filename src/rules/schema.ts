@@ -123,7 +123,11 @@ export const rulesSchema = z
     contacts: z.strictObject({ activity_days: z.number().int().min(1).default(90) }).prefault({}),
   })
   .superRefine((r, ctx) => {
-    // Cross-field checks: every stage a touchpoint names must be declared, and "custom" needs its weights.
+    // Cross-field checks: stages are distinct (the score's depth divides by their number), every stage a touchpoint
+    // names must be declared, and "custom" needs its weights.
+    r.stages.forEach((s, i) => {
+      if (r.stages.indexOf(s) !== i) ctx.addIssue({ code: 'custom', path: ['stages', i], message: `stage "${s}" is listed twice` });
+    });
     for (const [pattern, tp] of Object.entries(r.touchpoints)) {
       if (tp.stage !== null && !r.stages.includes(tp.stage)) {
         ctx.addIssue({

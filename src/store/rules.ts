@@ -35,12 +35,16 @@ export async function listRulesVersions(db: D1Database, kind: RulesKind) {
   return results;
 }
 
-/** Stores the version (idempotent by hash) and makes it active, with an audit row, in one transaction. */
+/**
+ * Stores the version and makes it active, with an audit row, in one transaction. A rules hash is of the meaning (not
+ * comments or layout), so activating an edit of the comments keeps the version and its first author but stores the
+ * newest text: what GET /v1/rules and the editor show is what was last activated.
+ */
 export async function activateRules(db: D1Database, v: { kind: RulesKind; hash: string; content: string; author: string }) {
   const now = nowIso();
   const previous = await db.prepare('SELECT hash FROM rules_active WHERE kind = ?').bind(v.kind).first<{ hash: string }>();
   await db.batch([
-    db.prepare('INSERT INTO rules_versions (kind, hash, content, author, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+    db.prepare('INSERT INTO rules_versions (kind, hash, content, author, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET content = excluded.content')
       .bind(v.kind, v.hash, v.content, v.author, now),
     db.prepare(
       `INSERT INTO rules_active (kind, hash, activated_by, activated_at) VALUES (?1, ?2, ?3, ?4)

@@ -18,7 +18,8 @@ export class RulesInvalidError extends Error {
   }
 }
 
-async function text(db: D1Database, kind: RulesKind): Promise<string> {
+/** The active version's text, else the file shipped in mappings/. */
+export async function activeText(db: D1Database, kind: RulesKind): Promise<string> {
   return (await activeRules(db, kind))?.content ?? BUNDLED_MAPPINGS[kind];
 }
 
@@ -27,11 +28,11 @@ async function text(db: D1Database, kind: RulesKind): Promise<string> {
  * The identity configuration is the shipped file plus ORG_DOMAINS from the environment.
  */
 export async function loadActiveConfig(db: D1Database, config: Config): Promise<ActiveConfig> {
-  const loaded = await loadRules(await text(db, 'rules'), 'rules.yaml');
+  const loaded = await loadRules(await activeText(db, 'rules'), 'rules.yaml');
   if (!loaded.ok) throw new RulesInvalidError('rules', loaded.issues.map(formatIssue));
   const mappings: ActiveConfig['mappings'] = {};
   for (const crm of ['hubspot', 'salesforce'] as const) {
-    const parsed = parseFieldMapping(await text(db, crm), `${crm}.yaml`);
+    const parsed = parseFieldMapping(await activeText(db, crm), `${crm}.yaml`);
     if (!parsed.ok) throw new RulesInvalidError(crm, parsed.issues.map(formatIssue));
     mappings[crm] = parsed.value;
   }

@@ -7,7 +7,7 @@ import { crossCheck, loadRules, parseFieldMapping, previewDiff, previewRow, type
 import { meteredD1, type D1Meter } from '../store/metered';
 import { activateRules, type RulesKind } from '../store/rules';
 import { startRun, type StartResult } from './runner';
-import { loadActiveConfig, type ActiveConfig } from './config';
+import { activeText, loadActiveConfig, type ActiveConfig } from './config';
 import { computeLoaded, loadDealInputs, type DealInputs } from './stages/attribute';
 
 export type Validated =
@@ -19,6 +19,14 @@ export async function validateProposal(db: D1Database, config: Config, kind: Rul
   if (kind === 'rules') {
     const loaded = await loadRules(content, 'rules.yaml');
     if (!loaded.ok) return loaded;
+    // As mappings:check does in CI: the active field mappings must still fit (e.g. every stage an enumeration option).
+    const issues: SourceIssue[] = [];
+    for (const crm of ['hubspot', 'salesforce'] as const) {
+      const text = await activeText(db, crm);
+      const mapping = parseFieldMapping(text, `${crm}.yaml`);
+      if (mapping.ok) issues.push(...crossCheck(text, `${crm}.yaml`, mapping.value, loaded.value.rules));
+    }
+    if (issues.length) return { ok: false, issues };
     return { ok: true, kind, hash: loaded.value.version, content, rules: loaded.value };
   }
   const parsed = parseFieldMapping(content, `${kind}.yaml`);

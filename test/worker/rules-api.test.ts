@@ -1,0 +1,80 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
+import { activateRules } from '../../src/store/rules';
+import { call, postJson } from './helpers';
+
+/** The rules lifecycle through the API: activation, rollback by hash, and what it refuses. No CRM is connected here. */
+const put = (body: unknown) => call('/v1/rules', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const active = async () => (await (await call('/v1/rules')).json<{ rules: { active: { hash: string; content: string; author: string | null } } }>()).rules.active;
+const issuesOf = async (res: Response) => (await res.json<{ error: { code: string; issues?: { path: string; message: string }[] } }>()).error;
+
+const shorter = BUNDLED_MAPPINGS.rules.replace(/^(  lookback_days:) \d+/m, '$1 90');
+const longer = BUNDLED_MAPPINGS.rules.replace(/^(  lookback_days:) \d+/m, '$1 365');
+
+describe('rules API', () => {
+  it('rolls back to an earlier version by the hash GET /v1/rules lists', async () => {
+    expect(shorter).not.toBe(BUNDLED_MAPPINGS.rules);
+    const first = await put({ kind: 'rules', content: shorter });
+    expect(first.status, await first.clone().text()).toBe(200);
+    const firstHash = (await first.json<{ hash: string }>()).hash;
+    expect(firstHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await put({ kind: 'rules', content: longer })).status).toBe(200);
+    expect((await active()).hash).not.toBe(firstHash);
+    const back = await put({ kind: 'rules', hash: firstHash });
+    expect(back.status, await back.clone().text()).toBe(200);
+    expect((await active()).hash).toBe(firstHash);
+    // Previewing an earlier version by hash works the same way.
+    const preview = await postJson('/v1/rules/preview', { kind: 'rules', hash: firstHash });
+    expect(preview.status, await preview.clone().text()).toBe(200);
+    expect((await put({ kind: 'rules', hash: 'sha256:0123456789abcdef' })).status).toBe(404);
+  });
+
+  it('keeps the newest text of a version when only its comments change', async () => {
+    const commented = `# lookback shortened for the Q3 review\n${shorter}`;
+    const res = await put({ kind: 'rules', content: commented });
+    expect(res.status).toBe(200);
+    const now = await active();
+    expect(now.content).toBe(commented);
+    expect((await res.json<{ hash: string }>()).hash).toBe(now.hash);
+  });
+
+  it('refuses rules the active CRM field mappings cannot write, as mappings:check does', async () => {
+    const before = (await active()).hash;
+    const advocate = BUNDLED_MAPPINGS.rules.replace(/^stages: \[(.*)\]/m, 'stages: [$1, advocate]');
+    expect(advocate).not.toBe(BUNDLED_MAPPINGS.rules);
+    const res = await put({ kind: 'rules', content: advocate });
+    expect(res.status).toBe(422);
+    const error = await issuesOf(res);
+    expect(error.issues!.map((i) => i.path).join(' ')).toMatch(/hubspot\.yaml:\d+:\d+ /);
+    expect(JSON.stringify(error)).toContain('advocate');
+    expect((await active()).hash).toBe(before);
+  });
+
+  it('refuses a stage listed twice', async () => {
+    const twice = BUNDLED_MAPPINGS.rules.replace(/^stages: \[(.*)\]/m, 'stages: [$1, aware]');
+    const res = await postJson('/v1/rules/preview', { kind: 'rules', content: twice });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(await issuesOf(res))).toMatch(/stages\.4.*listed twice/);
+  });
+
+  it('names the field at fault in a malformed request', async () => {
+    const kind = await issuesOf(await put({ kind: 'rule', content: 'x' }));
+    expect(kind.issues![0]!.path).toBe('kind');
+    const neither = await issuesOf(await put({ kind: 'rules' }));
+    expect(neither.issues![0]!.path).toBe('content');
+  });
+
+  it('answers 409 naming the file, not 503, when the active version no longer validates', async () => {
+    // As after a deploy that tightened the schema: stored directly, as no request could activate it.
+    await activateRules(env.DB, { kind: 'rules', hash: 'sha256:stale', content: 'window: { lookback_days: -1 }\n', author: 'test' });
+    const res = await postJson('/v1/rules/preview', { kind: 'rules', content: shorter });
+    expect(res.status).toBe(409);
+    const error = await issuesOf(res);
+    expect(error.code).toBe('active_rules_invalid');
+    expect(error.issues![0]!.path).toBe('rules.yaml');
+    // Activating a valid version is the way out.
+    expect((await put({ kind: 'rules', content: shorter })).status).toBe(200);
+    expect((await postJson('/v1/rules/preview', { kind: 'rules', content: longer })).status).toBe(200);
+  });
+});
