@@ -1,6 +1,6 @@
 import type { ModelName, Rules } from '../rules/schema';
 import { catalogueFor, compareTouches, leadCreatedAt, modelsOf, scopedContacts, touchScope } from './deal';
-import { parseTime } from './definitions';
+import { closeTime, parseTime } from './definitions';
 import { isPositionModel, positionSharesInto, positionWeightsFor, weightVector, type PositionModel } from './models';
 import type { Deal, EngineContext, Touch } from './types';
 
@@ -634,8 +634,11 @@ export function toColumnar(deals: readonly Deal[], touchesByDeal: ReadonlyMap<st
     for (const touch of touchesByDeal.get(deal.id) ?? []) {
       const s = touchScope(touch, deal, contacts, rules);
       if (!s.byContact && !s.byAccount) continue;
+      // An unparseable time never counts (as in computeDealInfluence); left in, it would break the sort's order.
+      const at = parseTime(touch.occurredAt);
+      if (Number.isNaN(at)) continue;
       const flags = (touch.isStaff ? FLAG_STAFF : 0) | (touch.isBot ? FLAG_BOT : 0) | (s.byContact ? FLAG_CONTACT : 0) | (s.byAccount ? FLAG_ACCOUNT : 0);
-      scoped.push({ touch, at: parseTime(touch.occurredAt), flags, cc: s.contactCreatedAt });
+      scoped.push({ touch, at, flags, cc: s.contactCreatedAt });
     }
     scoped.sort((a, b) => compareTouches(a.at, a.touch.id, b.at, b.touch.id));
     for (const k of scoped) {
@@ -646,7 +649,7 @@ export function toColumnar(deals: readonly Deal[], touchesByDeal: ReadonlyMap<st
   return {
     deals: deals.length,
     createdAt: Float64Array.from(deals, (d) => parseTime(d.createdAt)),
-    closedAt: Float64Array.from(deals, (d) => parseTime(d.closedAt)),
+    closedAt: Float64Array.from(deals, closeTime),
     isWon: Uint8Array.from(deals, (d) => (d.isWon ? 1 : 0)),
     leadAt: lead,
     touchStart,

@@ -1,6 +1,6 @@
 import type { ModelName, Rules } from '../rules/schema';
 import { Catalogue, type ResolvedTouchpoint } from './catalogue';
-import { classify, dealWindow, parseTime } from './definitions';
+import { classify, closeTime, dealWindow, parseTime } from './definitions';
 import {
   expandShares, fittedWeights, isPositionModel, milestonesOf, MILESTONES, normalise, positionShares, positionWeightsFor,
   timeDecayWeights,
@@ -66,7 +66,7 @@ function scanTouches(deal: Deal, touches: readonly Touch[], rules: Rules, asOf: 
   const contacts = scopedContacts(deal, rules);
   const excludedMembers = new Set(rules.exclusions.members);
   const createdAt = parseTime(deal.createdAt);
-  const closedAt = parseTime(deal.closedAt);
+  const closedAt = closeTime(deal);
   // The window now, and once every touch's time has come (a close date ahead of "now" ends it later).
   const [from, to] = dealWindow(rules, createdAt, closedAt, asOf);
   const [, toLater] = dealWindow(rules, createdAt, closedAt, Number.NaN);
@@ -143,7 +143,7 @@ export function computeDealInfluence(deal: Deal, touches: readonly Touch[], rule
   const { journey, nextAt } = scanTouches(deal, touches, rules, asOf);
   const n = journey.length;
   const createdAt = parseTime(deal.createdAt);
-  const closedAt = parseTime(deal.closedAt);
+  const closedAt = closeTime(deal);
   const times = Float64Array.from(journey, (j) => j.at);
   const weights = Float64Array.from(journey, (j) => j.tp.weight);
   const channels = journey.map((j) => j.tp.channel);

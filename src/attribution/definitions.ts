@@ -81,6 +81,14 @@ export function dealWindow(rules: Rules, createdAt: number, closedAt: number, as
   return [start, end];
 }
 
+/**
+ * When the deal closed, in epoch ms; NaN while it is open. An open deal's close date (HubSpot's closedate, Salesforce's
+ * CloseDate) is only the expected one: its window runs to `asOf`, not to that date.
+ */
+export function closeTime(deal: { isClosed: boolean; closedAt: string | null }): number {
+  return deal.isClosed ? parseTime(deal.closedAt) : Number.NaN;
+}
+
 export function parseTime(iso: string | null | undefined): number {
   if (iso === null || iso === undefined) return Number.NaN;
   return Date.parse(iso);

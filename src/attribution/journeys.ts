@@ -112,7 +112,9 @@ export const dealSchema = z.object({
   companyId: z.string().nullable().default(null),
   contacts: z.array(z.object({ contactId: z.string().min(1), isPrimary: z.boolean().default(false), createdAt: isoTime })).default([]),
   touches: z.array(touchSchema).default([]),
-});
+})
+  // A won deal is closed even when the file leaves isClosed out; an open deal's closedAt is its expected close date.
+  .transform((d) => ({ ...d, isClosed: d.isClosed || d.isWon }));
 
 /** The offline journeys file: `{ "deals": [ Deal & { touches: Touch[] } ] }` (see docs/attribution.md). */
 export const journeysFileSchema = z.object({ asOf: isoTime.optional(), deals: z.array(dealSchema) });
