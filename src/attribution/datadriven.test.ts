@@ -213,7 +213,8 @@ function bruteShapley(journeys: readonly Journey[], game: 'conversions' | 'conve
   const v = (set: Set<string>) => {
     let c = 0;
     let n = 0;
-    for (const j of journeys) if (j.path.length && j.path.every((x) => set.has(x))) (c += j.conversions), (n += j.nulls);
+    // A journey without channels is in every coalition, the empty one included (v(S) as documented).
+    for (const j of journeys) if (j.path.every((x) => set.has(x))) (c += j.conversions), (n += j.nulls);
     return game === 'conversions' ? c : c + n > 0 ? c / (c + n) : 0;
   };
   const perms = (xs: string[]): string[][] => (xs.length <= 1 ? [xs] : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p])));
@@ -235,7 +236,7 @@ function bruteShapley(journeys: readonly Journey[], game: 'conversions' | 'conve
 describe('fitShapley', () => {
   const journeysArb = fc.array(
     fc.record({
-      path: fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { minLength: 1, maxLength: 4 }),
+      path: fc.array(fc.constantFrom('a', 'b', 'c', 'd', 'e'), { minLength: 0, maxLength: 4 }),
       conversions: fc.integer({ min: 0, max: 9 }),
       nulls: fc.integer({ min: 0, max: 9 }),
     }),

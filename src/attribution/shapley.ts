@@ -41,6 +41,12 @@ interface Grouped {
   sets: number[][];
   conv: Float64Array;
   nulls: Float64Array;
+  /**
+   * Journeys without channels: in every coalition's value, v(∅) included. A constant for the conversions game (no
+   * credit either way); for conversion rates they count in every denominator.
+   */
+  baseConv: number;
+  baseNulls: number;
 }
 
 function group(journeys: readonly Journey[], channels: readonly string[]): Grouped {
@@ -51,6 +57,8 @@ function group(journeys: readonly Journey[], channels: readonly string[]): Group
   const sets: number[][] = [];
   const conv: number[] = [];
   const nulls: number[] = [];
+  let baseConv = 0;
+  let baseNulls = 0;
   for (let jn = 0; jn < journeys.length; jn++) {
     const j = journeys[jn];
     if (!j) continue;
@@ -62,7 +70,11 @@ function group(journeys: readonly Journey[], channels: readonly string[]): Group
         const c = idx.get(j.path[k] ?? '') ?? -1;
         if (c >= 0) mask |= 1 << c;
       }
-      if (mask === 0) continue; // a journey without channels is in every coalition's value equally: no credit
+      if (mask === 0) {
+        baseConv += j.conversions;
+        baseNulls += j.nulls;
+        continue;
+      }
       g = byMask.get(mask);
       if (g === undefined) {
         set = [];
@@ -71,7 +83,11 @@ function group(journeys: readonly Journey[], channels: readonly string[]): Group
       }
     } else {
       const s = [...new Set(j.path.map((c) => idx.get(c) ?? -1))].filter((i) => i >= 0).sort((a, b) => a - b);
-      if (s.length === 0) continue;
+      if (s.length === 0) {
+        baseConv += j.conversions;
+        baseNulls += j.nulls;
+        continue;
+      }
       const key = s.join(',');
       g = byKey.get(key);
       if (g === undefined) {
@@ -88,7 +104,7 @@ function group(journeys: readonly Journey[], channels: readonly string[]): Group
     conv[g] = (conv[g] ?? 0) + j.conversions;
     nulls[g] = (nulls[g] ?? 0) + j.nulls;
   }
-  return { sets, conv: Float64Array.from(conv), nulls: Float64Array.from(nulls) };
+  return { sets, conv: Float64Array.from(conv), nulls: Float64Array.from(nulls), baseConv, baseNulls };
 }
 
 const rate = (c: number, n: number) => (c + n > 0 ? c / (c + n) : 0);
@@ -103,6 +119,8 @@ function exact(g: Grouped, C: number, game: ShapleyFit['game']): Float64Array {
     conv[m] = (conv[m] ?? 0) + (g.conv[i] ?? 0);
     nulls[m] = (nulls[m] ?? 0) + (g.nulls[i] ?? 0);
   });
+  conv[0] = (conv[0] ?? 0) + g.baseConv;
+  nulls[0] = (nulls[0] ?? 0) + g.baseNulls;
   // Subset-sum (zeta) transform: after it, conv[S] = Σ over journeys whose set ⊆ S.
   for (let b = 0; b < C; b++) {
     for (let m = 0; m < N; m++) {
@@ -165,9 +183,9 @@ function sampled(g: Grouped, C: number, game: ShapleyFit['game'], samples: numbe
       addConv[last] = (addConv[last] ?? 0) + (g.conv[k] ?? 0);
       addNull[last] = (addNull[last] ?? 0) + (g.nulls[k] ?? 0);
     });
-    let cc = 0;
-    let cn = 0;
-    let prev = 0;
+    let cc = g.baseConv;
+    let cn = g.baseNulls;
+    let prev = game === 'conversions' ? cc : rate(cc, cn);
     for (let i = 0; i < C; i++) {
       const c = perm[i] ?? 0;
       cc += addConv[c] ?? 0;
