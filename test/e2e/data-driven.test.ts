@@ -5,38 +5,24 @@ import { fitShapley } from '../../src/attribution/shapley';
 import type { DealInfluence } from '../../src/attribution/types';
 import { signSession } from '../../src/auth/session';
 import { loadConfig } from '../../src/env';
-import { applyActivityMessage } from '../../src/ingest/consumer';
 import { loadRules } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { activateRules } from '../../src/store/rules';
 import { loadActiveConfig } from '../../src/sync/config';
 import { previewRules } from '../../src/sync/rules-change';
 import { computeDeals } from '../../src/sync/stages/attribute';
-import type { Org } from '../emulators/org';
 import { call } from '../worker/helpers';
-import { daysAgo, hubspotDeal, idle, runSync, seed, waitRun } from './helpers';
+import { hubspotDeal, idle, ingestTouches, runSync, seed, smallOrg, waitRun } from './helpers';
 
 /**
  * Markov and Shapley in the running Worker: activating rules that use them fits both on the organisation's closed
  * deals, every deal's credits follow the fit, and the preview evaluates them (before, any sync step or preview with
  * them threw for want of a fit).
  */
-const person = (key: string) => ({
-  key, email: `${key}@fit.example`, additionalEmails: [], firstName: key, lastName: 'Fit', title: 'Engineer', companyKey: 'fit',
-  lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(200), updatedAt: daysAgo(100),
-});
-const deal = (key: string, contact: string, stage: 'won' | 'lost' | 'proposal', amount: number) => ({
-  key, name: key, amount, currency: 'USD', stage, createdAt: daysAgo(60), closeDate: stage === 'proposal' ? daysAgo(-30) : daysAgo(5),
-  companyKey: 'fit', contacts: [{ contactKey: contact, role: 'Decision Maker', isPrimary: true }], updatedAt: daysAgo(5),
-});
-const org: Org = {
-  companies: [{ key: 'fit', name: 'Fit Co', domain: 'fit.example', website: null, additionalDomains: [], industry: 'Software', employees: 50, country: 'US', createdAt: daysAgo(400), updatedAt: daysAgo(300) }],
-  contacts: ['wa', 'wb', 'wc', 'la', 'lb', 'op'].map(person),
-  deals: [
-    deal('won-a', 'wa', 'won', 50_000), deal('won-b', 'wb', 'won', 20_000), deal('won-c', 'wc', 'won', 10_000),
-    deal('lost-a', 'la', 'lost', 40_000), deal('lost-b', 'lb', 'lost', 30_000), deal('open', 'op', 'proposal', 90_000),
-  ],
-};
+const org = smallOrg('fit', [
+  ['won-a', 'wa', 'won', 50_000], ['won-b', 'wb', 'won', 20_000], ['won-c', 'wc', 'won', 10_000],
+  ['lost-a', 'la', 'lost', 40_000], ['lost-b', 'lb', 'lost', 30_000], ['open', 'op', 'proposal', 90_000],
+]);
 // Journeys (channels in time order): GitHub leads to wins, Slack alone and events do not.
 const touches: Record<string, [type: string, daysAgo: number][]> = {
   wa: [['github.issues.opened', 50], ['slack.message', 40]],
@@ -57,15 +43,7 @@ let ids: Record<string, string>;
 
 beforeAll(async () => {
   ids = (await seed(org)).ids;
-  for (const [contact, list] of Object.entries(touches)) {
-    await applyActivityMessage(env.DB, {
-      v: 1, origin: 'api', received_at: new Date().toISOString(),
-      items: list.map(([type, ago], i) => ({
-        source: type.split('.')[0]!, type, occurred_at: daysAgo(ago), external_id: `${contact}-${i}`,
-        member: { identities: [{ source: 'email', id: `${contact}@fit.example`, name: contact }] },
-      })),
-    });
-  }
+  await ingestTouches('fit', touches);
 });
 
 interface Stored { deal_id: string; is_closed: number; is_won: number; journey: string; detail: string }

@@ -2,38 +2,23 @@ import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { signSession } from '../../src/auth/session';
 import { loadConfig } from '../../src/env';
-import { applyActivityMessage } from '../../src/ingest/consumer';
 import { createLogger } from '../../src/log';
 import { loadRules } from '../../src/rules';
 import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { previewStep } from '../../src/sync/full-preview';
 import { previewRules } from '../../src/sync/rules-change';
-import type { Org } from '../emulators/org';
 import { call, countRows, postJson, waitFor } from '../worker/helpers';
-import { daysAgo, runSync, seed } from './helpers';
+import { ingestTouches, runSync, seed, smallOrg } from './helpers';
 
 /**
  * The full rules preview: every deal evaluated in the background, two deals per queue message here
  * (PREVIEW_STEP_DEALS in vitest.config.ts), with the same totals as the one-request preview, which covers all of this
  * small org; a proposal with markov is fitted on every closed deal first.
  */
-const person = (key: string) => ({
-  key, email: `${key}@full.example`, additionalEmails: [], firstName: key, lastName: 'Full', title: 'Engineer', companyKey: 'full',
-  lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(200), updatedAt: daysAgo(100),
-});
-const deal = (key: string, contact: string, stage: 'won' | 'lost' | 'proposal', amount: number) => ({
-  key, name: key, amount, currency: 'USD', stage, createdAt: daysAgo(60), closeDate: stage === 'proposal' ? daysAgo(-30) : daysAgo(5),
-  companyKey: 'full', contacts: [{ contactKey: contact, role: 'Decision Maker', isPrimary: true }], updatedAt: daysAgo(5),
-});
-const org: Org = {
-  companies: [{ key: 'full', name: 'Full Co', domain: 'full.example', website: null, additionalDomains: [], industry: 'Software', employees: 50, country: 'US', createdAt: daysAgo(400), updatedAt: daysAgo(300) }],
-  contacts: ['wa', 'wb', 'wc', 'la', 'lb', 'oa', 'ob'].map(person),
-  deals: [
-    deal('won-a', 'wa', 'won', 50_000), deal('won-b', 'wb', 'won', 20_000), deal('won-c', 'wc', 'won', 10_000),
-    deal('lost-a', 'la', 'lost', 40_000), deal('lost-b', 'lb', 'lost', 30_000), deal('open-a', 'oa', 'proposal', 90_000),
-    deal('open-b', 'ob', 'proposal', 15_000),
-  ],
-};
+const org = smallOrg('full', [
+  ['won-a', 'wa', 'won', 50_000], ['won-b', 'wb', 'won', 20_000], ['won-c', 'wc', 'won', 10_000], ['lost-a', 'la', 'lost', 40_000],
+  ['lost-b', 'lb', 'lost', 30_000], ['open-a', 'oa', 'proposal', 90_000], ['open-b', 'ob', 'proposal', 15_000],
+]);
 // One touch for wb, la and ob: those deals stop being influenced when two touches are required.
 const touches: Record<string, [type: string, daysAgo: number][]> = {
   wa: [['github.issues.opened', 50], ['slack.message', 40]],
@@ -76,15 +61,7 @@ async function onePreview(content: string) {
 
 beforeAll(async () => {
   await seed(org);
-  for (const [contact, list] of Object.entries(touches)) {
-    await applyActivityMessage(env.DB, {
-      v: 1, origin: 'api', received_at: new Date().toISOString(),
-      items: list.map(([type, ago], i) => ({
-        source: type.split('.')[0]!, type, occurred_at: daysAgo(ago), external_id: `${contact}-${i}`,
-        member: { identities: [{ source: 'email', id: `${contact}@full.example`, name: contact }] },
-      })),
-    });
-  }
+  await ingestTouches('full', touches);
   await runSync();
 });
 

@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers';
+import { applyActivityMessage } from '../../src/ingest/consumer';
 import type { Org, SeedResult } from '../emulators/org';
 import { call, hmacHex, waitFor } from '../worker/helpers';
 
@@ -103,4 +104,37 @@ export async function hubspotUpdate(object: 'deals' | 'contacts', id: string, pr
     body: JSON.stringify({ inputs: [{ id, properties }] }),
   });
   if (!res.ok) throw new Error(`update failed: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * A one-company org for the model tests: a contact per key (`<key>@<name>.example`), a deal per entry (created 60 days
+ * ago; closed 5 days ago, or open and expected to close in 30), and each contact's touches as [type, days ago].
+ */
+export function smallOrg(name: string, deals: [key: string, contact: string, stage: 'won' | 'lost' | 'proposal', amount: number][]): Org {
+  const domain = `${name}.example`;
+  const contacts = [...new Set(deals.map((d) => d[1]))];
+  return {
+    companies: [{ key: name, name: `${name} Co`, domain, website: null, additionalDomains: [], industry: 'Software', employees: 50, country: 'US', createdAt: daysAgo(400), updatedAt: daysAgo(300) }],
+    contacts: contacts.map((key) => ({
+      key, email: `${key}@${domain}`, additionalEmails: [], firstName: key, lastName: name, title: 'Engineer', companyKey: name,
+      lifecycleStage: 'opportunity', isLead: false, convertedToContactKey: null, createdAt: daysAgo(200), updatedAt: daysAgo(100),
+    })),
+    deals: deals.map(([key, contact, stage, amount]) => ({
+      key, name: key, amount, currency: 'USD', stage, createdAt: daysAgo(60), closeDate: stage === 'proposal' ? daysAgo(-30) : daysAgo(5),
+      companyKey: name, contacts: [{ contactKey: contact, role: 'Decision Maker', isPrimary: true }], updatedAt: daysAgo(5),
+    })),
+  };
+}
+
+/** Ingests each contact's touches ([type, days ago]) as activity of the member with the contact's email. */
+export async function ingestTouches(name: string, touches: Record<string, [type: string, daysAgo: number][]>): Promise<void> {
+  for (const [contact, list] of Object.entries(touches)) {
+    await applyActivityMessage(env.DB, {
+      v: 1, origin: 'api', received_at: new Date().toISOString(),
+      items: list.map(([type, ago], i) => ({
+        source: type.split('.')[0]!, type, occurred_at: daysAgo(ago), external_id: `${contact}-${i}`,
+        member: { identities: [{ source: 'email', id: `${contact}@${name}.example`, name: contact }] },
+      })),
+    });
+  }
 }

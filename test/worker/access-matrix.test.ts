@@ -29,6 +29,8 @@ const ROUTES: { method: string; path: string; scope: Scope; body?: unknown; type
   { method: 'GET', path: '/v1/rules', scope: 'read' },
   { method: 'POST', path: '/v1/rules/preview', scope: 'configure', body: {} },
   { method: 'PUT', path: '/v1/rules', scope: 'configure', body: {} },
+  { method: 'POST', path: '/v1/rules/previews', scope: 'configure', body: {} },
+  { method: 'GET', path: '/v1/rules/previews/pv_x', scope: 'configure' },
   { method: 'GET', path: '/v1/audit', scope: 'admin' },
   { method: 'GET', path: '/v1/tokens', scope: 'admin' },
   { method: 'POST', path: '/v1/tokens', scope: 'admin', body: {} },
@@ -70,7 +72,7 @@ describe('role × route matrix', () => {
     const listed = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith('/v1/'))
       .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p.replace(/\{[^}]+\}/g, ':x')}`));
-    const covered = new Set(ROUTES.map((r) => `${r.method} ${r.path.replace(/\/(imp_x|mem_x|run_x|tok_x|1)(?=\/|$)/g, '/:x').replace('/hubspot/:x', '/:x/:x')}`));
+    const covered = new Set(ROUTES.map((r) => `${r.method} ${r.path.replace(/\/(imp_x|mem_x|run_x|tok_x|pv_x|1)(?=\/|$)/g, '/:x').replace('/hubspot/:x', '/:x/:x')}`));
     expect(listed.filter((r) => !covered.has(r))).toEqual([]);
     expect([...covered].filter((r) => !listed.includes(r))).toEqual([]);
   });
