@@ -83,9 +83,9 @@ export function openapi(): object {
       '/v1/deals/{crm}/{id}/influence': { get: { summary: 'The evidence for one deal: every counted touch and its credit per model', security: bearer, responses: { 200: { description: 'evidence' }, ...errors(400, 401, 403, 404) } } },
       '/v1/rules': {
         get: { summary: 'Active rules and mappings with their history', security: bearer, responses: { 200: { description: 'rules' }, ...errors(401, 403) } },
-        put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure)', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 415, 422) } },
+        put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure)', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 409, 415, 422) } },
       },
-      '/v1/rules/preview': { post: { summary: 'Evaluate proposed rules on current data; the difference, nothing written (configure)', security: bearer, responses: { 200: { description: 'diff' }, ...errors(400, 401, 403, 415, 422) } } },
+      '/v1/rules/preview': { post: { summary: 'Evaluate proposed rules on current data; the difference, nothing written (configure)', security: bearer, responses: { 200: { description: 'diff' }, ...errors(400, 401, 403, 404, 409, 415, 422) } } },
       '/v1/rules/previews': { post: { summary: 'Start a full preview: proposed rules evaluated on every deal in the background (configure)', security: bearer, responses: { 202: { description: '{id, status, total, status_url}' }, ...errors(400, 401, 403, 404, 409, 415, 422) } } },
       '/v1/rules/previews/{id}': { get: { summary: 'A full preview: status, progress and, once done, the difference over every deal (configure)', security: bearer, responses: { 200: { description: 'preview' }, ...errors(401, 403, 404) } } },
       '/v1/audit': { get: { summary: 'Audit log with filters; CSV with Accept: text/csv or ?format=csv (admin)', security: bearer, responses: { 200: { description: 'entries' }, ...errors(400, 401, 403) } } },

@@ -64,8 +64,21 @@ export function savePreviewStepStmt(
     .bind(job.id, job.step, next.status, next.phase, next.after_id, next.evaluated, next.state, nowIso());
 }
 
-export async function failPreviewJob(db: D1Database, id: string, error: string): Promise<void> {
-  await db.prepare(`UPDATE rule_previews SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'running'`).bind(id, error, nowIso()).run();
+/** Fails a running preview; with `step`, only while it is still at that step (a stale dead letter fails nothing). */
+export async function failPreviewJob(db: D1Database, id: string, error: string, step?: number): Promise<void> {
+  await db
+    .prepare(`UPDATE rule_previews SET status = 'failed', error = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'running' AND (?4 IS NULL OR step = ?4)`)
+    .bind(id, error, nowIso(), step ?? null)
+    .run();
+}
+
+/** Claims the re-send of a stalled step: true for one caller only (it moves updated_at, so the next waits again). */
+export async function claimPreviewResend(db: D1Database, job: Pick<PreviewJobRow, 'id' | 'step' | 'updated_at'>): Promise<boolean> {
+  const r = await db
+    .prepare(`UPDATE rule_previews SET updated_at = ?4 WHERE id = ?1 AND step = ?2 AND updated_at = ?3 AND status = 'running'`)
+    .bind(job.id, job.step, job.updated_at, nowIso())
+    .run();
+  return r.meta.changes === 1;
 }
 
 /** The next deal ids of the CRM mirror after `afterId`, in id order (keyset pagination over the primary key). */
@@ -81,12 +94,29 @@ export async function countDeals(db: D1Database, crm: CrmName): Promise<number> 
   return (await db.prepare('SELECT count(*) AS n FROM crm_deals WHERE crm = ?').bind(crm).first<{ n: number }>())?.n ?? 0;
 }
 
+/** D1 takes a bound string of at most 2 MB: journeys are bound as JSON arrays of at most this many UTF-16 units. */
+const MAX_BOUND_CHARS = 600_000;
+
 /**
- * Adds journeys (merged by path) to a preview's: one statement, the journeys as a JSON parameter. Only while the job is
- * at `step`: batched before the step's save, a message that lost the race adds nothing.
+ * Adds journeys (merged by path) to a preview's, as JSON parameters split to fit D1's limit. Only while the job is at
+ * `step`: batched before the step's save, a message that lost the race adds nothing.
  */
-export function addPreviewJourneysStmt(db: D1Database, job: Pick<PreviewJobRow, 'id' | 'step'>, journeys: readonly Journey[]): D1PreparedStatement {
-  const rows = journeys.map((j) => ({ j: JSON.stringify(j.path), w: j.conversions, l: j.nulls, v: j.value ?? 0 }));
+export function addPreviewJourneysStmts(db: D1Database, job: Pick<PreviewJobRow, 'id' | 'step'>, journeys: readonly Journey[]): D1PreparedStatement[] {
+  const groups: string[][] = [[]];
+  let size = 0;
+  for (const j of journeys) {
+    const row = JSON.stringify({ j: JSON.stringify(j.path), w: j.conversions, l: j.nulls, v: j.value ?? 0 });
+    if (size + row.length > MAX_BOUND_CHARS && groups.at(-1)!.length) {
+      groups.push([]);
+      size = 0;
+    }
+    groups.at(-1)!.push(row);
+    size += row.length + 1;
+  }
+  return groups.filter((g) => g.length).map((g) => addJourneysStmt(db, job, `[${g.join(',')}]`));
+}
+
+function addJourneysStmt(db: D1Database, job: Pick<PreviewJobRow, 'id' | 'step'>, rows: string): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO rule_preview_journeys (preview_id, journey, won, lost, value)
@@ -94,7 +124,7 @@ export function addPreviewJourneysStmt(db: D1Database, job: Pick<PreviewJobRow, 
         WHERE EXISTS (SELECT 1 FROM rule_previews WHERE id = ?1 AND step = ?3 AND status = 'running')
        ON CONFLICT (preview_id, journey) DO UPDATE SET won = won + excluded.won, lost = lost + excluded.lost, value = value + excluded.value`,
     )
-    .bind(job.id, JSON.stringify(rows), job.step);
+    .bind(job.id, rows, job.step);
 }
 
 export async function loadPreviewJourneys(db: D1Database, id: string): Promise<Journey[]> {

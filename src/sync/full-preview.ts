@@ -4,13 +4,11 @@ import { dealsCrm, loadConfig, type Config, type CrmName, type Env } from '../en
 import { newId } from '../ids';
 import type { Logger } from '../log';
 import { addDiff, emptyDiff, loadRules, previewDiff, previewRow, type PreviewRow, type RunningDiff } from '../rules';
-import { BUNDLED_MAPPINGS } from '../rules/bundled';
 import {
-  addPreviewJourneysStmt, countDeals, createPreviewJob, dealIdsAfter, dropPreviewJourneysStmt, failPreviewJob, getPreviewJob,
+  addPreviewJourneysStmts, claimPreviewResend, countDeals, createPreviewJob, dealIdsAfter, dropPreviewJourneysStmt, failPreviewJob, getPreviewJob,
   loadPreviewJourneys, savePreviewStepStmt, type PreviewJobRow,
 } from '../store/previews';
-import { activeRules } from '../store/rules';
-import { loadActiveConfig, type ActiveConfig } from './config';
+import { activeText, RulesInvalidError, type ActiveConfig } from './config';
 import { fitState } from './fit';
 import type { PreviewFit } from './rules-change';
 import { computeLoaded, loadDealInputs } from './stages/attribute';
@@ -62,8 +60,12 @@ export async function startFullPreview(
   const crm = dealsCrm(config);
   if (!crm) return { ok: false, status: 409, error: 'no CRM with deals is connected, so there is nothing to preview on' };
   const db = env.DB;
-  const active = await loadActiveConfig(db, config);
-  const activeContent = (await activeRules(db, 'rules'))?.content ?? BUNDLED_MAPPINGS.rules;
+  // The active rules' hash is taken from the text read here: an activation meanwhile cannot pair one's hash with another's text.
+  const activeContent = await activeText(db, 'rules');
+  const loadedActive = await rulesOf(activeContent).catch((e: unknown) => {
+    throw e instanceof PreviewRulesError ? new RulesInvalidError('rules', [e.message]) : e;
+  });
+  const active = { rules: loadedActive.rules, rulesVersion: loadedActive.version };
   const state: JobState = { fitted: {}, fits: { active: null, proposed: null }, diff: emptyDiff() };
   const activeModels = fittedModels(active.rules);
   if (activeModels.length) {
@@ -125,7 +127,7 @@ export async function previewStep(env: Env, msg: { previewId: string; step: numb
         const loaded = await loadDealInputs(db, job.crm, ids.slice(from, from + LOAD_CHUNK), proposed.rules.scope === 'account');
         parts.push(...journeysFromDeals(loaded.deals, loaded.candidates, proposed.rules));
       }
-      stmts.push(addPreviewJourneysStmt(db, job, mergeJourneys(parts)));
+      stmts.push(...addPreviewJourneysStmts(db, job, mergeJourneys(parts)));
       next = { status: 'running', phase: 'fit', after_id: last, evaluated: 0, state: job.state };
     } else {
       // Every closed deal read: fit, and evaluate from the first deal.
@@ -157,14 +159,16 @@ export async function previewStep(env: Env, msg: { previewId: string; step: numb
 
 /** A preview whose step messages ran out of retries fails with a reason. */
 export async function failPreviewFromDeadLetter(env: Env, msg: { previewId: string; step: number }) {
-  await failPreviewJob(env.DB, msg.previewId, `step ${msg.step} failed repeatedly`);
+  await failPreviewJob(env.DB, msg.previewId, `step ${msg.step} failed repeatedly`, msg.step);
 }
 
 /** The API's view of a full preview; reading a stalled one sends its step again (duplicates do nothing). */
 export async function readFullPreview(env: Env, id: string) {
   const job = await getPreviewJob(env.DB, id);
   if (!job) return null;
-  if (job.status === 'running' && Date.now() - Date.parse(job.updated_at) > STALL_MS) await send(env, job.id, job.step);
+  if (job.status === 'running' && Date.now() - Date.parse(job.updated_at) > STALL_MS && (await claimPreviewResend(env.DB, job))) {
+    await send(env, job.id, job.step);
+  }
   return fullPreviewJson(job);
 }
 

@@ -3,11 +3,11 @@ import { journeysFromDeals } from '../attribution/journeys';
 import type { Journey } from '../attribution/markov';
 import { connectedCrms, dealsCrm, type Config, type CrmName, type Env } from '../env';
 import { sha256Hex } from '../ids';
-import { crossCheck, loadRules, parseFieldMapping, previewDiff, previewRow, type PreviewRow, type SourceIssue } from '../rules';
+import { crossCheck, formatIssue, loadRules, parseFieldMapping, previewDiff, previewRow, type PreviewRow, type SourceIssue } from '../rules';
 import { meteredD1, type D1Meter } from '../store/metered';
 import { activateRules, type RulesKind } from '../store/rules';
 import { startRun, type StartResult } from './runner';
-import { activeText, loadActiveConfig, type ActiveConfig } from './config';
+import { activeText, loadActiveConfig, RulesInvalidError, type ActiveConfig } from './config';
 import { computeLoaded, loadDealInputs, type DealInputs } from './stages/attribute';
 
 export type Validated =
@@ -19,9 +19,10 @@ export async function validateProposal(db: D1Database, config: Config, kind: Rul
   if (kind === 'rules') {
     const loaded = await loadRules(content, 'rules.yaml');
     if (!loaded.ok) return loaded;
-    // As mappings:check does in CI: the active field mappings must still fit (e.g. every stage an enumeration option).
+    // As mappings:check does in CI: the field mappings of the connected CRMs must still fit (e.g. every stage an
+    // enumeration option); a mapping for a CRM not connected is checked when it is activated.
     const issues: SourceIssue[] = [];
-    for (const crm of ['hubspot', 'salesforce'] as const) {
+    for (const crm of connectedCrms(config)) {
       const text = await activeText(db, crm);
       const mapping = parseFieldMapping(text, `${crm}.yaml`);
       if (mapping.ok) issues.push(...crossCheck(text, `${crm}.yaml`, mapping.value, loaded.value.rules));
@@ -34,8 +35,10 @@ export async function validateProposal(db: D1Database, config: Config, kind: Rul
   if (parsed.value.crm !== kind) {
     return { ok: false, issues: [{ file: `${kind}.yaml`, line: 1, column: 1, path: 'crm', message: `this is the ${kind} mapping; crm must be "${kind}"` }] };
   }
-  const active = await loadActiveConfig(db, config);
-  const issues = crossCheck(content, `${kind}.yaml`, parsed.value, active.rules);
+  // Only the active rules: a mapping that no longer validates must not block activating its replacement.
+  const rules = await loadRules(await activeText(db, 'rules'), 'rules.yaml');
+  if (!rules.ok) throw new RulesInvalidError('rules', rules.issues.map(formatIssue));
+  const issues = crossCheck(content, `${kind}.yaml`, parsed.value, rules.value.rules);
   if (issues.length) return { ok: false, issues };
   return { ok: true, kind, hash: await sha256Hex(content), content };
 }

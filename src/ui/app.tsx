@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/types';
 import { dashboardCsv, dashboardPage } from './dashboard';
 import { dealPage } from './deal';
 import { healthCsv, healthPage } from './health';
+import { RulesInvalidError } from '../sync/config';
 import { pageHeaders, render } from './kit';
 import { memberMerge, memberPage, memberUnmerge } from './member';
 import { reviewPage, reviewPost } from './review';
@@ -57,6 +58,17 @@ ui.post('/sync/start', requireRole('admin'), requireCsrf(), syncStart);
 
 /** Errors on a page answer a page (the API's onError answers JSON); details go to the log with the request id. */
 ui.onError(async (err, c) => {
+  if (err instanceof RulesInvalidError) {
+    // Not worth retrying: the active version stopped validating (a deploy tightened the schema). Rolling back or
+    // activating a valid version from the rules page is the way out.
+    return render(c, { title: 'Active rules invalid', status: 409 }, (
+      <>
+        <h1>The active {err.kind}.yaml no longer validates</h1>
+        <ul>{err.issues.map((i) => <li>{i}</li>)}</ul>
+        <p><a href={`/rules?kind=${err.kind}`}>Roll back or activate a valid version</a>.</p>
+      </>
+    ));
+  }
   c.get('log')?.error('page error', { error: err, path: c.req.path });
   try {
     return await render(c, { title: 'Something went wrong', status: 503 }, (

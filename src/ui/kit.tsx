@@ -46,7 +46,7 @@ export interface PageOptions {
   csrf?: string;
   /** A tiny inline script (runs with the page nonce). */
   script?: string;
-  status?: 200 | 400 | 403 | 404 | 422 | 503;
+  status?: 200 | 400 | 403 | 404 | 409 | 422 | 503;
   /** Seconds after which the page reloads itself (running sync runs). */
   refresh?: number;
 }

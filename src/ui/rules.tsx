@@ -55,10 +55,13 @@ async function page(c: Context<AppEnv>, csrf: string, v: View) {
         <div class="actions">
           <button type="submit">Validate and preview</button>
           {v.previewedHash ? <button type="submit" formaction="/rules/activate" class="danger" id="activate">Activate this version</button> : null}
+          {v.preview && 'truncated' in v.preview && v.preview.truncated ? (
+            <button type="submit" formaction="/rules/previews" class="secondary" id="full-preview">Preview every deal (in the background)</button>
+          ) : null}
         </div>
       </form>
-      {v.issues?.length ? <Issues issues={v.issues} content={v.content} /> : null}
-      {v.preview ? <Preview p={v.preview} full={{ content: v.content, csrf }} /> : null}
+      {v.issues?.length ? <Issues issues={v.issues} content={v.content} file={`${v.kind}.yaml`} /> : null}
+      {v.preview ? <Preview p={v.preview} stepDeals={c.get('config').PREVIEW_STEP_DEALS} /> : null}
 
       <h2>History</h2>
       <div class="table-wrap">
@@ -90,7 +93,7 @@ async function page(c: Context<AppEnv>, csrf: string, v: View) {
   ));
 }
 
-function Issues(props: { issues: SourceIssue[]; content: string }) {
+function Issues(props: { issues: SourceIssue[]; content: string; file: string }) {
   const lines = props.content.split('\n');
   return (
     <div class="err" id="issues" role="alert">
@@ -99,10 +102,12 @@ function Issues(props: { issues: SourceIssue[]; content: string }) {
         {props.issues.map((i) => {
           const from = Math.max(1, i.line - 1);
           const to = Math.min(lines.length, i.line + 1);
+          // An issue in another file (an active field mapping the proposed rules no longer fit) has no lines here.
+          const here = i.file === props.file;
           return (
             <li>
-              <strong>line {i.line}, column {i.column}</strong> <code>{i.path}</code>: {i.message}
-              <pre class="code">{lines.slice(from - 1, to).map((l, k) => <span class={from + k === i.line ? 'hl' : undefined}>{`${String(from + k).padStart(4)} | ${l}\n`}</span>)}</pre>
+              <strong>{here ? '' : `${i.file}, `}line {i.line}, column {i.column}</strong> <code>{i.path}</code>: {i.message}
+              {here ? <pre class="code">{lines.slice(from - 1, to).map((l, k) => <span class={from + k === i.line ? 'hl' : undefined}>{`${String(from + k).padStart(4)} | ${l}\n`}</span>)}</pre> : null}
             </li>
           );
         })}
@@ -143,7 +148,7 @@ function changedCaption(p: PreviewView, d: PreviewDiff): string {
 
 type PreviewView = NonNullable<View['preview']> | ReturnType<typeof fullPreviewJson>;
 
-function Preview(props: { p: PreviewView; full?: { content: string; csrf: string } }) {
+function Preview(props: { p: PreviewView; stepDeals?: number }) {
   const p = props.p;
   if (!('diff' in p) || p.diff === null) return <p class="ok" id="preview">Valid. A field mapping does not change influence values; activating it changes what is written to the CRM.</p>;
   const d: PreviewDiff = p.diff;
@@ -185,14 +190,8 @@ function Preview(props: { p: PreviewView; full?: { content: string; csrf: string
           </tbody>
         </table>
       </div>
-      {props.full && 'truncated' in p && p.truncated ? (
-        <form method="post" action="/rules/previews" aria-label="Full preview">
-          <input type="hidden" name="_csrf" value={props.full.csrf} />
-          <input type="hidden" name="kind" value="rules" />
-          <input type="hidden" name="content" value={props.full.content} />
-          <p class="small">This preview covers the most recent deals only. A full preview evaluates every deal in the background (a few seconds per 2,000 deals) and writes nothing.</p>
-          <button type="submit" id="full-preview">Preview every deal</button>
-        </form>
+      {'truncated' in p && p.truncated ? (
+        <p class="small" id="full-preview-note">This preview covers the most recent deals only. "Preview every deal" above evaluates every deal in the background, a queue step per {props.stepDeals ?? 'few thousand'} deals, and writes nothing.</p>
       ) : null}
     </section>
   );

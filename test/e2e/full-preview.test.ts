@@ -152,3 +152,25 @@ describe('full rules preview', () => {
     expect((await page('/rules/previews/pv_nope')).status).toBe(404);
   });
 });
+
+describe('rules against the connected CRM', () => {
+  it('refuses rules whose new stage the active HubSpot mapping cannot write, and the rules page names that file', async () => {
+    const advocate = BUNDLED_MAPPINGS.rules.replace(/^stages: \[(.*)\]/m, 'stages: [$1, advocate]');
+    const res = await call('/v1/rules', { method: 'PUT', headers: { 'content-type': 'text/yaml' }, body: advocate });
+    expect(res.status).toBe(422);
+    const body = JSON.stringify(await res.json());
+    expect(body).toMatch(/hubspot\.yaml:\d+:\d+ /);
+    expect(body).toContain('advocate');
+    // Salesforce is not connected here: its mapping is checked when it is.
+    expect(body).not.toContain('salesforce.yaml');
+    const session = await signSession(loadConfig(env), { sub: 'test:editor', name: 'Editor', role: 'editor' });
+    const page = (path: string, init: RequestInit = {}) =>
+      exports.default.fetch(new Request(`http://ci.test${path}`, { ...init, headers: { ...init.headers, cookie: `ci_session=${session}` } }));
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await page('/rules')).text())![1]!;
+    const html = await (await page('/rules/preview', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, kind: 'rules', content: advocate }),
+    })).text();
+    expect(html).toMatch(/<strong>hubspot\.yaml, line \d+, column \d+<\/strong>/);
+  });
+});

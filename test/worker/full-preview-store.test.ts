@@ -1,0 +1,44 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Journey } from '../../src/attribution/markov';
+import { addPreviewJourneysStmts, claimPreviewResend, createPreviewJob, failPreviewJob, getPreviewJob, loadPreviewJourneys } from '../../src/store/previews';
+
+/** The full preview's D1 state: journeys split to D1's bound-string limit, conditional on the step; one re-send claim. */
+async function job(id: string) {
+  await createPreviewJob(env.DB, {
+    id, crm: 'hubspot', author: 'test', active_hash: 'a', active_content: 'x', proposed_hash: 'b', proposed_content: 'y', phase: 'fit', total: 0, state: '{}',
+  });
+  return (await getPreviewJob(env.DB, id))!;
+}
+
+describe('full preview store', () => {
+  it('adds journeys of any total size, split over statements D1 accepts, and only at the job\'s step', async () => {
+    const j = await job('pv_journeys');
+    // 300 distinct journeys of 400 ten-character channels: about 1.4 M characters of JSON in all.
+    const journeys: Journey[] = Array.from({ length: 300 }, (_, i) => ({
+      path: [`start_${i}`, ...Array.from({ length: 400 }, (_, k) => `channel_${String((i * 7 + k) % 100).padStart(2, '0')}`)],
+      conversions: i % 2, nulls: 1 - (i % 2), value: i % 2 ? 100 : 0,
+    }));
+    const stmts = addPreviewJourneysStmts(env.DB, j, journeys);
+    expect(stmts.length).toBeGreaterThanOrEqual(3);
+    await env.DB.batch(stmts);
+    // The same journeys again: merged by path, counts added.
+    await env.DB.batch(addPreviewJourneysStmts(env.DB, j, journeys.slice(0, 10)));
+    const stored = await loadPreviewJourneys(env.DB, j.id);
+    expect(stored).toHaveLength(300);
+    expect(stored.reduce((n, x) => n + x.conversions + x.nulls, 0)).toBe(310);
+    // A message for another step adds nothing.
+    await env.DB.batch(addPreviewJourneysStmts(env.DB, { id: j.id, step: j.step + 1 }, journeys));
+    expect((await loadPreviewJourneys(env.DB, j.id)).reduce((n, x) => n + x.conversions + x.nulls, 0)).toBe(310);
+  });
+
+  it('lets one reader re-send a stalled step, and a stale dead letter fail nothing', async () => {
+    const j = await job('pv_stalled');
+    const claims = await Promise.all([claimPreviewResend(env.DB, j), claimPreviewResend(env.DB, j), claimPreviewResend(env.DB, j)]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    await failPreviewJob(env.DB, j.id, 'step 5 failed repeatedly', 5);
+    expect((await getPreviewJob(env.DB, j.id))!.status).toBe('running');
+    await failPreviewJob(env.DB, j.id, 'step 0 failed repeatedly', 0);
+    expect((await getPreviewJob(env.DB, j.id))!).toMatchObject({ status: 'failed', error: 'step 0 failed repeatedly' });
+  });
+});
