@@ -12,7 +12,7 @@ import { loadActiveConfig } from '../../src/sync/config';
 import { previewRules } from '../../src/sync/rules-change';
 import { computeDeals } from '../../src/sync/stages/attribute';
 import { call } from '../worker/helpers';
-import { hubspotDeal, idle, ingestTouches, runSync, seed, smallOrg, waitRun } from './helpers';
+import { hubspotDeal, idle, ingestTouches, MODEL_TOUCHES, runSync, seed, smallOrg, waitRun } from './helpers';
 
 /**
  * Markov and Shapley in the running Worker: activating rules that use them fits both on the organisation's closed
@@ -23,15 +23,7 @@ const org = smallOrg('fit', [
   ['won-a', 'wa', 'won', 50_000], ['won-b', 'wb', 'won', 20_000], ['won-c', 'wc', 'won', 10_000],
   ['lost-a', 'la', 'lost', 40_000], ['lost-b', 'lb', 'lost', 30_000], ['open', 'op', 'proposal', 90_000],
 ]);
-// Journeys (channels in time order): GitHub leads to wins, Slack alone and events do not.
-const touches: Record<string, [type: string, daysAgo: number][]> = {
-  wa: [['github.issues.opened', 50], ['slack.message', 40]],
-  wb: [['github.fork', 45]],
-  wc: [['slack.message', 50], ['github.issues.opened', 30]],
-  la: [['slack.message', 45]],
-  lb: [['events.attended', 50], ['slack.message', 40]],
-  op: [['github.issues.opened', 40], ['slack.message', 30], ['events.attended', 20]],
-};
+const touches = MODEL_TOUCHES;
 /** In the bundled catalogue each of these types' channel is its source. */
 const channelOf = (type: string) => type.split('.')[0]!;
 

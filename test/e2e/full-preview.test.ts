@@ -8,7 +8,7 @@ import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { previewStep } from '../../src/sync/full-preview';
 import { previewRules } from '../../src/sync/rules-change';
 import { call, countRows, postJson, waitFor } from '../worker/helpers';
-import { ingestTouches, runSync, seed, smallOrg } from './helpers';
+import { ingestTouches, MODEL_TOUCHES, runSync, seed, smallOrg } from './helpers';
 
 /**
  * The full rules preview: every deal evaluated in the background, two deals per queue message here
@@ -20,15 +20,8 @@ const org = smallOrg('full', [
   ['lost-b', 'lb', 'lost', 30_000], ['open-a', 'oa', 'proposal', 90_000], ['open-b', 'ob', 'proposal', 15_000],
 ]);
 // One touch for wb, la and ob: those deals stop being influenced when two touches are required.
-const touches: Record<string, [type: string, daysAgo: number][]> = {
-  wa: [['github.issues.opened', 50], ['slack.message', 40]],
-  wb: [['github.fork', 45]],
-  wc: [['slack.message', 50], ['github.issues.opened', 30]],
-  la: [['slack.message', 45]],
-  lb: [['events.attended', 50], ['slack.message', 40]],
-  oa: [['github.issues.opened', 40], ['slack.message', 30], ['events.attended', 20]],
-  ob: [['discourse.post.created', 35]],
-};
+const { op, ...rest } = MODEL_TOUCHES;
+const touches = { ...rest, oa: op!, ob: [['discourse.post.created', 35]] as [string, number][] };
 const twoTouches = BUNDLED_MAPPINGS.rules.replace(/^    min_touches: 1 /m, '    min_touches: 2 ');
 const markovPrimary = BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov');
 

@@ -138,3 +138,13 @@ export async function ingestTouches(name: string, touches: Record<string, [type:
     });
   }
 }
+
+/** Touches of the model tests' contacts ([type, days ago]; channels in time order): GitHub leads to wins, Slack alone and events do not. */
+export const MODEL_TOUCHES: Record<string, [type: string, daysAgo: number][]> = {
+  wa: [['github.issues.opened', 50], ['slack.message', 40]],
+  wb: [['github.fork', 45]],
+  wc: [['slack.message', 50], ['github.issues.opened', 30]],
+  la: [['slack.message', 45]],
+  lb: [['events.attended', 50], ['slack.message', 40]],
+  op: [['github.issues.opened', 40], ['slack.message', 30], ['events.attended', 20]],
+};
