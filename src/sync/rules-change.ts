@@ -162,6 +162,6 @@ export async function activateVersion(
   const { previous } = await activateRules(env.DB, { kind: input.kind, hash: validated.hash, content: input.content, author: input.author });
   const dirty = markAllDirtyStmts(env.DB, config);
   if (dirty.length) await env.DB.batch(dirty);
-  const runs = await Promise.all(connectedCrms(config).map(async (crm) => ({ crm, ...(await startRun(env, crm, { trigger: 'api' })) })));
+  const runs = await Promise.all(connectedCrms(config).map(async (crm) => ({ crm, ...(await startRun(env, crm, { trigger: 'api', rerunIfBusy: true })) })));
   return { ok: true, hash: validated.hash, previous, runs };
 }

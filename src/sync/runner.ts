@@ -24,6 +24,8 @@ export interface StartOptions {
   trigger: 'cron' | 'api' | 'webhook' | 'activity';
   dryRun?: boolean;
   full?: boolean;
+  /** Ask a run already in progress to run again when it ends (it may have passed the stage this start is for). */
+  rerunIfBusy?: boolean;
 }
 
 export type StartResult = { runId: string; started: true } | { runId: string; started: false; reason: string };
@@ -42,7 +44,7 @@ export async function startRun(env: Env, crm: CrmName, opts: StartOptions): Prom
   const runId = newId('run');
   const lease = await createRunWithLease(env.DB, { id: runId, crm, trigger: opts.trigger, dryRun: !!opts.dryRun, full: !!opts.full });
   if (!lease.created) {
-    if (opts.trigger === 'activity' || opts.trigger === 'webhook') await requestRerun(env.DB, crm);
+    if (opts.trigger === 'activity' || opts.trigger === 'webhook' || opts.rerunIfBusy) await requestRerun(env.DB, crm);
     return { runId: lease.holder, started: false, reason: `a run is already in progress for ${crm}` };
   }
   await send(env, { kind: 'step', runId, step: 0 });

@@ -8,7 +8,7 @@ import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 import { previewStep } from '../../src/sync/full-preview';
 import { previewRules } from '../../src/sync/rules-change';
 import { call, countRows, postJson, waitFor } from '../worker/helpers';
-import { ingestTouches, MODEL_TOUCHES, runSync, seed, smallOrg } from './helpers';
+import { idle, ingestTouches, MODEL_TOUCHES, runSync, seed, smallOrg } from './helpers';
 
 /**
  * The full rules preview: every deal evaluated in the background, two deals per queue message here
@@ -165,5 +165,18 @@ describe('rules against the connected CRM', () => {
       body: new URLSearchParams({ _csrf: csrf, kind: 'rules', content: advocate }),
     })).text();
     expect(html).toMatch(/<strong>hubspot\.yaml, line \d+, column \d+<\/strong>/);
+  });
+
+  it('activation while a run holds the lease asks that run to run again, so the new rules reach the CRM without waiting for the cron', async () => {
+    await idle();
+    // A run holding the lease (as one past its attribute step would): simulated so the timing is certain.
+    await env.DB.prepare('INSERT INTO sync_state (crm) VALUES (?) ON CONFLICT DO NOTHING').bind('hubspot').run();
+    await env.DB.prepare('UPDATE sync_state SET lease_run = ?2, lease_until = ?3, rerun = 0 WHERE crm = ?1')
+      .bind('hubspot', 'run_busy', new Date(Date.now() + 60_000).toISOString()).run();
+    const res = await call('/v1/rules', { method: 'PUT', headers: { 'content-type': 'text/yaml' }, body: twoTouches });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await res.json<{ runs: { started: boolean }[] }>()).runs[0]!.started).toBe(false);
+    expect((await env.DB.prepare('SELECT rerun FROM sync_state WHERE crm = ?').bind('hubspot').first<{ rerun: number }>())!.rerun).toBe(1);
+    await env.DB.prepare('UPDATE sync_state SET lease_run = NULL, lease_until = NULL, rerun = 0 WHERE crm = ?').bind('hubspot').run();
   });
 });
