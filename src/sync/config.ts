@@ -23,13 +23,19 @@ export async function activeText(db: D1Database, kind: RulesKind): Promise<strin
   return (await activeRules(db, kind))?.content ?? BUNDLED_MAPPINGS[kind];
 }
 
+/** Stored rules that must validate (the active version, or a preview's saved files); RulesInvalidError if not. */
+export async function rulesFrom(content: string) {
+  const loaded = await loadRules(content, 'rules.yaml');
+  if (!loaded.ok) throw new RulesInvalidError('rules', loaded.issues.map(formatIssue));
+  return loaded.value;
+}
+
 /**
  * The rules and mappings in force: the version activated through PUT /v1/rules, else the files shipped in mappings/.
  * The identity configuration is the shipped file plus ORG_DOMAINS from the environment.
  */
 export async function loadActiveConfig(db: D1Database, config: Config): Promise<ActiveConfig> {
-  const loaded = await loadRules(await activeText(db, 'rules'), 'rules.yaml');
-  if (!loaded.ok) throw new RulesInvalidError('rules', loaded.issues.map(formatIssue));
+  const rules = await rulesFrom(await activeText(db, 'rules'));
   const mappings: ActiveConfig['mappings'] = {};
   for (const crm of ['hubspot', 'salesforce'] as const) {
     const parsed = parseFieldMapping(await activeText(db, crm), `${crm}.yaml`);
@@ -38,5 +44,5 @@ export async function loadActiveConfig(db: D1Database, config: Config): Promise<
   }
   const identity = loadIdentityConfig(BUNDLED_MAPPINGS.identity);
   const domains = [...new Set([...identity.organisation.domains, ...config.ORG_DOMAINS])];
-  return { rules: loaded.value.rules, rulesVersion: loaded.value.version, mappings, identity: { ...identity, organisation: { domains } } };
+  return { rules: rules.rules, rulesVersion: rules.version, mappings, identity: { ...identity, organisation: { domains } } };
 }

@@ -47,17 +47,23 @@ export interface FitState {
    * each chunk of it commit their position in the same batch, so a retried or duplicated step cannot lose it.
    */
   recreditAfter: string | null;
+  /** Closed deals the stored fit came from (0 without one). */
+  journeys: number;
 }
 
 /** The fit and re-credit position for these rules. No query without markov/shapley. */
 export async function fitState(db: D1Database, crm: CrmName, rules: Rules, rulesVersion: string): Promise<FitState> {
-  if (!fittedModels(rules).length) return { fitted: {}, recreditAfter: null };
+  if (!fittedModels(rules).length) return { fitted: {}, recreditAfter: null, journeys: 0 };
   const row = await db
-    .prepare('SELECT rules_version, fitted, recredit_after FROM model_fits WHERE crm = ?')
+    .prepare('SELECT rules_version, fitted, journeys, recredit_after FROM model_fits WHERE crm = ?')
     .bind(crm)
-    .first<Pick<FitRow, 'rules_version' | 'fitted'> & { recredit_after: string | null }>();
+    .first<Pick<FitRow, 'rules_version' | 'fitted' | 'journeys'> & { recredit_after: string | null }>();
   const same = row?.rules_version === rulesVersion;
-  return { fitted: fittedOrEmpty(rules, same ? (JSON.parse(row.fitted) as Fitted) : undefined), recreditAfter: same ? row.recredit_after : null };
+  return {
+    fitted: fittedOrEmpty(rules, same ? (JSON.parse(row.fitted) as Fitted) : undefined),
+    recreditAfter: same ? row.recredit_after : null,
+    journeys: same ? row.journeys : 0,
+  };
 }
 
 /** Records how far a re-credit has got (null: done), in the batch that stores the chunk it did. */

@@ -1,16 +1,16 @@
 import { fitModels, fittedModels, mergeJourneys, type Fitted } from '../attribution/fit';
 import { journeysFromDeals } from '../attribution/journeys';
-import { dealsCrm, loadConfig, type Config, type CrmName, type Env } from '../env';
+import { dealsCrm, loadConfig, type Config, type Env } from '../env';
 import { newId } from '../ids';
 import type { Logger } from '../log';
-import { addDiff, emptyDiff, loadRules, previewDiff, previewRow, type PreviewRow, type RunningDiff } from '../rules';
+import { addDiff, emptyDiff, previewDiff, previewRow, type PreviewRow, type RunningDiff, type SourceIssue } from '../rules';
 import {
   addPreviewJourneysStmts, claimPreviewResend, countDeals, createPreviewJob, dealIdsAfter, dropPreviewJourneysStmt, failPreviewJob, getPreviewJob,
   loadPreviewJourneys, savePreviewStepStmt, type PreviewJobRow,
 } from '../store/previews';
-import { activeText, RulesInvalidError, type ActiveConfig } from './config';
+import { activeText, RulesInvalidError, rulesFrom } from './config';
 import { fitState } from './fit';
-import type { PreviewFit } from './rules-change';
+import { validateProposal, type PreviewFit } from './rules-change';
 import { computeLoaded, loadDealInputs } from './stages/attribute';
 
 /**
@@ -38,39 +38,32 @@ interface JobState {
 }
 
 export type StartPreview =
-  | { ok: true; job: PreviewJobRow }
+  | { ok: true; id: string; total: number }
+  | { ok: false; issues: SourceIssue[] }
   | { ok: false; status: 409; error: string };
 
 async function send(env: Env, previewId: string, step: number) {
   await env.SYNC.send({ kind: 'preview', previewId, step }, { contentType: 'json' });
 }
 
-async function liveFitJourneys(db: D1Database, crm: CrmName, version: string): Promise<number> {
-  const row = await db.prepare('SELECT journeys FROM model_fits WHERE crm = ? AND rules_version = ?').bind(crm, version).first<{ journeys: number }>();
-  return row?.journeys ?? 0;
-}
-
-/** Starts a full preview of validated proposed rules. */
-export async function startFullPreview(
-  env: Env,
-  config: Config,
-  proposed: { rules: ActiveConfig['rules']; version: string; content: string },
-  author: string,
-): Promise<StartPreview> {
+/** Validates a proposed rules file and starts its full preview. */
+export async function startFullPreview(env: Env, config: Config, content: string, author: string): Promise<StartPreview> {
+  const db = env.DB;
+  const validated = await validateProposal(db, config, 'rules', content);
+  if (!validated.ok) return validated;
+  const proposed = validated.rules!;
   const crm = dealsCrm(config);
   if (!crm) return { ok: false, status: 409, error: 'no CRM with deals is connected, so there is nothing to preview on' };
-  const db = env.DB;
   // The active rules' hash is taken from the text read here: an activation meanwhile cannot pair one's hash with another's text.
   const activeContent = await activeText(db, 'rules');
-  const loadedActive = await rulesOf(activeContent).catch((e: unknown) => {
-    throw e instanceof PreviewRulesError ? new RulesInvalidError('rules', [e.message]) : e;
-  });
+  const loadedActive = await rulesFrom(activeContent);
   const active = { rules: loadedActive.rules, rulesVersion: loadedActive.version };
   const state: JobState = { fitted: {}, fits: { active: null, proposed: null }, diff: emptyDiff() };
   const activeModels = fittedModels(active.rules);
   if (activeModels.length) {
-    state.fitted.active = (await fitState(db, crm, active.rules, active.rulesVersion)).fitted;
-    state.fits.active = { models: activeModels, journeys: await liveFitJourneys(db, crm, active.rulesVersion) };
+    const live = await fitState(db, crm, active.rules, active.rulesVersion);
+    state.fitted.active = live.fitted;
+    state.fits.active = { models: activeModels, journeys: live.journeys };
   }
   const proposedModels = fittedModels(proposed.rules);
   const sameRules = proposed.version === active.rulesVersion;
@@ -80,22 +73,13 @@ export async function startFullPreview(
   }
   const job = {
     id: newId('pv'), crm, author, active_hash: active.rulesVersion, active_content: activeContent, proposed_hash: proposed.version,
-    proposed_content: proposed.content, phase: (proposedModels.length && !sameRules ? 'fit' : 'evaluate') as PreviewJobRow['phase'],
+    proposed_content: content, phase: (proposedModels.length && !sameRules ? 'fit' : 'evaluate') as PreviewJobRow['phase'],
     total: await countDeals(db, crm), state: JSON.stringify(state),
   };
   await createPreviewJob(db, job);
   await send(env, job.id, 0);
-  const row = await getPreviewJob(db, job.id);
-  return { ok: true, job: row! };
+  return { ok: true, id: job.id, total: job.total };
 }
-
-async function rulesOf(content: string) {
-  const loaded = await loadRules(content, 'rules.yaml');
-  if (!loaded.ok) throw new PreviewRulesError(loaded.issues.map((i) => `${i.path}: ${i.message}`).join('; '));
-  return loaded.value;
-}
-
-class PreviewRulesError extends Error {}
 
 /** One step of a full preview; a duplicated or stale message does nothing. */
 export async function previewStep(env: Env, msg: { previewId: string; step: number }, log: Logger): Promise<void> {
@@ -105,11 +89,11 @@ export async function previewStep(env: Env, msg: { previewId: string; step: numb
   let active;
   let proposed;
   try {
-    [active, proposed] = await Promise.all([rulesOf(job.active_content), rulesOf(job.proposed_content)]);
+    [active, proposed] = await Promise.all([rulesFrom(job.active_content), rulesFrom(job.proposed_content)]);
   } catch (error) {
     // A schema change since the preview started: it cannot finish, and retrying will not help.
-    if (!(error instanceof PreviewRulesError)) throw error;
-    await failPreviewJob(db, job.id, `the rules no longer validate: ${error.message}`);
+    if (!(error instanceof RulesInvalidError)) throw error;
+    await failPreviewJob(db, job.id, `the rules no longer validate: ${error.issues.join('; ')}`);
     return;
   }
   const config = loadConfig(env);

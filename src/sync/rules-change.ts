@@ -3,11 +3,11 @@ import { journeysFromDeals } from '../attribution/journeys';
 import type { Journey } from '../attribution/markov';
 import { connectedCrms, dealsCrm, type Config, type CrmName, type Env } from '../env';
 import { sha256Hex } from '../ids';
-import { crossCheck, formatIssue, loadRules, parseFieldMapping, previewDiff, previewRow, type PreviewRow, type SourceIssue } from '../rules';
+import { crossCheck, loadRules, parseFieldMapping, previewDiff, previewRow, type PreviewRow, type SourceIssue } from '../rules';
 import { meteredD1, type D1Meter } from '../store/metered';
 import { activateRules, type RulesKind } from '../store/rules';
 import { startRun, type StartResult } from './runner';
-import { activeText, loadActiveConfig, RulesInvalidError, type ActiveConfig } from './config';
+import { activeText, loadActiveConfig, rulesFrom, type ActiveConfig } from './config';
 import { computeLoaded, loadDealInputs, type DealInputs } from './stages/attribute';
 
 export type Validated =
@@ -36,9 +36,8 @@ export async function validateProposal(db: D1Database, config: Config, kind: Rul
     return { ok: false, issues: [{ file: `${kind}.yaml`, line: 1, column: 1, path: 'crm', message: `this is the ${kind} mapping; crm must be "${kind}"` }] };
   }
   // Only the active rules: a mapping that no longer validates must not block activating its replacement.
-  const rules = await loadRules(await activeText(db, 'rules'), 'rules.yaml');
-  if (!rules.ok) throw new RulesInvalidError('rules', rules.issues.map(formatIssue));
-  const issues = crossCheck(content, `${kind}.yaml`, parsed.value, rules.value.rules);
+  const rules = await rulesFrom(await activeText(db, 'rules'));
+  const issues = crossCheck(content, `${kind}.yaml`, parsed.value, rules.rules);
   if (issues.length) return { ok: false, issues };
   return { ok: true, kind, hash: await sha256Hex(content), content };
 }

@@ -249,12 +249,14 @@ export async function rulesRollback(c: Context<AppEnv>) {
 /** Starts a full preview of the proposal and shows its page. */
 export async function rulesFullPreview(c: Context<AppEnv>, csrf: string) {
   const { content } = await readForm(c);
-  const validated = await validateProposal(c.env.DB, c.get('config'), 'rules', content);
-  if (!validated.ok) return page(c, csrf, { kind: 'rules', content, issues: validated.issues, status: 422 });
   const principal = c.get('principal')!;
-  const started = await startFullPreview(c.env, c.get('config'), { ...validated.rules!, content }, `${principal.kind}:${principal.id}`);
-  if (!started.ok) return page(c, csrf, { kind: 'rules', content, message: started.error });
-  return c.redirect(`/rules/previews/${started.job.id}`, 303);
+  const started = await startFullPreview(c.env, c.get('config'), content, `${principal.kind}:${principal.id}`);
+  if (!started.ok) {
+    return 'issues' in started
+      ? page(c, csrf, { kind: 'rules', content, issues: started.issues, status: 422 })
+      : page(c, csrf, { kind: 'rules', content, message: started.error });
+  }
+  return c.redirect(`/rules/previews/${started.id}`, 303);
 }
 
 /** A full preview: progress while it runs (the page refreshes itself), then the same view as the one-request preview. */

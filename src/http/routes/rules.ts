@@ -43,6 +43,13 @@ async function readProposal(c: Context<AppEnv>): Promise<{ kind: RulesKind; cont
   return parseWith(proposalSchema, parseJsonBody(raw));
 }
 
+/** The proposed file's text: sent as content, or an earlier version's by hash (404 if there is none). */
+async function proposalContent(c: Context<AppEnv>, proposal: { kind: RulesKind; content?: string; hash?: string }): Promise<string> {
+  const content = proposal.content ?? (await getRulesVersion(c.env.DB, proposal.kind, proposal.hash!))?.content;
+  if (content === undefined) throw new ApiError(404, 'not_found', `no ${proposal.kind} version ${proposal.hash}`);
+  return content;
+}
+
 function invalidRules(issues: { file: string; line: number; column: number; path: string; message: string }[]): ApiError {
   return new ApiError(422, 'invalid_rules', 'the proposed file is invalid; nothing was changed',
     issues.map((i) => ({ path: `${i.file}:${i.line}:${i.column} ${i.path}`, message: i.message })));
@@ -66,8 +73,7 @@ rules.get('/', requireScope('read'), async (c) => {
 /** Evaluates proposed rules on current data and answers the difference; writes nothing. */
 rules.post('/preview', requireScope('configure'), async (c) => {
   const proposal = await readProposal(c);
-  const content = proposal.content ?? (await getRulesVersion(c.env.DB, proposal.kind, proposal.hash!))?.content;
-  if (content === undefined) throw new ApiError(404, 'not_found', `no ${proposal.kind} version ${proposal.hash}`);
+  const content = await proposalContent(c, proposal);
   const validated = await validateProposal(c.env.DB, c.get('config'), proposal.kind, content);
   if (!validated.ok) throw invalidRules(validated.issues);
   if (!validated.rules) return c.json({ kind: proposal.kind, hash: validated.hash, valid: true, diff: null });
@@ -83,15 +89,12 @@ rules.post('/previews', requireScope('configure'), async (c) => {
   if (proposal.kind !== 'rules') {
     throw new ApiError(400, 'invalid_request', 'only rules.yaml changes influence values; a field mapping has nothing to preview', [{ path: 'kind', message: 'must be rules' }]);
   }
-  const content = proposal.content ?? (await getRulesVersion(c.env.DB, 'rules', proposal.hash!))?.content;
-  if (content === undefined) throw new ApiError(404, 'not_found', `no rules version ${proposal.hash}`);
-  const validated = await validateProposal(c.env.DB, c.get('config'), 'rules', content);
-  if (!validated.ok) throw invalidRules(validated.issues);
+  const content = await proposalContent(c, proposal);
   const principal = c.get('principal')!;
-  const started = await startFullPreview(c.env, c.get('config'), { ...validated.rules!, content }, `${principal.kind}:${principal.id}`);
-  if (!started.ok) throw new ApiError(started.status, 'no_crm', started.error);
-  c.header('location', `/v1/rules/previews/${started.job.id}`);
-  return c.json({ id: started.job.id, status: started.job.status, total: started.job.total, status_url: `/v1/rules/previews/${started.job.id}` }, 202);
+  const started = await startFullPreview(c.env, c.get('config'), content, `${principal.kind}:${principal.id}`);
+  if (!started.ok) throw 'issues' in started ? invalidRules(started.issues) : new ApiError(started.status, 'no_crm', started.error);
+  c.header('location', `/v1/rules/previews/${started.id}`);
+  return c.json({ id: started.id, status: 'running', total: started.total, status_url: `/v1/rules/previews/${started.id}` }, 202);
 });
 
 rules.get('/previews/:id', requireScope('configure'), async (c) => {
@@ -103,8 +106,7 @@ rules.get('/previews/:id', requireScope('configure'), async (c) => {
 /** Activates a new version (content) or rolls back to an earlier one (hash); the next runs recompute and write back. */
 rules.put('/', requireScope('configure'), async (c) => {
   const proposal = await readProposal(c);
-  const content = proposal.content ?? (await getRulesVersion(c.env.DB, proposal.kind, proposal.hash!))?.content;
-  if (content === undefined) throw new ApiError(404, 'not_found', `no ${proposal.kind} version ${proposal.hash}`);
+  const content = await proposalContent(c, proposal);
   const principal = c.get('principal')!;
   const result = await activateVersion(c.env, c.get('config'), { kind: proposal.kind, content, author: `${principal.kind}:${principal.id}` });
   if (!result.ok) throw invalidRules(result.issues);

@@ -154,7 +154,7 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
       if (!r.recredit) break;
       counts = addCounts(counts, { model_fit_recredits: 1, writes_dropped: r.dropped });
       // The refit stored this fit and started the re-credit from the first deal, in one batch.
-      state = { fitted: r.fitted ?? {}, recreditAfter: '' };
+      state = { fitted: r.fitted ?? {}, recreditAfter: '', journeys: r.journeys };
       recrediting = '';
     }
   }
