@@ -122,6 +122,10 @@ describe('data-driven models in the Worker', () => {
 
   it('a run with nothing changed neither refits nor re-credits', async () => {
     await idle();
+    // The activation run's own writes come back as changed CRM records (their modified time moved) to the first run
+    // that pulls after them. Depending on timing (seen when another file ran just before on the shared emulator)
+    // that is not the activation run itself, so one run absorbs them first.
+    await runSync();
     const run = await runSync();
     expect(run.status).toBe('done');
     expect(run.counts.deals_computed ?? 0).toBe(0);

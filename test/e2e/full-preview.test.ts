@@ -1,5 +1,5 @@
 import { env, exports } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signSession } from '../../src/auth/session';
 import { loadConfig } from '../../src/env';
 import { createLogger } from '../../src/log';
@@ -56,7 +56,12 @@ beforeAll(async () => {
   await seed(org);
   await ingestTouches('full', touches);
   await runSync();
+  // The debounced run the activity above scheduled, and any rerun it asked for: done before the tests, and before the
+  // next file reseeds the shared emulator (a run still in flight would write to that file's records).
+  await idle();
 });
+
+afterAll(idle);
 
 describe('full rules preview', () => {
   it('evaluates every deal step by step and gives the same difference as the one-request preview', async () => {
