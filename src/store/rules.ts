@@ -42,17 +42,19 @@ export async function listRulesVersions(db: D1Database, kind: RulesKind) {
  */
 export async function activateRules(db: D1Database, v: { kind: RulesKind; hash: string; content: string; author: string }) {
   const now = nowIso();
-  const previous = await db.prepare('SELECT hash FROM rules_active WHERE kind = ?').bind(v.kind).first<{ hash: string }>();
-  await db.batch([
+  // The audit row reads the version it replaces inside the same transaction, before the switch: two activations at
+  // once each record the one they really replaced.
+  const [audit] = await db.batch<{ old_value: string | null }>([
+    db.prepare(
+      `INSERT INTO audit_log (at, actor, action, old_value, new_value, detail)
+       VALUES (?1, ?2, 'rules.activate', (SELECT hash FROM rules_active WHERE kind = ?4), ?3, ?5) RETURNING old_value`,
+    ).bind(now, v.author, v.hash, v.kind, JSON.stringify({ kind: v.kind })),
     db.prepare('INSERT INTO rules_versions (kind, hash, content, author, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET content = excluded.content')
       .bind(v.kind, v.hash, v.content, v.author, now),
     db.prepare(
       `INSERT INTO rules_active (kind, hash, activated_by, activated_at) VALUES (?1, ?2, ?3, ?4)
        ON CONFLICT (kind) DO UPDATE SET hash = excluded.hash, activated_by = excluded.activated_by, activated_at = excluded.activated_at`,
     ).bind(v.kind, v.hash, v.author, now),
-    db.prepare(
-      `INSERT INTO audit_log (at, actor, action, old_value, new_value, detail) VALUES (?, ?, 'rules.activate', ?, ?, ?)`,
-    ).bind(now, v.author, previous?.hash ?? null, v.hash, JSON.stringify({ kind: v.kind })),
   ]);
-  return { previous: previous?.hash ?? null };
+  return { previous: audit?.results[0]?.old_value ?? null };
 }

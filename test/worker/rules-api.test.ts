@@ -59,6 +59,23 @@ describe('rules API', () => {
     expect(JSON.stringify(await issuesOf(res))).toMatch(/stages\.4.*listed twice/);
   });
 
+  it('records in the audit log the version each activation replaced, also when two run at once', async () => {
+    const before = (await active()).hash;
+    const answers = await Promise.all(['sha256:one', 'sha256:two'].map(async (hash) => ({
+      hash, ...(await activateRules(env.DB, { kind: 'rules', hash, content: shorter, author: 'test' })),
+    })));
+    const { results } = await env.DB
+      .prepare(`SELECT old_value, new_value FROM audit_log WHERE action = 'rules.activate' ORDER BY id DESC LIMIT 2`)
+      .all<{ old_value: string | null; new_value: string }>();
+    const [second, first] = results;
+    // One chain: the first replaced what was active before, the second replaced the first.
+    expect(first!.old_value).toBe(before);
+    expect(second!.old_value).toBe(first!.new_value);
+    const chain = (rows: [string | null, string][]) => rows.map((r) => r.join('>')).sort();
+    expect(chain(answers.map((a) => [a.previous, a.hash]))).toEqual(chain([[first!.old_value, first!.new_value], [second!.old_value, second!.new_value]]));
+    expect((await put({ kind: 'rules', content: shorter })).status).toBe(200);
+  });
+
   it('names the field at fault in a malformed request', async () => {
     const kind = await issuesOf(await put({ kind: 'rule', content: 'x' }));
     expect(kind.issues![0]!.path).toBe('kind');
