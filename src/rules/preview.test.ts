@@ -22,7 +22,7 @@ describe('previewDiff', () => {
     expect(diff.after.attributed).toEqual({ EUR: 1000 });
     expect(diff.changed).toEqual([
       {
-        dealId: 'O', crm: 'hubspot', kind: 'changed',
+        dealId: 'O', crm: 'hubspot', kind: 'changed', amount: 500, currency: 'USD',
         changes: [{ field: 'influenced', before: true, after: false }, { field: 'attributedAmount', before: 500, after: 0 }],
       },
     ]);
@@ -46,7 +46,7 @@ describe('previewDiff', () => {
     // A slim row holds no evidence, credits or members.
     expect(Object.keys(previewRow(whole(a)[0]!))).not.toContain('evidence');
   });
-  it('adds chunk by chunk to the same totals, keeping the deals that move the most money', () => {
+  it('adds chunk by chunk to the same totals, keeping per currency the deals that move the most money', () => {
     const a = testRules();
     const b = testRules((r) => ({ ...r, definitions: { ...r.definitions, influenced: { min_touches: 2, min_score: 0 } } }));
     // Deal i has one touch (influenced only under a) or two (both), and amount 100·(i+1) in EUR or USD.
@@ -61,7 +61,9 @@ describe('previewDiff', () => {
     expect(running.unchanged).toBe(whole.unchanged);
     expect(running.changedTotal).toBe(whole.changed.length);
     expect(whole.changed.length).toBe(6);
-    // The three largest moves: deals 11, 9 and 7 lose their whole attributed amount.
-    expect(running.changed.map((c) => [c.dealId, movedAmount(c)])).toEqual([['D11', 1200], ['D09', 1000], ['D07', 800]]);
+    // The three largest moves per currency (each deal loses its whole attributed amount); USD has only two.
+    expect(running.changed.map((c) => [c.dealId, c.currency, movedAmount(c)])).toEqual([
+      ['D11', 'EUR', 1200], ['D07', 'EUR', 800], ['D05', 'EUR', 600], ['D09', 'USD', 1000], ['D03', 'USD', 400],
+    ]);
   });
 });

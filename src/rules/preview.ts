@@ -41,6 +41,9 @@ export interface DealChange {
   crm: string;
   /** `added`/`removed`: the deal is only on one side. */
   kind: 'changed' | 'added' | 'removed';
+  /** The deal's amount and currency, so a reader can weigh the change. */
+  amount: number | null;
+  currency: string | null;
   changes: FieldChange[];
 }
 
@@ -115,8 +118,9 @@ export function previewDiff(before: readonly PreviewRow[], after: readonly Previ
     }
     const d = a ?? b;
     if (!d) continue;
-    if (!b || !a) changed.push({ dealId: d.dealId, crm: d.crm, kind: b ? 'removed' : 'added', changes });
-    else if (changes.length) changed.push({ dealId: d.dealId, crm: d.crm, kind: 'changed', changes });
+    const deal = { dealId: d.dealId, crm: d.crm, amount: d.amount, currency: d.currency };
+    if (!b || !a) changed.push({ ...deal, kind: b ? 'removed' : 'added', changes });
+    else if (changes.length) changed.push({ ...deal, kind: 'changed', changes });
     else unchanged++;
   }
   return { before: totals(before), after: totals(after), changed, unchanged };
@@ -124,7 +128,8 @@ export function previewDiff(before: readonly PreviewRow[], after: readonly Previ
 
 /**
  * A difference built chunk by chunk (the full preview): totals add up exactly; of the deals that change, the `keep`
- * that move the most money are kept (`changedTotal` counts them all), so the state stays small at any org size.
+ * per currency that move the most money are kept (`changedTotal` counts them all), so the state stays small at any
+ * org size. Per currency, since amounts in different currencies cannot be ranked against each other.
  */
 export interface RunningDiff extends PreviewDiff {
   changedTotal: number;
@@ -155,8 +160,11 @@ export function movedAmount(c: DealChange): number {
   return f ? Math.abs(Number(f.after ?? 0) - Number(f.before ?? 0)) : 0;
 }
 
-/** Most money moved first, then by deal (stable across chunkings). */
+/** By currency, then most money moved first, then by deal (stable across chunkings). */
 function byMoved(a: DealChange, b: DealChange): number {
+  const ca = a.currency ?? '';
+  const cb = b.currency ?? '';
+  if (ca !== cb) return ca < cb ? -1 : 1;
   const ka = `${a.crm}:${a.dealId}`;
   const kb = `${b.crm}:${b.dealId}`;
   return movedAmount(b) - movedAmount(a) || (ka < kb ? -1 : ka > kb ? 1 : 0);
@@ -167,6 +175,12 @@ export function addDiff(into: RunningDiff, part: PreviewDiff, keep: number): Run
   addTotals(into.after, part.after);
   into.unchanged += part.unchanged;
   into.changedTotal += part.changed.length;
-  into.changed = [...into.changed, ...part.changed].sort(byMoved).slice(0, keep);
+  const kept: DealChange[] = [];
+  let n = 0;
+  for (const c of [...into.changed, ...part.changed].sort(byMoved)) {
+    n = kept.length && kept.at(-1)!.currency === c.currency ? n + 1 : 1;
+    if (n <= keep) kept.push(c);
+  }
+  into.changed = kept;
   return into;
 }

@@ -27,20 +27,51 @@ export interface PreviewJobRow {
 /** Previews are kept this long, then removed when a new one starts. */
 const KEEP_DAYS = 30;
 
+/** Why a preview was not created: the same one is already running, or `maxLive` others are. */
+export type CreateRefusal = { reason: 'same_running'; id: string; total: number } | { reason: 'busy'; live: number };
+
+/**
+ * Creates a preview unless the same proposal against the same active rules is already running (a second click) or
+ * `maxLive` previews are advancing (each takes its turn on the sync queue). Checked by the insert itself, so two
+ * starts at once cannot both pass. A preview idle for `stalledMs` is not counted: it waits for a reader to revive it.
+ */
 export async function createPreviewJob(
   db: D1Database,
   row: Pick<PreviewJobRow, 'id' | 'crm' | 'author' | 'active_hash' | 'active_content' | 'proposed_hash' | 'proposed_content' | 'phase' | 'total' | 'state'>,
-): Promise<void> {
+  limits: { maxLive: number; stalledMs: number },
+): Promise<CreateRefusal | null> {
   const now = nowIso();
   const old = new Date(Date.now() - KEEP_DAYS * 86_400_000).toISOString();
-  await db.batch([
+  const since = new Date(Date.now() - limits.stalledMs).toISOString();
+  const results = await db.batch([
     db.prepare('DELETE FROM rule_preview_journeys WHERE preview_id IN (SELECT id FROM rule_previews WHERE created_at < ?)').bind(old),
     db.prepare('DELETE FROM rule_previews WHERE created_at < ?').bind(old),
     db.prepare(
       `INSERT INTO rule_previews (id, crm, author, active_hash, active_content, proposed_hash, proposed_content, status, phase, total, as_of, state, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10, ?11, ?10, ?10)`,
-    ).bind(row.id, row.crm, row.author, row.active_hash, row.active_content, row.proposed_hash, row.proposed_content, row.phase, row.total, now, row.state),
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10, ?11, ?10, ?10
+        WHERE NOT EXISTS (SELECT 1 FROM rule_previews WHERE status = 'running' AND crm = ?2 AND active_hash = ?4 AND proposed_hash = ?6)
+          AND (SELECT count(*) FROM rule_previews WHERE status = 'running' AND updated_at > ?12) < ?13`,
+    ).bind(row.id, row.crm, row.author, row.active_hash, row.active_content, row.proposed_hash, row.proposed_content, row.phase, row.total, now, row.state, since, limits.maxLive),
   ]);
+  if (results.at(-1)?.meta.changes) return null;
+  // Refused, but whatever refused it may have finished since: still a refusal (the caller may try again).
+  return (await previewRefusal(db, row, limits)) ?? { reason: 'busy', live: limits.maxLive };
+}
+
+/** Whether a preview of this proposal could start now, and if not, why (see createPreviewJob). */
+export async function previewRefusal(
+  db: D1Database,
+  row: Pick<PreviewJobRow, 'crm' | 'active_hash' | 'proposed_hash'>,
+  limits: { maxLive: number; stalledMs: number },
+): Promise<CreateRefusal | null> {
+  const since = new Date(Date.now() - limits.stalledMs).toISOString();
+  const same = await db
+    .prepare(`SELECT id, total FROM rule_previews WHERE status = 'running' AND crm = ?1 AND active_hash = ?2 AND proposed_hash = ?3 ORDER BY created_at DESC LIMIT 1`)
+    .bind(row.crm, row.active_hash, row.proposed_hash)
+    .first<{ id: string; total: number }>();
+  if (same) return { reason: 'same_running', ...same };
+  const live = (await db.prepare(`SELECT count(*) AS n FROM rule_previews WHERE status = 'running' AND updated_at > ?`).bind(since).first<{ n: number }>())?.n ?? 0;
+  return live >= limits.maxLive ? { reason: 'busy', live } : null;
 }
 
 export function getPreviewJob(db: D1Database, id: string): Promise<PreviewJobRow | null> {

@@ -6,7 +6,7 @@ import type { Logger } from '../log';
 import { addDiff, emptyDiff, previewDiff, previewRow, type PreviewRow, type RunningDiff, type SourceIssue } from '../rules';
 import {
   addPreviewJourneysStmts, claimPreviewResend, countDeals, createPreviewJob, dealIdsAfter, dropPreviewJourneysStmt, failPreviewJob, getPreviewJob,
-  loadPreviewJourneys, savePreviewStepStmt, type PreviewJobRow,
+  loadPreviewJourneys, previewRefusal, savePreviewStepStmt, type PreviewJobRow,
 } from '../store/previews';
 import { activeText, RulesInvalidError, rulesFrom } from './config';
 import { fitState } from './fit';
@@ -30,6 +30,9 @@ const LOAD_CHUNK = 500;
 export const PREVIEW_KEEP_CHANGED = 500;
 /** A running preview not advanced for this long has lost its queue message; reading it sends the step again. */
 const STALL_MS = 5 * 60_000;
+/** Previews advancing at once: each step takes a turn on the sync queue, so more would delay the sync itself. */
+export const PREVIEW_MAX_LIVE = 3;
+const LIMITS = { maxLive: PREVIEW_MAX_LIVE, stalledMs: STALL_MS };
 
 interface JobState {
   fitted: { active?: Fitted; proposed?: Fitted };
@@ -38,9 +41,15 @@ interface JobState {
 }
 
 export type StartPreview =
-  | { ok: true; id: string; total: number }
+  /** `reused`: the same proposal against the same active rules was already running; this is that preview. */
+  | { ok: true; id: string; total: number; reused: boolean }
   | { ok: false; issues: SourceIssue[] }
-  | { ok: false; status: 409; error: string };
+  | { ok: false; status: 409; code: 'no_crm' | 'previews_busy'; error: string };
+
+const busy = (live: number): StartPreview => ({
+  ok: false, status: 409, code: 'previews_busy',
+  error: `${live} full previews are running (at most ${PREVIEW_MAX_LIVE} at once); try again when one has finished`,
+});
 
 async function send(env: Env, previewId: string, step: number) {
   await env.SYNC.send({ kind: 'preview', previewId, step }, { contentType: 'json' });
@@ -53,11 +62,16 @@ export async function startFullPreview(env: Env, config: Config, content: string
   if (!validated.ok) return validated;
   const proposed = validated.rules!;
   const crm = dealsCrm(config);
-  if (!crm) return { ok: false, status: 409, error: 'no CRM with deals is connected, so there is nothing to preview on' };
+  if (!crm) return { ok: false, status: 409, code: 'no_crm', error: 'no CRM with deals is connected, so there is nothing to preview on' };
   // The active rules' hash is taken from the text read here: an activation meanwhile cannot pair one's hash with another's text.
   const activeContent = await activeText(db, 'rules');
   const loadedActive = await rulesFrom(activeContent);
   const active = { rules: loadedActive.rules, rulesVersion: loadedActive.version };
+  const hashes = { crm, active_hash: active.rulesVersion, proposed_hash: proposed.version };
+  // Checked before the fit below (which reads every closed deal's journey), and again by the insert.
+  const early = await previewRefusal(db, hashes, LIMITS);
+  if (early?.reason === 'same_running') return { ok: true, id: early.id, total: early.total, reused: true };
+  if (early) return busy(early.live);
   const state: JobState = { fitted: {}, fits: { active: null, proposed: null }, diff: emptyDiff() };
   const activeModels = fittedModels(active.rules);
   if (activeModels.length) {
@@ -76,9 +90,11 @@ export async function startFullPreview(env: Env, config: Config, content: string
     proposed_content: content, phase: (proposedModels.length && !sameRules ? 'fit' : 'evaluate') as PreviewJobRow['phase'],
     total: await countDeals(db, crm), state: JSON.stringify(state),
   };
-  await createPreviewJob(db, job);
+  const refused = await createPreviewJob(db, job, LIMITS);
+  if (refused?.reason === 'same_running') return { ok: true, id: refused.id, total: refused.total, reused: true };
+  if (refused) return busy(refused.live);
   await send(env, job.id, 0);
-  return { ok: true, id: job.id, total: job.total };
+  return { ok: true, id: job.id, total: job.total, reused: false };
 }
 
 /** One step of a full preview; a duplicated or stale message does nothing. */

@@ -31,7 +31,7 @@ interface View {
   preview?: Awaited<ReturnType<typeof previewRules>> | { valid: true; diff: null };
   previewedHash?: string;
   message?: string;
-  status?: 200 | 422;
+  status?: 200 | 409 | 422;
 }
 
 async function page(c: Context<AppEnv>, csrf: string, v: View) {
@@ -142,7 +142,7 @@ function changedCaption(p: PreviewView, d: PreviewDiff): string {
   const full = 'changed_total' in p && typeof p.changed_total === 'number';
   const total = full ? (p.changed_total as number) : d.changed.length;
   const shown = Math.min(200, d.changed.length);
-  const which = full ? `the ${shown} that move the most money` : `the first ${shown}`;
+  const which = full ? `the ${shown} that move the most money${new Set(d.changed.map((x) => x.currency)).size > 1 ? ', per currency' : ''}` : `the first ${shown}`;
   return `${total} deal${total === 1 ? '' : 's'} change; ${d.unchanged} unchanged${total > shown ? ` (${which} shown)` : ''}`;
 }
 
@@ -178,11 +178,12 @@ function Preview(props: { p: PreviewView; stepDeals?: number }) {
       <div class="table-wrap">
         <table id="preview-deals">
           <caption>{changedCaption(p, d)}</caption>
-          <thead><tr><th scope="col">Deal</th><th scope="col">Change</th><th scope="col">Fields (before → after)</th></tr></thead>
+          <thead><tr><th scope="col">Deal</th><th scope="col" class="num">Amount</th><th scope="col">Change</th><th scope="col">Fields (before → after)</th></tr></thead>
           <tbody>
             {d.changed.slice(0, 200).map((x) => (
               <tr>
                 <td><a href={`/deals/${crm ?? x.crm}/${encodeURIComponent(x.dealId)}`}>{x.dealId}</a></td>
+                <td class="num">{money(x.amount, x.currency)}</td>
                 <td>{x.kind}</td>
                 <td class="small">{x.changes.map((ch) => `${ch.field}: ${String(ch.before)} → ${String(ch.after)}`).join('; ')}</td>
               </tr>
@@ -254,8 +255,9 @@ export async function rulesFullPreview(c: Context<AppEnv>, csrf: string) {
   if (!started.ok) {
     return 'issues' in started
       ? page(c, csrf, { kind: 'rules', content, issues: started.issues, status: 422 })
-      : page(c, csrf, { kind: 'rules', content, message: started.error });
+      : page(c, csrf, { kind: 'rules', content, message: started.error, status: started.status });
   }
+  // A repeat of a running preview (a second click) shows that one.
   return c.redirect(`/rules/previews/${started.id}`, 303);
 }
 

@@ -36,7 +36,7 @@ async function start(content: string): Promise<string> {
   const res = await call('/v1/rules/previews', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: content });
   expect(res.status, await res.clone().text()).toBe(202);
   const body = await res.json<{ id: string; status: string; total: number; status_url: string }>();
-  expect(body).toMatchObject({ status: 'running', total: org.deals.length, status_url: `/v1/rules/previews/${body.id}` });
+  expect(body).toMatchObject({ status: 'running', total: org.deals.length, reused: false, status_url: `/v1/rules/previews/${body.id}` });
   return body.id;
 }
 
@@ -129,6 +129,33 @@ describe('full rules preview', () => {
     expect(await countRows('rule_previews')).toBe(count);
   });
 
+  it('answers a repeat of a running preview with that preview, and refuses a fourth at once with 409', async () => {
+    const activeHash = (await (await call('/v1/rules')).json<{ rules: { active: { hash: string } } }>()).rules.active.hash;
+    const proposed = await loadRules(twoTouches);
+    const proposedHash = proposed.ok ? proposed.value.version : '';
+    // Held running at a step no message carries, so they stay running while the test looks.
+    const hold = (id: string, hash: string) =>
+      env.DB.prepare(
+        `INSERT INTO rule_previews (id, crm, author, active_hash, active_content, proposed_hash, proposed_content, status, phase, step, total, as_of, state, created_at, updated_at)
+         VALUES (?1, 'hubspot', 'test', ?2, 'x', ?3, 'y', 'running', 'evaluate', 99, 7, ?4, '{}', ?4, ?4)`,
+      ).bind(id, activeHash, hash, new Date().toISOString()).run();
+    try {
+      await hold('pv_held_same', proposedHash);
+      const again = await call('/v1/rules/previews', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: twoTouches });
+      expect(again.status).toBe(202);
+      expect(await again.json()).toMatchObject({ id: 'pv_held_same', reused: true, status_url: '/v1/rules/previews/pv_held_same' });
+      await hold('pv_held_2', 'sha256:other-2');
+      await hold('pv_held_3', 'sha256:other-3');
+      const count = await countRows('rule_previews');
+      const fourth = await call('/v1/rules/previews', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: markovPrimary });
+      expect(fourth.status).toBe(409);
+      expect((await fourth.json<{ error: { code: string; message: string } }>()).error).toMatchObject({ code: 'previews_busy', message: expect.stringMatching(/at most 3 at once/) });
+      expect(await countRows('rule_previews')).toBe(count);
+    } finally {
+      await env.DB.prepare(`DELETE FROM rule_previews WHERE id LIKE 'pv_held_%'`).run();
+    }
+  });
+
   it('the rules page offers it and shows its progress, then the difference', async () => {
     const session = await signSession(loadConfig(env), { sub: 'test:editor', name: 'Editor', role: 'editor' });
     const page = (path: string, init: RequestInit = {}) =>
@@ -147,6 +174,9 @@ describe('full rules preview', () => {
     }, 60_000);
     expect(html).toContain('7 deals evaluated');
     expect(html).toMatch(/3 deals change; 4 unchanged/);
+    // Each changed deal with its amount: wb 20,000, la 40,000, ob 15,000.
+    const deals = /<table id="preview-deals">[\s\S]*?<\/table>/.exec(html)![0];
+    expect([...deals.matchAll(/<td class="num">([^<]+)<\/td>/g)].map((m) => m[1]!.split(' ')[0]).sort()).toEqual(['15.0k', '20.0k', '40.0k']);
     expect((await page('/rules/previews/pv_nope')).status).toBe(404);
   });
 });

@@ -92,9 +92,10 @@ rules.post('/previews', requireScope('configure'), async (c) => {
   const content = await proposalContent(c, proposal);
   const principal = c.get('principal')!;
   const started = await startFullPreview(c.env, c.get('config'), content, `${principal.kind}:${principal.id}`);
-  if (!started.ok) throw 'issues' in started ? invalidRules(started.issues) : new ApiError(started.status, 'no_crm', started.error);
+  if (!started.ok) throw 'issues' in started ? invalidRules(started.issues) : new ApiError(started.status, started.code, started.error);
   c.header('location', `/v1/rules/previews/${started.id}`);
-  return c.json({ id: started.id, status: 'running', total: started.total, status_url: `/v1/rules/previews/${started.id}` }, 202);
+  // A repeat of a running preview answers with that preview, not a second one.
+  return c.json({ id: started.id, status: 'running', total: started.total, reused: started.reused, status_url: `/v1/rules/previews/${started.id}` }, 202);
 });
 
 rules.get('/previews/:id', requireScope('configure'), async (c) => {
