@@ -4,7 +4,8 @@
  *   the first load (the runs the import triggers, summed), a run with nothing to do, incremental runs with 1% and 10%
  *   of deals changed in the CRM, and event-to-CRM latency from a signed Slack webhook to the deal's field in the
  *   emulated HubSpot (product default debounce, 20 s). Also times the rules preview (POST /v1/rules/preview) for a
- *   rule-based change and for markov as the primary model, and what activating markov costs (one pass from the
+ *   rule-based change and for markov as the primary model, the same two as full previews over every deal
+ *   (POST /v1/rules/previews, queue steps), and what activating markov costs (one pass from the
  *   touches, then a re-credit of every stored result) against a forced full recompute.
  * D1 rows read/written are D1's own meta, summed by the run (src/store/metered.ts); CRM calls are the connector's.
  * The emulator's rate limit is raised so the figures show our cost; the CRM-call counts say what real limits imply.
@@ -21,6 +22,10 @@ const arg = (name: string, fallback: number) => {
 };
 const DEALS = arg('deals', 100_000);
 const EVENTS = arg('events', 20);
+
+type DealCounts = { deals: number; influenced: { deals: number }; sourced: { deals: number } };
+const dealCounts = (d: Record<'before' | 'after', DealCounts>) =>
+  (['before', 'after'] as const).map((k) => [d[k].deals, d[k].influenced.deals, d[k].sourced.deals]);
 
 interface Run { id: string; status: string; duration_ms: number; counts: Record<string, number>; reason: string | null }
 
@@ -123,7 +128,7 @@ async function preview(label: string, content: string) {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/yaml' }, body: content,
   });
   const body = (await res.json()) as {
-    evaluated?: number; limited_by?: string | null; diff?: { changed: unknown[] }; cost?: { d1_queries: number; d1_rows_read: number };
+    evaluated?: number; limited_by?: string | null; diff?: { changed: unknown[] } & Record<'before' | 'after', DealCounts>; cost?: { d1_queries: number; d1_rows_read: number };
   };
   const wall = Number(((performance.now() - t) / 1000).toFixed(2));
   const fig = {
@@ -131,10 +136,37 @@ async function preview(label: string, content: string) {
     d1_queries: body.cost?.d1_queries ?? null, d1_rows_read: body.cost?.d1_rows_read ?? null, wall_s: wall,
   };
   console.log(`  preview (${label}) ${JSON.stringify(fig)}`);
+  return { fig, counts: body.diff ? dealCounts(body.diff) : null };
+}
+const windowRules = BUNDLED_MAPPINGS.rules.replace(/lookback_days: 180/, 'lookback_days: 90');
+const markovRules = BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov');
+const previewWindow = await preview('lookback 180 → 90 days', windowRules);
+const previewMarkov = await preview('primary w_shaped → markov', markovRules);
+
+// The full preview (POST /v1/rules/previews) evaluates every deal in queue steps of PREVIEW_STEP_DEALS: how long from
+// start to done, and whether its deal counts agree with the one-request preview's (the same deals when that one
+// evaluated every deal; money sums are left out, as float sums in another order may differ in the last bits).
+async function fullPreview(label: string, content: string, one: Awaited<ReturnType<typeof preview>>) {
+  const t = performance.now();
+  const started = await api<{ id: string; total: number }>('/v1/rules/previews', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: content });
+  let p: { status: string; evaluated: number; changed_total?: number; error: string | null; diff: null | Record<'before' | 'after', DealCounts> };
+  for (;;) {
+    p = await api(`/v1/rules/previews/${started.id}`);
+    if (p.status !== 'running') break;
+    await delay(200);
+  }
+  const wall = (performance.now() - t) / 1000;
+  const counts = p.diff ? dealCounts(p.diff) : null;
+  const fig = {
+    status: p.status, error: p.error, total: started.total, evaluated: p.evaluated, changed_total: p.changed_total ?? null, wall_s: Number(wall.toFixed(2)),
+    deals_per_s: Math.round(p.evaluated / wall),
+    counts_as_one_request: one.fig.evaluated === started.total ? JSON.stringify(counts) === JSON.stringify(one.counts) : 'not comparable (capped)',
+  };
+  console.log(`  full preview (${label}) ${JSON.stringify(fig)}`);
   return fig;
 }
-const previewWindow = await preview('lookback 180 → 90 days', BUNDLED_MAPPINGS.rules.replace(/lookback_days: 180/, 'lookback_days: 90'));
-const previewMarkov = await preview('primary w_shaped → markov', BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov'));
+const fullPreviewWindow = await fullPreview('lookback 180 → 90 days', windowRules, previewWindow);
+const fullPreviewMarkov = await fullPreview('primary w_shaped → markov', markovRules, previewMarkov);
 
 // Event → CRM latency: a contact on a deal joins Slack and posts; how long until the deal's last touch shows it.
 // Open deals only: a touch after a deal closed never counts (the rules' window), so it could not show up.
@@ -214,8 +246,10 @@ const out = {
   run_10pct: { changed: changed10, ...figures(run10) },
   full: { runs: loadRuns.length, ...figures(full) },
   noop: figures(noop),
-  preview_window: previewWindow,
-  preview_markov: previewMarkov,
+  preview_window: previewWindow.fig,
+  preview_markov: previewMarkov.fig,
+  full_preview_window: fullPreviewWindow,
+  full_preview_markov: fullPreviewMarkov,
   full_recompute: fullRun,
   markov_activation: activation,
   recredit_estimate: recreditCost,
