@@ -52,7 +52,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // A small ingestion limit so the limiter test can reach it.
-            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets, FUZZ_RUNS: process.env.FUZZ_RUNS ?? '100' }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
+            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets, SLACK_WORKSPACE_URL: 'https://acme-dev.slack.com', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '100' }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
           }),
         ],
         test: {
@@ -116,11 +116,16 @@ export default defineConfig({
                 ...secrets,
                 HUBSPOT_ACCESS_TOKEN: 'e2e-hubspot-token',
                 HUBSPOT_BASE_URL: e2e.hubspotUrl,
+                // The emulator indexes at once: without the lag allowance an incremental pull returns exactly the
+                // changed records, which the tests count.
+                HUBSPOT_INDEX_LAG_SECONDS: '0',
                 SYNC_DEBOUNCE_SECONDS: '1',
                 // The smallest step budget: every run here is cut into many steps, so each stage resumes mid-way.
                 SYNC_STEP_MAX_QUERIES: '20',
-                // Two deals per full-preview step, for the same reason.
+                // Two deals per full-preview step, for the same reason; the one-request preview's smallest cap, so a
+                // test can cut it short.
                 PREVIEW_STEP_DEALS: '2',
+                PREVIEW_MAX_DEALS: '100',
                 PUBLIC_URL: 'https://influence.example.test',
                 ORG_DOMAINS: 'example-vendor.io',
                 E2E_HUBSPOT_URL: e2e.hubspotUrl,

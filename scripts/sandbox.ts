@@ -134,7 +134,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         if (!res.ok) throw new Error(`seeding ${url}: ${res.status} ${await res.text()}`);
       }
       // HubSpot holds the deals; Salesforce contributes contacts, leads and accounts (DEALS_CRM below).
-      Object.assign(vars, { HUBSPOT_ACCESS_TOKEN: 'sandbox-hubspot-token', HUBSPOT_BASE_URL: hubspot.url, DEALS_CRM: 'hubspot' });
+      // The emulator indexes at once, so no index-lag allowance (real HubSpot: HUBSPOT_INDEX_LAG_SECONDS, 5 by default).
+      Object.assign(vars, { HUBSPOT_ACCESS_TOKEN: 'sandbox-hubspot-token', HUBSPOT_BASE_URL: hubspot.url, HUBSPOT_INDEX_LAG_SECONDS: '0', DEALS_CRM: 'hubspot' });
       if (salesforceUrl) {
         Object.assign(vars, { SALESFORCE_LOGIN_URL: salesforceUrl, SALESFORCE_CLIENT_ID: 'emulator-client-id', SALESFORCE_CLIENT_SECRET: 'emulator-client-secret' });
       }

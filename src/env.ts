@@ -10,6 +10,7 @@ export interface Env extends Cloudflare.Env {
   SESSION_SECRET?: string;
   GITHUB_WEBHOOK_SECRET?: string;
   SLACK_SIGNING_SECRET?: string;
+  SLACK_WORKSPACE_URL?: string;
   DISCOURSE_WEBHOOK_SECRET?: string;
   HUBSPOT_CLIENT_SECRET?: string;
   HUBSPOT_ACCESS_TOKEN?: string;
@@ -27,6 +28,7 @@ export interface Env extends Cloudflare.Env {
   PREVIEW_MAX_DEALS?: string;
   PREVIEW_STEP_DEALS?: string;
   HUBSPOT_REQUESTS_PER_10S?: string;
+  HUBSPOT_INDEX_LAG_SECONDS?: string;
   PUBLIC_URL?: string;
   ACCESS_TEAM_DOMAIN?: string;
   ACCESS_AUD?: string;
@@ -51,6 +53,8 @@ const configSchema = z.object({
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   GITHUB_WEBHOOK_SECRET: optionalSecret,
   SLACK_SIGNING_SECRET: optionalSecret,
+  /** The workspace's address (https://acme.slack.com): Slack touches link to their message on the deal evidence. */
+  SLACK_WORKSPACE_URL: z.url().optional(),
   DISCOURSE_WEBHOOK_SECRET: optionalSecret,
   HUBSPOT_CLIENT_SECRET: optionalSecret,
   HUBSPOT_ACCESS_TOKEN: optionalSecret,
@@ -81,6 +85,11 @@ const configSchema = z.object({
   PREVIEW_STEP_DEALS: z.coerce.number().int().min(1).max(10_000).default(2_000),
   /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
   HUBSPOT_REQUESTS_PER_10S: intVar(100),
+  /**
+   * HubSpot's search index lags its writes by a few seconds: an incremental pull re-reads this many seconds back, so a
+   * record indexed late is not skipped (the re-read ones compare equal to the mirror and are not recomputed).
+   */
+  HUBSPOT_INDEX_LAG_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   /** Cloudflare Access: team domain (https://<team>.cloudflareaccess.com), application audience tag, role mapping. */
   ACCESS_TEAM_DOMAIN: z.url().optional(),
   ACCESS_AUD: z.string().min(1).optional(),

@@ -179,6 +179,37 @@ describe('full rules preview', () => {
     expect([...deals.matchAll(/<td class="num">([^<]+)<\/td>/g)].map((m) => m[1]!.split(' ')[0]).sort()).toEqual(['15.0k', '20.0k', '40.0k']);
     expect((await page('/rules/previews/pv_nope')).status).toBe(404);
   });
+
+  it('a preview cut short offers "Preview every deal", which evaluates them all', async () => {
+    const session = await signSession(loadConfig(env), { sub: 'test:editor', name: 'Editor', role: 'editor' });
+    const page = (path: string, init: RequestInit = {}) =>
+      exports.default.fetch(new Request(`http://ci.test${path}`, { ...init, redirect: 'manual', headers: { ...init.headers, cookie: `ci_session=${session}` } }));
+    // 100 older deals with no contacts, in the mirror only: 107 in all, past PREVIEW_MAX_DEALS (100 here).
+    const pad = Array.from({ length: 100 }, (_, i) => `pad-${String(i).padStart(3, '0')}`);
+    await env.DB.prepare(
+      `INSERT INTO crm_deals (crm, crm_id, name, amount, currency, stage, pipeline, created_at, is_closed, is_won, updated_at)
+       SELECT 'hubspot', value, value, 1000, 'USD', 'proposal', 'default', '2020-01-01T00:00:00.000Z', 0, 0, '2020-01-01T00:00:00.000Z' FROM json_each(?)`,
+    ).bind(JSON.stringify(pad)).run();
+    try {
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await (await page('/rules')).text())![1]!;
+      const form = new URLSearchParams({ _csrf: csrf, kind: 'rules', content: twoTouches });
+      const cut = await (await page('/rules/preview', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })).text();
+      expect(cut).toContain('100 deals evaluated');
+      // The button submits the same form, proposal included, to the full preview.
+      const button = /<button[^>]*id="full-preview"[^>]*>/.exec(cut)?.[0];
+      expect(button).toContain('formaction="/rules/previews"');
+      expect(cut).toContain('id="full-preview-note"');
+      const started = await page('/rules/previews', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+      expect(started.status).toBe(303);
+      const p = await finished(started.headers.get('location')!.split('/').at(-1)!);
+      expect(p).toMatchObject({ status: 'done', total: 107, evaluated: 107 });
+      // The padding has no touches, so it is unchanged; the same three deals change as over the seven.
+      expect(p.diff!.unchanged).toBe(104);
+      expect(p.changed_total).toBe(3);
+    } finally {
+      await env.DB.prepare(`DELETE FROM crm_deals WHERE crm_id LIKE 'pad-%'`).run();
+    }
+  });
 });
 
 describe('rules against the connected CRM', () => {

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Budget, type Reservation } from '../../src/crm/budget/bucket';
 import type { CrmBudget } from '../../src/crm/budget/durable-object';
 import { BudgetExhaustedError, budgetGate } from '../../src/crm/budget/gate';
-import type { Limits } from '../../src/crm/budget/limits';
+import { HUBSPOT_LIMITS, type Limits } from '../../src/crm/budget/limits';
+import { loadConfig } from '../../src/env';
+import { accountGates, accountKeyFor } from '../../src/sync/connectors';
 
 /** The CRM_BUDGET binding, checked rather than cast, so this file type-checks before and after `wrangler types` adds it. */
 function budgets(): DurableObjectNamespace<CrmBudget> {
@@ -121,5 +123,17 @@ describe('CrmBudget Durable Object', () => {
     expect(restored).toMatchObject({ pausedUntil: until, reason: 'daily limit reached' });
     expect(restored.buckets[0]).toMatchObject({ capacity: 3, used: 2 });
     expect(await stub.status()).toEqual(restored);
+  });
+
+  it('sets the HubSpot allowance from configuration also when it is back at the default 100', async () => {
+    // An earlier deploy with HUBSPOT_REQUESTS_PER_10S=190 left its limits in the object's storage.
+    const key = accountKeyFor('hubspot', loadConfig(env));
+    const stub = stubFor(key);
+    await stub.configure({ ...HUBSPOT_LIMITS, buckets: { ...HUBSPOT_LIMITS.buckets, default: { capacity: 190, windowMs: 10_000 } } });
+    const defaultCapacity = async () => (await stub.status()).buckets.find((b) => b.name === 'default')!.capacity;
+    expect(await defaultCapacity()).toBe(190);
+    await accountGates(env)('hubspot', key)!.take('default', 1);
+    expect(loadConfig(env).HUBSPOT_REQUESTS_PER_10S).toBe(100);
+    expect(await defaultCapacity()).toBe(100);
   });
 });

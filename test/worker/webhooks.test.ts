@@ -132,6 +132,9 @@ describe('POST /webhooks/slack', () => {
     await waitFor(async () => (await countRows('activities', "source = 'slack' AND type = 'slack.message'")) === 1);
     await new Promise((r) => setTimeout(r, 1200));
     expect(await countRows('activities', "source = 'slack'")).toBe(1);
+    // SLACK_WORKSPACE_URL is set here: the touch links to its message.
+    const stored = await env.DB.prepare(`SELECT url FROM activities WHERE source = 'slack'`).first<{ url: string | null }>();
+    expect(stored!.url).toBe('https://acme-dev.slack.com/archives/C1/p1767225600000100');
   });
 });
 

@@ -88,7 +88,7 @@ webhooks.post('/slack', async (c) => {
   }
   requireMediaType(c, 'application/json');
   const payload = parseJsonBody(raw);
-  const result = normaliseSlack(payload);
+  const result = normaliseSlack(payload, { workspaceUrl: c.get('config').SLACK_WORKSPACE_URL });
   if (result.kind === 'url_verification') return c.json({ challenge: result.challenge }, 200);
   const eventId = typeof payload === 'object' && payload && 'event_id' in payload ? String(payload.event_id) : null;
   return accept(c, 'slack', eventId, result);
