@@ -18,8 +18,13 @@ const errorSchema = {
 };
 
 const bearer = [{ bearer: [] }];
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((code) => [code, { description: 'error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
+const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, { description: 'error', content: errorContent }]));
+/** Ingestion routes share one limiter (src/http/ratelimit.ts): per token on /v1/*, per client IP and route on /webhooks/*. */
+const rateLimited = {
+  429: { description: 'rate_limited', headers: { 'Retry-After': { description: 'seconds', schema: { type: 'integer' } } }, content: errorContent },
+};
+const secretUnset = { 503: { description: 'not_configured: the signing secret is unset, so this webhook is disabled', content: errorContent } };
 
 let cached: object | null = null;
 
@@ -39,14 +44,14 @@ export function openapi(): object {
     paths: {
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'ok' } } } },
       '/readyz': { get: { summary: 'Readiness: D1 reachable, configuration valid', responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } } } },
-      '/webhooks/github': { post: { summary: 'GitHub webhook (X-Hub-Signature-256)', responses: { 200: { description: 'ping or duplicate delivery' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415) } } },
-      '/webhooks/discourse': { post: { summary: 'Discourse webhook (X-Discourse-Event-Signature)', responses: { 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415) } } },
-      '/webhooks/slack': { post: { summary: 'Slack Events API (v0 signing)', responses: { 200: { description: 'url_verification' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415) } } },
+      '/webhooks/github': { post: { summary: 'GitHub webhook (X-Hub-Signature-256)', responses: { 200: { description: 'ping or duplicate delivery' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415), ...rateLimited, ...secretUnset } } },
+      '/webhooks/discourse': { post: { summary: 'Discourse webhook (X-Discourse-Event-Signature)', responses: { 200: { description: '{status: "pong"} for a ping; {status: "duplicate"} for an X-Discourse-Event-Id already accepted' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415), ...rateLimited, ...secretUnset } } },
+      '/webhooks/slack': { post: { summary: 'Slack Events API (v0 signing)', responses: { 200: { description: '{challenge} for url_verification; {status: "duplicate"} for an event_id already accepted (Slack retries)' }, 202: { description: 'accepted or ignored' }, ...errors(400, 401, 413, 415), ...rateLimited, ...secretUnset } } },
       '/v1/activities': {
         post: {
           summary: 'Ingest a batch of up to 1000 activities', security: bearer,
           requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['activities'], properties: { activities: { type: 'array', maxItems: 1000, items: { $ref: '#/components/schemas/Activity' } } } } } } },
-          responses: { 202: { description: '{accepted, rejected: [{index, issues}]}' }, ...errors(400, 401, 403, 413, 415) },
+          responses: { 202: { description: '{accepted, rejected: [{index, issues}]}' }, ...errors(400, 401, 403, 413, 415), ...rateLimited },
         },
         get: {
           summary: 'List activities, newest received first', security: bearer,
@@ -59,15 +64,15 @@ export function openapi(): object {
           summary: 'Import CSV (with ?mapping=) or NDJSON activities, streamed', security: bearer,
           parameters: [{ name: 'mapping', in: 'query', description: 'JSON CsvMapping, required for text/csv', schema: { type: 'string' } }, { name: 'filename', in: 'query', schema: { type: 'string' } }],
           requestBody: { content: { 'text/csv': {}, 'application/x-ndjson': {} } },
-          responses: { 202: { description: 'import job' }, ...errors(400, 401, 403, 413, 415) },
+          responses: { 202: { description: 'import job' }, ...errors(400, 401, 403, 413, 415), ...rateLimited },
         },
       },
       '/v1/imports/{id}': { get: { summary: 'Import job with counts and rejected rows', security: bearer, responses: { 200: { description: 'import job' }, ...errors(401, 403, 404) } } },
       '/v1/members': { get: { summary: 'Find members (?identity=github:octocat) or list them', security: bearer, responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) } } },
-      '/v1/members/{id}/merge': { post: { summary: 'Merge another member into this one ({member_id}); 409 with reasons when blocked', security: bearer, responses: { 200: { description: 'merge record' }, ...errors(400, 401, 403, 404, 409) } } },
-      '/v1/members/{id}/unmerge': { post: { summary: 'Undo a merge into this member ({merge_id?}); records "not the same person"', security: bearer, responses: { 200: { description: 'restored' }, ...errors(401, 403, 404) } } },
+      '/v1/members/{id}/merge': { post: { summary: 'Merge another member into this one ({member_id}); 409 with reasons when blocked', security: bearer, responses: { 200: { description: 'merge record' }, ...errors(400, 401, 403, 404, 409, 413, 415) } } },
+      '/v1/members/{id}/unmerge': { post: { summary: 'Undo a merge into this member ({merge_id?}); records "not the same person"', security: bearer, responses: { 200: { description: 'restored' }, ...errors(400, 401, 403, 404, 413, 415) } } },
       '/v1/members/{id}/affiliations': {
-        post: { summary: 'Set a manual affiliation {crm, company_id|null, from?, to?} (configure); it beats CRM and email history', security: bearer, responses: { 201: { description: 'created' }, ...errors(400, 401, 403, 404) } },
+        post: { summary: 'Set a manual affiliation {crm, company_id|null, from?, to?} (configure); it beats CRM and email history', security: bearer, responses: { 201: { description: 'created' }, ...errors(400, 401, 403, 404, 413, 415) } },
         get: { summary: 'Manual affiliations of a member', security: bearer, responses: { 200: { description: '{data}' }, ...errors(401, 403) } },
       },
       '/v1/members/{id}/affiliations/{aid}': { delete: { summary: 'Remove a manual affiliation (configure)', security: bearer, responses: { 204: { description: 'removed' }, ...errors(401, 403, 404) } } },
@@ -77,22 +82,32 @@ export function openapi(): object {
       '/v1/links/{id}/confirm': { post: { summary: 'Confirm a link (configure); automation never overrides it', security: bearer, responses: { 200: { description: 'link' }, ...errors(400, 401, 403, 404) } } },
       '/v1/links/{id}/reject': { post: { summary: 'Reject a link (configure)', security: bearer, responses: { 200: { description: 'link' }, ...errors(400, 401, 403, 404) } } },
       '/v1/sync': { post: { summary: 'Start a run per connected CRM (admin); ?dryRun=1, ?full=1, ?crm=', security: bearer, responses: { 202: { description: '{runs}' }, ...errors(400, 401, 403, 409) } } },
-      '/v1/sync/runs': { get: { summary: 'Run history', security: bearer, responses: { 200: { description: '{data}' }, ...errors(400, 401, 403) } } },
+      '/v1/sync/runs': {
+        get: {
+          summary: 'Run history, newest first', security: bearer,
+          parameters: [
+            { name: 'crm', in: 'query', schema: { type: 'string', enum: ['hubspot', 'salesforce'] } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+            { name: 'before', in: 'query', description: 'ISO date-time: runs created before it (the previous page\'s next_before)', schema: { type: 'string', format: 'date-time' } },
+          ],
+          responses: { 200: { description: '{data, next_before}; next_before (pass it as before for the next page) is null when this page is not full' }, ...errors(400, 401, 403) },
+        },
+      },
       '/v1/sync/runs/{id}': { get: { summary: 'One run: stage, progress, counts (CRM calls, D1 rows), errors, planned/sent writes', security: bearer, responses: { 200: { description: 'run' }, ...errors(401, 403, 404) } } },
       '/v1/deals': { get: { summary: 'Deals with their influence outputs', security: bearer, responses: { 200: { description: '{data}' }, ...errors(400, 401, 403) } } },
       '/v1/deals/{crm}/{id}/influence': { get: { summary: 'The evidence for one deal: every counted touch and its credit per model', security: bearer, responses: { 200: { description: 'evidence' }, ...errors(400, 401, 403, 404) } } },
       '/v1/rules': {
         get: { summary: 'Active rules and mappings with their history', security: bearer, responses: { 200: { description: 'rules' }, ...errors(401, 403) } },
-        put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure)', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 409, 415, 422) } },
+        put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure)', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } },
       },
-      '/v1/rules/preview': { post: { summary: 'Evaluate proposed rules on current data; the difference, nothing written (configure)', security: bearer, responses: { 200: { description: 'diff' }, ...errors(400, 401, 403, 404, 409, 415, 422) } } },
-      '/v1/rules/previews': { post: { summary: 'Start a full preview: proposed rules evaluated on every deal in the background (configure)', security: bearer, responses: { 202: { description: '{id, status, total, reused, status_url}; reused: the same proposal was already running and this is that preview' }, ...errors(400, 401, 403, 404, 409, 415, 422) } } },
+      '/v1/rules/preview': { post: { summary: 'Evaluate proposed rules on current data; the difference, nothing written (configure)', security: bearer, responses: { 200: { description: 'diff' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } } },
+      '/v1/rules/previews': { post: { summary: 'Start a full preview: proposed rules evaluated on every deal in the background (configure)', security: bearer, responses: { 202: { description: '{id, status, total, reused, status_url}; reused: the same proposal was already running and this is that preview' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } } },
       '/v1/rules/previews/{id}': { get: { summary: 'A full preview: status, progress and, once done, the difference over every deal (configure)', security: bearer, responses: { 200: { description: 'preview' }, ...errors(401, 403, 404) } } },
       '/v1/audit': { get: { summary: 'Audit log with filters; CSV with Accept: text/csv or ?format=csv (admin)', security: bearer, responses: { 200: { description: 'entries' }, ...errors(400, 401, 403) } } },
-      '/webhooks/hubspot': { post: { summary: 'HubSpot CRM change notifications (v3 signature)', responses: { 202: { description: 'accepted' }, 200: { description: 'ignored' }, ...errors(400, 401, 413, 415) } } },
+      '/webhooks/hubspot': { post: { summary: 'HubSpot CRM change notifications (v3 signature)', responses: { 202: { description: 'accepted' }, 200: { description: 'ignored' }, ...errors(400, 401, 413, 415), ...rateLimited, ...secretUnset } } },
       '/v1/tokens': {
-        post: { summary: 'Create an API token (admin); the secret is returned once', security: bearer, responses: { 201: { description: 'token' }, ...errors(400, 401, 403) } },
-        get: { summary: 'List API tokens with last use (admin)', security: bearer, responses: { 200: { description: 'tokens' } } },
+        post: { summary: 'Create an API token (admin); the secret is returned once', security: bearer, responses: { 201: { description: 'token' }, ...errors(400, 401, 403, 413, 415) } },
+        get: { summary: 'List API tokens with last use (admin)', security: bearer, responses: { 200: { description: 'tokens' }, ...errors(401, 403) } },
       },
       '/v1/tokens/{id}': { delete: { summary: 'Revoke an API token (admin)', security: bearer, responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) } } },
     },
