@@ -1,7 +1,9 @@
-import type { Env } from './env';
+import { loadConfig, type Env } from './env';
 import { createApp } from './http/app';
 import { consumeActivities, consumeDeadLetters } from './ingest/consumer';
 import { createLogger, logLevelOf } from './log';
+import { catchUpMemberMatching } from './members/match';
+import { identityConfigFor } from './sync/config';
 import { accountGates } from './sync/connectors';
 import { consumeSync, consumeSyncDeadLetters } from './sync/consumer';
 import { startAll } from './sync/runner';
@@ -31,5 +33,11 @@ export default {
     const log = createLogger({ cron: controller.cron }, logLevelOf(env.LOG_LEVEL));
     const results = await startAll(env, { trigger: 'cron' });
     log.info('scheduled sync', { results });
+    try {
+      const matched = await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+      if (matched.keyed) log.info('members matched', { ...matched });
+    } catch (error) {
+      log.error('member matching failed', { error });
+    }
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,9 +1,12 @@
-import type { Env } from '../env';
+import { loadConfig, type Env } from '../env';
+import type { IdentityConfig } from '../identity';
+import { matchMembers } from '../members/match';
+import { identityConfigFor } from '../sync/config';
 import { newId } from '../ids';
 import type { Logger } from '../log';
-import { importChunkApplied, loadIdentities, recordDeadLetter, writePlan } from '../store/ingest';
+import { accountsHeld, importChunkApplied, loadIdentities, recordDeadLetter, writePlan } from '../store/ingest';
 import { activityMessageSchema, type ActivityMessage } from './message';
-import { batchIdentityKeys, planIngest } from './plan';
+import { batchIdentityKeys, identityKey, planIngest } from './plan';
 import { scheduleFromActivity } from '../sync/runner';
 
 export interface PoisonEnvelope {
@@ -13,16 +16,36 @@ export interface PoisonEnvelope {
   body: unknown;
 }
 
-/** Stores one message's activities; resolves only after its rows are committed. */
-export async function applyActivityMessage(db: D1Database, msg: ActivityMessage, log?: Logger) {
+/**
+ * Stores one message's activities; resolves only after its rows are committed. With an identity configuration, the
+ * members the batch concerns are then matched (merged on a verified identifier or when one activity names several,
+ * suggested on weak evidence); the rows are stored either way, and members left unmatched are caught up by the cron.
+ */
+export async function applyActivityMessage(db: D1Database, msg: ActivityMessage, log?: Logger, identity?: IdentityConfig) {
   if (msg.import && (await importChunkApplied(db, msg.import.job, msg.import.chunk))) {
     return { inserted: 0, duplicates: 0, rowsWritten: 0, rowsRead: 0, skipped: true };
   }
-  const stored = await loadIdentities(db, batchIdentityKeys(msg.items));
-  const plan = planIngest(msg.items, stored, () => newId('mem'));
-  for (const conflict of plan.conflicts) log?.warn('identities of one person held by several members', conflict);
+  const keys = batchIdentityKeys(msg.items);
+  const stored = await loadIdentities(db, keys);
+  // Only a batch bringing new identities can join a second account of a platform to a member: then read what the
+  // owners hold there.
+  const singleAccount = new Set(identity?.members.single_account_sources ?? []);
+  const owners = [...new Set([...stored.values()].map((s) => s.member_id))];
+  const joins = keys.some(([source, id]) => singleAccount.has(source) && !stored.has(identityKey(source, id)));
+  const held = joins && owners.length ? await accountsHeld(db, owners, [...singleAccount]) : new Map<string, [string, string][]>();
+  const plan = planIngest(msg.items, stored, () => newId('mem'), { singleAccount, held });
   const outcome = await writePlan(db, plan, { origin: msg.origin, receivedAt: msg.received_at, importJob: msg.import });
-  return { ...outcome, skipped: false };
+  if (!identity) return { ...outcome, skipped: false };
+  const memberIds = [...new Set([...plan.newIdentities, ...plan.changedIdentities].map((i) => i.member_id).concat(plan.members.map((m) => m.id)))];
+  const together = plan.conflicts.map((c) => c.memberIds);
+  try {
+    const matched = memberIds.length || together.length ? await matchMembers(db, identity, { memberIds, together }) : null;
+    return { ...outcome, skipped: false, ...(matched ? { members_keyed: matched.keyed, members_merged: matched.merged, merge_suggestions: matched.suggested } : {}) };
+  } catch (error) {
+    // The activities are committed; the members stay marked unkeyed for the cron.
+    log?.warn('member matching failed; the cron retries it', { error, members: memberIds.length });
+    return { ...outcome, skipped: false };
+  }
 }
 
 /** Full-jitter backoff in seconds for a retried message (Queues caps delays at 12 h). */
@@ -32,6 +55,13 @@ export function retryDelaySeconds(attempts: number): number {
 
 export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
   let inserted = 0;
+  // Invalid configuration must not stop activities being stored: they are, and members are matched once it is fixed.
+  let identity: IdentityConfig | undefined;
+  try {
+    identity = identityConfigFor(loadConfig(env));
+  } catch (error) {
+    log.error('member matching off: the configuration does not load', { error });
+  }
   for (const message of batch.messages) {
     const parsed = activityMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -44,7 +74,7 @@ export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, 
       continue;
     }
     try {
-      const outcome = await applyActivityMessage(env.DB, parsed.data, log);
+      const outcome = await applyActivityMessage(env.DB, parsed.data, log, identity);
       log.info('activities stored', { message_id: message.id, origin: parsed.data.origin, ...outcome });
       inserted += outcome.inserted;
       message.ack();

@@ -37,6 +37,26 @@ describe('planIngest', () => {
     expect(plan.newIdentities).toEqual([expect.objectContaining({ source: 'slack', member_id: 'mem_old' })]);
   });
 
+  it('gives a second account of a one-account platform its own member, also when a verified email joins them', () => {
+    const guard = (held: [string, [string, string][]][] = []) => ({ singleAccount: new Set(['github', 'slack']), held: new Map(held) });
+    // Within one batch.
+    const batch = planIngest([
+      act('a', [{ source: 'github', id: '1', email: 'kay@x.io', email_verified: true }]),
+      act('b', [{ source: 'github', id: '2', email: 'kay@x.io', email_verified: true }]),
+    ], new Map(), ids, guard());
+    expect(batch.members).toHaveLength(2);
+    const memberOf = (p: typeof batch, id: string) => p.newIdentities.find((i) => i.source === 'github' && i.external_id === id)!.member_id;
+    expect(memberOf(batch, '1')).not.toBe(memberOf(batch, '2'));
+    // Against a stored member holding github 1 (not in this batch) and the email.
+    const known = new Map([[identityKey('email', 'kay@x.io'), stored({ source: 'email', external_id: 'kay@x.io', member_id: 'mem_kay' })]]);
+    const later = planIngest([act('c', [{ source: 'github', id: '2', email: 'kay@x.io', email_verified: true }])], known, ids, guard([['mem_kay', [['github', '1']]]]));
+    expect(later.members).toHaveLength(1);
+    expect(memberOf(later, '2')).toBe(later.members[0]!.id);
+    // The same account again, or another platform's, still joins.
+    const same = planIngest([act('d', [{ source: 'slack', id: 'U9', email: 'kay@x.io', email_verified: true }])], known, ids, guard([['mem_kay', [['github', '1']]]]));
+    expect(same.newIdentities).toEqual([expect.objectContaining({ source: 'slack', member_id: 'mem_kay' })]);
+  });
+
   it('records a conflict instead of merging two existing members', () => {
     const known = new Map([
       [identityKey('github', '1'), stored({ id: 1, source: 'github', external_id: '1', member_id: 'mem_a' })],

@@ -153,10 +153,21 @@ function changed(stored: StoredIdentity, row: IdentityRow): boolean {
   );
 }
 
+/**
+ * One account per member on these platforms (identity.yaml members.single_account_sources): a second account joined
+ * through a shared verified email gets a member of its own, and member matching marks the pair for a person.
+ * `held`: the identities (source, external id) the owners of the batch's stored identities already hold on them.
+ */
+export interface AccountGuard {
+  singleAccount: ReadonlySet<string>;
+  held: ReadonlyMap<string, readonly [string, string][]>;
+}
+
 export function planIngest(
   items: ActivityInput[],
   stored: ReadonlyMap<string, StoredIdentity>,
   newMemberId: () => string,
+  guard: AccountGuard = { singleAccount: new Set(), held: new Map() },
 ): IngestPlan {
   const uf = new UnionFind();
   const inputs = new Map<string, IdentityInput[]>();
@@ -192,10 +203,23 @@ export function planIngest(
         keys: rows.map((r) => [r.source, r.external_id]),
       });
     }
+    // The accounts the group's member holds per one-account platform (stored, then those this group adds).
+    const accounts = new Map<string, string>();
+    for (const [source, id] of guard.held.get(memberId) ?? []) if (guard.singleAccount.has(source)) accounts.set(source, id);
+    for (const o of owners) if (o.member_id === memberId && guard.singleAccount.has(o.source)) accounts.set(o.source, o.external_id);
     keys.forEach((key, n) => {
       const existing = stored.get(key);
       if (!existing) {
-        plan.newIdentities.push({ ...rows[n]!, member_id: memberId });
+        const row = rows[n]!;
+        const other = guard.singleAccount.has(row.source) ? accounts.get(row.source) : undefined;
+        if (other !== undefined && other !== row.external_id) {
+          const own = newMemberId();
+          plan.members.push({ id: own, display_name: row.name ?? row.handle, is_bot: row.is_bot, keys: [[row.source, row.external_id]] });
+          plan.newIdentities.push({ ...row, member_id: own });
+          return;
+        }
+        if (guard.singleAccount.has(row.source)) accounts.set(row.source, row.external_id);
+        plan.newIdentities.push({ ...row, member_id: memberId });
         return;
       }
       const merged = mergeRow(

@@ -17,6 +17,20 @@ export async function loadIdentities(db: D1Database, keys: [string, string][]): 
   return out;
 }
 
+/** The identities these members hold on the given platforms, per member. */
+export async function accountsHeld(db: D1Database, memberIds: string[], sources: string[]): Promise<Map<string, [string, string][]>> {
+  const out = new Map<string, [string, string][]>();
+  const { results } = await db
+    .prepare(
+      `SELECT member_id, source, external_id FROM identities
+        WHERE member_id IN (SELECT value FROM json_each(?1)) AND source IN (SELECT value FROM json_each(?2))`,
+    )
+    .bind(JSON.stringify(memberIds), JSON.stringify(sources))
+    .all<{ member_id: string; source: string; external_id: string }>();
+  for (const r of results) out.set(r.member_id, [...(out.get(r.member_id) ?? []), [r.source, r.external_id]]);
+  return out;
+}
+
 export interface WriteMeta {
   origin: string;
   receivedAt: string;
@@ -81,6 +95,20 @@ export async function writePlan(db: D1Database, plan: IngestPlan, meta: WriteMet
             WHERE (source, external_id) IN (SELECT value ->> 'source', value ->> 'external_id' FROM json_each(?1))`,
         )
         .bind(JSON.stringify(plan.changedIdentities)),
+    );
+  }
+  const touched = [...plan.newIdentities, ...plan.changedIdentities].map((i) => [i.source, i.external_id]);
+  if (touched.length) {
+    // Members whose identities this batch adds or changes are keyed again for member matching (src/members/match.ts),
+    // in the same transaction, so a failure after it leaves them marked rather than forgotten.
+    stmts.push(
+      db
+        .prepare(
+          `UPDATE members SET keys_at = NULL
+            WHERE keys_at IS NOT NULL AND id IN (
+              SELECT i.member_id FROM identities i WHERE (i.source, i.external_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1)))`,
+        )
+        .bind(JSON.stringify(touched)),
     );
   }
   const activityIndex = stmts.length;

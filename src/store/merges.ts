@@ -1,4 +1,5 @@
 import { newId, nowIso } from '../ids';
+import { rekeyAfterMergeStmts } from './member-match';
 
 /**
  * Reversible merges. Identities (and the activities that came through them) move between members; the move is recorded
@@ -17,7 +18,8 @@ function dirtyMembersStmt(db: D1Database, memberIds: string[]) {
     .bind(JSON.stringify(memberIds));
 }
 
-export async function mergeMembers(db: D1Database, into: string, from: string, actor: string) {
+/** `reasons`: why automation merged (member matching); a person's merge has none. */
+export async function mergeMembers(db: D1Database, into: string, from: string, actor: string, reasons: string[] = []) {
   const now = nowIso();
   const ids = await db.prepare('SELECT id FROM identities WHERE member_id = ?').bind(from).all<{ id: number }>();
   const identityIds = ids.results.map((r) => r.id);
@@ -38,8 +40,9 @@ export async function mergeMembers(db: D1Database, into: string, from: string, a
        ON CONFLICT (member_a, member_b) DO UPDATE SET decision = 'same', decided_by = excluded.decided_by, decided_at = excluded.decided_at`,
     ).bind(a, b, actor, now),
     db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.merge', ?)`)
-      .bind(now, actor, JSON.stringify({ merge_id: id, into, from, identities: identityIds.length, activities: activities?.n ?? 0 })),
+      .bind(now, actor, JSON.stringify({ merge_id: id, into, from, identities: identityIds.length, activities: activities?.n ?? 0, ...(reasons.length ? { reasons } : {}) })),
     dirtyMembersStmt(db, [into, from]),
+    ...rekeyAfterMergeStmts(db, into, from, true),
   ]);
   return { merge_id: id, into, from, identities_moved: identityIds.length, activities_moved: activities?.n ?? 0 };
 }
@@ -82,6 +85,7 @@ export async function unmerge(db: D1Database, merge: MergeRow, actor: string) {
     db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.unmerge', ?)`)
       .bind(now, actor, JSON.stringify({ merge_id: merge.id, into: merge.into_member, from: merge.from_member })),
     dirtyMembersStmt(db, [merge.into_member, merge.from_member]),
+    ...rekeyAfterMergeStmts(db, merge.into_member, merge.from_member, false),
   ]);
   return { merge_id: merge.id, restored_member: merge.from_member };
 }
@@ -108,6 +112,8 @@ export async function eraseMember(db: D1Database, memberId: string, actor: strin
     db.prepare('DELETE FROM links WHERE member_id = ?').bind(memberId),
     db.prepare('DELETE FROM member_email_keys WHERE member_id = ?').bind(memberId),
     db.prepare('DELETE FROM identity_conflicts WHERE member_id = ?').bind(memberId),
+    db.prepare('DELETE FROM member_keys WHERE member_id = ?').bind(memberId),
+    db.prepare('DELETE FROM member_suggestions WHERE member_a = ?1 OR member_b = ?1').bind(memberId),
     db.prepare("UPDATE members SET display_name = NULL, merged_into = NULL, updated_at = ?2 WHERE id = ?1").bind(memberId, now),
     db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.erase', ?)`).bind(now, actor, JSON.stringify({ member_id: memberId })),
   ]);

@@ -42,7 +42,18 @@ export async function loadActiveConfig(db: D1Database, config: Config): Promise<
     if (!parsed.ok) throw new RulesInvalidError(crm, parsed.issues.map(formatIssue));
     mappings[crm] = parsed.value;
   }
-  const identity = loadIdentityConfig(BUNDLED_MAPPINGS.identity);
-  const domains = [...new Set([...identity.organisation.domains, ...config.ORG_DOMAINS])];
-  return { rules: rules.rules, rulesVersion: rules.version, mappings, identity: { ...identity, organisation: { domains } } };
+  return { rules: rules.rules, rulesVersion: rules.version, mappings, identity: identityConfigFor(config) };
+}
+
+const identityCache = new WeakMap<Config, IdentityConfig>();
+
+/** The shipped identity.yaml plus ORG_DOMAINS from the environment (no D1: identity.yaml is not versioned in it). */
+export function identityConfigFor(config: Config): IdentityConfig {
+  let identity = identityCache.get(config);
+  if (!identity) {
+    const shipped = loadIdentityConfig(BUNDLED_MAPPINGS.identity);
+    identity = { ...shipped, organisation: { domains: [...new Set([...shipped.organisation.domains, ...config.ORG_DOMAINS])] } };
+    identityCache.set(config, identity);
+  }
+  return identity;
 }

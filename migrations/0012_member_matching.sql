@@ -1,0 +1,29 @@
+-- Member matching (src/members/match.ts): the keys that tie identities of one person together, indexed so the members
+-- an identity change concerns are found without a scan; the merge suggestions people review; which members are keyed.
+-- Strong keys (a verified email, a GitHub noreply address naming an account) merge members automatically unless a hard
+-- blocker or a person's decision says otherwise; weak keys (an unverified email, a handle, a full name) only suggest.
+CREATE TABLE member_keys (
+  key       TEXT NOT NULL,                       -- email:<canonical> | github:<id> | handle:<lower> | name:<folded> | <source>:<id> …
+  member_id TEXT NOT NULL,
+  PRIMARY KEY (key, member_id)
+) WITHOUT ROWID;
+CREATE INDEX member_keys_member ON member_keys (member_id);
+
+-- NULL: the member's identities changed (or it is new, or was merged or unmerged) since its keys were last written.
+ALTER TABLE members ADD COLUMN keys_at TEXT;
+CREATE INDEX members_unkeyed ON members (keys_at) WHERE keys_at IS NULL;
+
+-- "These two members may be one person": member_a < member_b. `blocked` (JSON reasons) marks a pair that shares a
+-- verified identifier but cannot be merged (two accounts on a one-account platform, a bot and a human): a person decides.
+CREATE TABLE member_suggestions (
+  member_a   TEXT NOT NULL,
+  member_b   TEXT NOT NULL,
+  score      REAL NOT NULL,
+  reasons    TEXT NOT NULL,                      -- JSON array of human-readable reasons
+  blocked    TEXT,                               -- JSON array, or NULL
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (member_a, member_b)
+) WITHOUT ROWID;
+CREATE INDEX member_suggestions_b ON member_suggestions (member_b);
+CREATE INDEX member_suggestions_score ON member_suggestions (score DESC, member_a, member_b);

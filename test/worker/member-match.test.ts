@@ -1,0 +1,124 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/env';
+import { catchUpMemberMatching, MATCH_ACTOR } from '../../src/members/match';
+import { recordNotSame } from '../../src/store/member-match';
+import { identityConfigFor } from '../../src/sync/config';
+import { call, countRows, postJson, waitFor } from './helpers';
+
+/**
+ * Member matching through the real ingestion queue and D1: a verified identifier merges members (audited, reversible),
+ * weak evidence suggests, a blocker or a person's "not the same person" holds, and the cron catches up on members
+ * ingestion left unkeyed.
+ */
+let n = 0;
+const at = () => new Date(Date.UTC(2026, 0, 2, 0, n++)).toISOString();
+const item = (source: string, type: string, identities: Record<string, unknown>[]) =>
+  ({ source, type, occurred_at: at(), external_id: `mm-${n}-${crypto.randomUUID()}`, member: { identities } });
+
+async function ingest(...items: ReturnType<typeof item>[]) {
+  const res = await postJson('/v1/activities', { activities: items });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const ids = items.map((i) => i.external_id);
+  await waitFor(async () => (await countRows('activities', `external_id IN (${ids.map(() => '?').join(',')})`, ...ids)) === ids.length);
+}
+
+const memberOf = async (source: string, id: string) =>
+  (await env.DB.prepare('SELECT member_id FROM identities WHERE source = ? AND external_id = ?').bind(source, id).first<{ member_id: string }>())?.member_id;
+
+/** Matching runs after the batch is stored: wait for the member to be keyed. */
+const keyed = (member: string) =>
+  waitFor(async () => (await env.DB.prepare('SELECT keys_at FROM members WHERE id = ?').bind(member).first<{ keys_at: string | null }>())?.keys_at ?? null);
+
+const suggestionOf = (a: string, b: string) =>
+  env.DB.prepare('SELECT score, reasons, blocked FROM member_suggestions WHERE member_a = ? AND member_b = ?').bind(...(a < b ? [a, b] : [b, a])).first<{ score: number; reasons: string; blocked: string | null }>();
+
+describe('member matching', () => {
+  it('merges a Slack member into the GitHub member holding the same verified email, audited and reversible', async () => {
+    await ingest(item('github', 'github.issue.opened', [{ source: 'github', id: '5001', handle: 'grace-h', email: 'grace@hopper.dev', email_verified: true, name: 'Grace Hopper' }]));
+    const gh = (await memberOf('github', '5001'))!;
+    await keyed(gh);
+    // Slack profile emails are asserted by the workspace (identity.yaml emails.asserted_sources).
+    await ingest(item('slack', 'slack.team_join', [{ source: 'slack', id: 'U5001', handle: 'grace', email: 'Grace@Hopper.dev', name: 'Grace Hopper' }]));
+    await waitFor(async () => (await memberOf('slack', 'U5001')) === gh);
+    const slackMember = (await env.DB.prepare(`SELECT id FROM members WHERE merged_into = ?`).bind(gh).first<{ id: string }>())!.id;
+    const merge = await env.DB.prepare('SELECT id, decided_by FROM member_merges WHERE into_member = ? AND from_member = ?').bind(gh, slackMember).first<{ id: string; decided_by: string }>();
+    expect(merge!.decided_by).toBe(MATCH_ACTOR);
+    const audit = await env.DB.prepare(`SELECT detail FROM audit_log WHERE action = 'member.merge' AND detail LIKE ?`).bind(`%${merge!.id}%`).first<{ detail: string }>();
+    expect(JSON.parse(audit!.detail).reasons).toEqual(['both hold verified email:grace@hopper.dev']);
+    // Every activity is on the surviving member.
+    expect(await countRows('activities', 'member_id = ?', slackMember)).toBe(0);
+
+    // A person undoes it: the two stay apart however often the pair is matched again.
+    const undo = await postJson(`/v1/members/${gh}/unmerge`, { merge_id: merge!.id });
+    expect(undo.status, await undo.clone().text()).toBe(200);
+    expect(await memberOf('slack', 'U5001')).toBe(slackMember);
+    await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+    await ingest(item('slack', 'slack.message', [{ source: 'slack', id: 'U5001', handle: 'grace', email: 'grace@hopper.dev', name: 'Grace M. Hopper' }]));
+    await keyed(slackMember);
+    expect(await memberOf('slack', 'U5001')).toBe(slackMember);
+    expect(await suggestionOf(gh, slackMember)).toBeNull();
+  });
+
+  it('suggests, with reasons, members alike only on weak evidence; "not the same person" removes it for good', async () => {
+    await ingest(item('github', 'github.issue.opened', [{ source: 'github', id: '5002', handle: 'linus-t', name: 'Linus Torvalds' }]));
+    const gh = (await memberOf('github', '5002'))!;
+    await keyed(gh);
+    await ingest(item('discourse', 'discourse.post.created', [{ source: 'discourse', id: 'd-5002', handle: 'linus-t', name: 'Linus Torvalds' }]));
+    const forum = (await memberOf('discourse', 'd-5002'))!;
+    expect(forum).not.toBe(gh);
+    const s = await waitFor(() => suggestionOf(gh, forum));
+    expect(JSON.parse(s.reasons)).toEqual(['same handle "linus-t" on two platforms', 'same full name "linus torvalds"']);
+    expect(s.blocked).toBeNull();
+    expect(await recordNotSame(env.DB, gh, forum, 'user:revops')).toBe(true);
+    expect(await suggestionOf(gh, forum)).toBeNull();
+    // New activity with the same evidence does not bring it back.
+    await ingest(item('discourse', 'discourse.post.created', [{ source: 'discourse', id: 'd-5002', handle: 'linus-t', name: 'Linus B. Torvalds' }]));
+    await keyed(forum);
+    expect(await suggestionOf(gh, forum)).toBeNull();
+    expect(await recordNotSame(env.DB, gh, 'mem_nobody', 'user:revops')).toBe(false);
+  });
+
+  it('never merges two GitHub accounts on one verified email: a blocked suggestion a person settles', async () => {
+    await ingest(item('github', 'github.issue.opened', [{ source: 'github', id: '5003', handle: 'kay-1', email: 'kay@shared.dev', email_verified: true }]));
+    const one = (await memberOf('github', '5003'))!;
+    await keyed(one);
+    await ingest(item('github', 'github.issue.opened', [{ source: 'github', id: '5004', handle: 'kay-2', email: 'kay@shared.dev', email_verified: true }]));
+    const two = (await memberOf('github', '5004'))!;
+    expect(two).not.toBe(one);
+    const s = await waitFor(() => suggestionOf(one, two));
+    expect(JSON.parse(s.blocked!)).toEqual(['two different github accounts (5003 and 5004)']);
+  });
+
+  it('merges members one activity names together, e.g. a relay that knows both accounts', async () => {
+    await ingest(item('discord', 'discord.message', [{ source: 'discord', id: 'dc-5005', handle: 'ada5005' }]));
+    await ingest(item('github', 'github.issue.opened', [{ source: 'github', id: '5005', handle: 'ada-5005' }]));
+    const [discord, github] = [(await memberOf('discord', 'dc-5005'))!, (await memberOf('github', '5005'))!];
+    expect(discord).not.toBe(github);
+    await keyed(github);
+    await ingest(item('discord', 'discord.message', [{ source: 'discord', id: 'dc-5005' }, { source: 'github', id: '5005' }]));
+    // The older member (the Discord one, ingested first) stays.
+    await waitFor(async () => (await memberOf('github', '5005')) === discord);
+    expect(await env.DB.prepare('SELECT merged_into FROM members WHERE id = ?').bind(github).first('merged_into')).toBe(discord);
+  });
+
+  it('the cron keys members left unkeyed and merges what it finds', async () => {
+    // As before migration 0012: two members holding one verified email, neither keyed.
+    const now = new Date().toISOString();
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO members (id, display_name, created_at, updated_at) VALUES ('mem_old_a', 'Old A', '2025-01-01T00:00:00.000Z', ?1), ('mem_old_b', 'Old B', '2025-02-01T00:00:00.000Z', ?1)`).bind(now),
+      env.DB.prepare(
+        `INSERT INTO identities (source, external_id, member_id, handle, handle_lc, email, email_verified, is_bot, first_seen_at)
+         VALUES ('github', '5006', 'mem_old_a', 'olda', 'olda', 'old@acme.dev', 1, 0, ?1), ('email', 'old@acme.dev', 'mem_old_b', NULL, 'old@acme.dev', 'old@acme.dev', 1, 0, ?1)`,
+      ).bind(now),
+    ]);
+    const r = await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+    expect(r.keyed).toBeGreaterThanOrEqual(2);
+    expect(r.merged).toBeGreaterThanOrEqual(1);
+    expect(await memberOf('email', 'old@acme.dev')).toBe('mem_old_a');
+    expect(await countRows('members', 'keys_at IS NULL AND merged_into IS NULL')).toBe(0);
+    // Nothing left: a second pass does nothing.
+    expect(await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)))).toEqual({ keyed: 0, merged: 0, suggested: 0 });
+    expect((await call('/v1/members/mem_old_b')).status).not.toBe(500);
+  });
+});
