@@ -69,6 +69,34 @@ export function openapi(): object {
       },
       '/v1/imports/{id}': { get: { summary: 'Import job with counts and rejected rows', security: bearer, responses: { 200: { description: 'import job' }, ...errors(401, 403, 404) } } },
       '/v1/members': { get: { summary: 'Find members (?identity=github:octocat) or list them', security: bearer, responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) } } },
+      '/v1/members/suggestions': {
+        get: {
+          summary: '"These two members may be one person": open suggestions, best score first; a pair with `blocked` reasons shares a verified identifier but cannot be merged, so only not-same applies', security: bearer,
+          parameters: [
+            { name: 'member', in: 'query', description: 'only suggestions involving this member', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+            { name: 'cursor', in: 'query', description: 'the previous page\'s next_cursor, unchanged', schema: { type: 'string' } },
+          ],
+          responses: { 200: { description: '{data: [{member_a: {id, display_name}, member_b, score, reasons, blocked, created_at, updated_at}], next_cursor}; next_cursor is null when this page is not full' }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/members/conflicts': {
+        get: {
+          summary: 'What identity resolution could not settle (a CRM email on several records, a role mailbox, a name mismatch, …), newest first', security: bearer,
+          parameters: [
+            { name: 'member', in: 'query', description: 'only this member\'s conflicts', schema: { type: 'string' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 } },
+          ],
+          responses: { 200: { description: '{data: [{member_id, display_name, code, message, refs, created_at}]}' }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/members/{id}/not-same': {
+        post: {
+          summary: 'Record that this member and {member} are different people (configure): automation never merges or suggests the pair again; the suggestion is removed; audited', security: bearer,
+          requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['member'], properties: { member: { type: 'string', description: 'the other member\'s id' } } } } } },
+          responses: { 200: { description: '{member_a, member_b, decision: "not_same"} (the pair in id order)' }, ...errors(400, 401, 403, 404, 413, 415) },
+        },
+      },
       '/v1/members/{id}/merge': { post: { summary: 'Merge another member into this one ({member_id}); 409 with reasons when blocked', security: bearer, responses: { 200: { description: 'merge record' }, ...errors(400, 401, 403, 404, 409, 413, 415) } } },
       '/v1/members/{id}/unmerge': { post: { summary: 'Undo a merge into this member ({merge_id?}); records "not the same person"', security: bearer, responses: { 200: { description: 'restored' }, ...errors(400, 401, 403, 404, 413, 415) } } },
       '/v1/members/{id}/affiliations': {
@@ -77,7 +105,7 @@ export function openapi(): object {
       },
       '/v1/members/{id}/affiliations/{aid}': { delete: { summary: 'Remove a manual affiliation (configure)', security: bearer, responses: { 204: { description: 'removed' }, ...errors(401, 403, 404) } } },
       '/v1/members/{id}/export': { get: { summary: 'Everything stored about a member (admin)', security: bearer, responses: { 200: { description: 'export' }, ...errors(401, 403, 404) } } },
-      '/v1/members/{id}': { get: { summary: 'A member with identities and activity counts', security: bearer, responses: { 200: { description: 'member' }, ...errors(401, 403, 404) } }, delete: { summary: 'Erase a member (admin): personal data, identities, activities; deals recomputed', security: bearer, responses: { 200: { description: 'erased' }, ...errors(401, 403, 404) } } },
+      '/v1/members/{id}': { get: { summary: 'A member with identities, activity counts, its open merge suggestions (up to 20) and identity conflicts (up to 50)', security: bearer, responses: { 200: { description: 'member' }, ...errors(401, 403, 404) } }, delete: { summary: 'Erase a member (admin): personal data, identities, activities; deals recomputed', security: bearer, responses: { 200: { description: 'erased' }, ...errors(401, 403, 404) } } },
       '/v1/links': { get: { summary: 'Member ↔ CRM links; ?status=suggested is the review queue', security: bearer, responses: { 200: { description: '{data, next_cursor}' }, ...errors(400, 401, 403) } } },
       '/v1/links/{id}/confirm': { post: { summary: 'Confirm a link (configure); automation never overrides it', security: bearer, responses: { 200: { description: 'link' }, ...errors(400, 401, 403, 404) } } },
       '/v1/links/{id}/reject': { post: { summary: 'Reject a link (configure)', security: bearer, responses: { 200: { description: 'link' }, ...errors(400, 401, 403, 404) } } },

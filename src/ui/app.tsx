@@ -6,7 +6,7 @@ import { dealPage } from './deal';
 import { healthCsv, healthPage } from './health';
 import { RulesInvalidError } from '../sync/config';
 import { pageHeaders, render } from './kit';
-import { memberMerge, memberPage, memberUnmerge } from './member';
+import { memberMerge, memberNotSame, memberPage, memberUnmerge } from './member';
 import { reviewPage, reviewPost } from './review';
 import { rulesActivate, rulesFullPreview, rulesFullPreviewPage, rulesPage, rulesPreview, rulesRollback } from './rules';
 import { devSignIn, signinPage } from './signin';
@@ -42,6 +42,7 @@ ui.get('/members/:id', requireRole('viewer'), page(memberPage));
 // Editor pages
 ui.post('/members/:id/merge', requireRole('editor'), requireCsrf(), memberMerge);
 ui.post('/members/:id/unmerge', requireRole('editor'), requireCsrf(), memberUnmerge);
+ui.post('/members/:id/not-same', requireRole('editor'), requireCsrf(), memberNotSame);
 ui.get('/review', requireRole('editor'), page(reviewPage));
 ui.post('/review', requireRole('editor'), requireCsrf(), reviewPost);
 ui.get('/rules', requireRole('editor'), page(rulesPage));

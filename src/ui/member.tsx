@@ -5,20 +5,74 @@ import { mergesOf } from '../store/merges';
 import { listActivities } from '../store/activities';
 import { getMember, getMemberDetail } from '../store/members';
 import { memberDeals, memberLinks } from '../store/ui-pages';
+import { listConflicts, listSuggestions, recordNotSame, type ConflictView } from '../store/member-match';
 import { day, money, pct, render, when } from './kit';
 import { mergeChecked, unmergeChecked } from '../members/merge';
+
+/** A member as a link to its page: the display name, or the id when it has none. */
+export function MemberLink(props: { member: { id: string; display_name: string | null } }) {
+  const m = props.member;
+  return <a href={`/members/${encodeURIComponent(m.id)}`}>{m.display_name ?? m.id}</a>;
+}
+
+/**
+ * The two decisions on a "these two members may be one person" suggestion: merge `from` into `into` (through the member
+ * page's merge route, so mergeChecked applies; not offered for a blocked pair) or "not the same person". `back` says
+ * where the answer lands.
+ */
+export function DuplicateActions(props: {
+  into: { id: string; display_name: string | null };
+  from: { id: string; display_name: string | null };
+  blocked: boolean;
+  csrf: string;
+  back: 'review' | 'member';
+}) {
+  const into = props.into.display_name ?? props.into.id;
+  const from = props.from.display_name ?? props.from.id;
+  return (
+    <div class="actions">
+      {props.blocked ? null : (
+        <form method="post" action={`/members/${encodeURIComponent(props.into.id)}/merge`}>
+          <input type="hidden" name="_csrf" value={props.csrf} />
+          <input type="hidden" name="member_id" value={props.from.id} />
+          <input type="hidden" name="back" value={props.back} />
+          <button type="submit" class="secondary" aria-label={`Merge ${from} (${props.from.id}) into ${into} (${props.into.id})`}>Merge</button>
+        </form>
+      )}
+      <form method="post" action={`/members/${encodeURIComponent(props.into.id)}/not-same`}>
+        <input type="hidden" name="_csrf" value={props.csrf} />
+        <input type="hidden" name="member" value={props.from.id} />
+        <input type="hidden" name="back" value={props.back} />
+        <button type="submit" class="secondary" aria-label={`Not the same person: ${into} (${props.into.id}) and ${from} (${props.from.id})`}>Not the same person</button>
+      </form>
+    </div>
+  );
+}
+
+/** A conflict's refs (member ids link to their page; CRM ids and identity keys are shown as they are). */
+export function ConflictRefs(props: { conflict: ConflictView }) {
+  const refs = props.conflict.refs;
+  if (!refs.length) return <>–</>;
+  return (
+    <ul class="ev">
+      {refs.map((r) => <li>{/^mem_[A-Za-z0-9_]+$/.test(r) ? <a href={`/members/${encodeURIComponent(r)}`}><code>{r}</code></a> : <code>{r}</code>}</li>)}
+    </ul>
+  );
+}
 
 export async function memberPage(c: Context<AppEnv>, csrf: string) {
   const id = c.req.param('id') ?? '';
   const member = await getMember(c.env.DB, id);
   if (!member) return render(c, { title: 'Member not found', csrf, status: 404 }, <><h1>Member not found</h1><p>No member {id}.</p></>);
   const canEdit = hasScope(c.get('principal')!, 'configure');
-  const [detail, activities, links, deals, merges] = await Promise.all([
+  const [detail, activities, links, deals, merges, suggestions, conflicts] = await Promise.all([
     getMemberDetail(c.env.DB, id),
     listActivities(c.env.DB, { memberIds: [id], source: null, type: null, since: null, until: null, before: null, limit: 200 }),
     memberLinks(c.env.DB, id),
     memberDeals(c.env.DB, id),
     mergesOf(c.env.DB, id),
+    listSuggestions(c.env.DB, { limit: 20, member: id }),
+    listConflicts(c.env.DB, { member: id, limit: 50 }),
   ]);
   const done = c.req.query('done');
   const failed = c.req.query('error');
@@ -127,6 +181,47 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
         </form>
       ) : null}
 
+      <h2>Possible duplicates</h2>
+      <div class="table-wrap">
+        <table id="duplicates">
+          <caption>Other members that may be the same person as this one, best match first</caption>
+          <thead><tr><th scope="col">Other member</th><th scope="col" class="num">Score</th><th scope="col">Reasons</th><th scope="col">Cannot merge because</th>{canEdit ? <th scope="col">Decide</th> : null}</tr></thead>
+          <tbody>
+            {suggestions.length === 0 ? <tr><td colspan={canEdit ? 5 : 4} class="muted">No other member looks like the same person.</td></tr> : suggestions.map((s) => {
+              const self = s.member_a.id === id ? s.member_a : s.member_b;
+              const other = s.member_a.id === id ? s.member_b : s.member_a;
+              return (
+                <tr data-pair={`${s.member_a.id}:${s.member_b.id}`}>
+                  <td><MemberLink member={other} /><div class="small muted"><code>{other.id}</code></div></td>
+                  <td class="num">{pct(s.score, 0)}</td>
+                  <td><ul class="ev">{s.reasons.map((r) => <li>{r}</li>)}</ul></td>
+                  <td>{s.blocked ? <ul class="ev">{s.blocked.map((r) => <li>{r}</li>)}</ul> : '–'}</td>
+                  {canEdit ? <td>{member.merged_into ? '–' : <DuplicateActions into={self} from={other} blocked={s.blocked !== null} csrf={csrf} back="member" />}</td> : null}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>Identity conflicts</h2>
+      <div class="table-wrap">
+        <table id="conflicts">
+          <caption>What identity resolution could not settle for this member on its own</caption>
+          <thead><tr><th scope="col">Code</th><th scope="col">Message</th><th scope="col">Refers to</th><th scope="col">Since</th></tr></thead>
+          <tbody>
+            {conflicts.length === 0 ? <tr><td colspan={4} class="muted">None: identity resolution settled everything about this member.</td></tr> : conflicts.map((x) => (
+              <tr>
+                <td><code>{x.code}</code></td>
+                <td>{x.message}</td>
+                <td><ConflictRefs conflict={x} /></td>
+                <td>{day(x.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
       <h2>Activity timeline</h2>
       <div class="table-wrap">
         <table id="activity">
@@ -148,14 +243,34 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
   ));
 }
 
+/** Merges `member_id` into this member; `back=review` (the review page's Merge button) answers on the review page. */
 export async function memberMerge(c: Context<AppEnv>) {
   const id = c.req.param('id') ?? '';
   const form = await c.req.parseBody();
   const from = typeof form.member_id === 'string' ? form.member_id.trim() : '';
+  const toReview = form.back === 'review';
   const p = c.get('principal')!;
   const r = await mergeChecked(c.env.DB, c.get('config'), id, from, `${p.kind}:${p.id}`);
-  const q = r.ok ? `done=${encodeURIComponent(r.message)}` : `error=${encodeURIComponent([r.message, ...r.reasons].join(' '))}`;
-  return c.redirect(`/members/${encodeURIComponent(id)}?${q}`, 303);
+  const done = r.ok && toReview ? r.message.replace('into this member', `into ${id}`) : r.ok ? r.message : '';
+  const q = r.ok ? `done=${encodeURIComponent(done)}` : `error=${encodeURIComponent([r.message, ...r.reasons].join(' '))}`;
+  return c.redirect(toReview ? `/review?${q}` : `/members/${encodeURIComponent(id)}?${q}`, 303);
+}
+
+/** "Not the same person" (field `member`): recorded through recordNotSame; answers on the review page unless `back=member`. */
+export async function memberNotSame(c: Context<AppEnv>) {
+  const id = c.req.param('id') ?? '';
+  const form = await c.req.parseBody();
+  const other = typeof form.member === 'string' ? form.member.trim() : '';
+  const back = form.back === 'member' ? `/members/${encodeURIComponent(id)}` : '/review';
+  const answer = (kind: 'done' | 'error', message: string) => c.redirect(`${back}?${kind}=${encodeURIComponent(message)}`, 303);
+  if (!other) return answer('error', 'Say which member is not the same person.');
+  if (other === id) return answer('error', 'A member is always the same person as itself.');
+  const [a, b] = await Promise.all([getMember(c.env.DB, id), getMember(c.env.DB, other)]);
+  if (!a || !b) return answer('error', `No member ${!a ? id : other}.`);
+  const p = c.get('principal')!;
+  if (!(await recordNotSame(c.env.DB, id, other, `${p.kind}:${p.id}`))) return answer('error', `No member ${id} or ${other}.`);
+  const name = (m: { id: string; display_name: string | null }) => (m.display_name ? `${m.display_name} (${m.id})` : m.id);
+  return answer('done', `Recorded: ${name(a)} and ${name(b)} are not the same person. They will not be merged automatically or suggested again.`);
 }
 
 export async function memberUnmerge(c: Context<AppEnv>) {

@@ -2,23 +2,39 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/types';
 import { nowIso } from '../ids';
 import { decideLink, getLink, listLinks } from '../store/links';
-import { pct, render } from './kit';
+import { listConflicts, listSuggestions } from '../store/member-match';
+import { day, pct, render } from './kit';
+import { ConflictRefs, DuplicateActions, MemberLink } from './member';
 
 const PAGE = 100;
+/** Possible duplicates shown at once (best first; deciding them brings up the next) and newest conflicts shown. */
+const DUPLICATES = 100;
+const CONFLICTS = 100;
 
 /** Ticks every row checkbox from the "select all" box. */
 const SCRIPT = `document.getElementById('all')?.addEventListener('change',function(e){for(const b of document.querySelectorAll('input[name="ids[]"]'))b.checked=e.target.checked});`;
 
 export async function reviewPage(c: Context<AppEnv>, csrf: string) {
   const after = Number(c.req.query('after') ?? '') || null;
-  const rows = await listLinks(c.env.DB, { status: 'suggested', memberId: null, limit: PAGE, afterId: after });
+  const [rows, duplicates, conflicts] = await Promise.all([
+    listLinks(c.env.DB, { status: 'suggested', memberId: null, limit: PAGE, afterId: after }),
+    listSuggestions(c.env.DB, { limit: DUPLICATES }),
+    listConflicts(c.env.DB, { limit: CONFLICTS }),
+  ]);
   const done = c.req.query('done');
+  const failed = c.req.query('error');
   return render(c, { title: 'Review queue', nav: '/review', csrf, script: SCRIPT }, (
     <>
       <h1>Review queue</h1>
-      <p class="small muted">Suggested links between community members and CRM records. Confirmed links count for attribution; rejected ones never come back from automation.</p>
       {done ? <p class="ok" role="status">{done}</p> : null}
-      {rows.length === 0 ? <p>Nothing to review{after ? ' on this page' : ''}.</p> : (
+      {failed ? <p class="err" role="alert">{failed}</p> : null}
+      <p class="small muted">
+        Jump to: <a href="#links-review">Suggested CRM links</a> · <a href="#duplicates-review">Possible duplicate members</a> · <a href="#conflicts-review">Identity conflicts</a>
+      </p>
+
+      <h2 id="links-review">Suggested CRM links</h2>
+      <p class="small muted">Suggested links between community members and CRM records. Confirmed links count for attribution; rejected ones never come back from automation.</p>
+      {rows.length === 0 ? <p>No suggested CRM links to review{after ? ' on this page' : ''}.</p> : (
         <form method="post" action="/review" aria-label="Suggested links">
           <input type="hidden" name="_csrf" value={csrf} />
           <div class="actions">
@@ -57,6 +73,56 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
         </form>
       )}
       {rows.length === PAGE ? <p><a href={`/review?after=${rows[rows.length - 1]!.id}`}>Next page →</a></p> : null}
+
+      <h2 id="duplicates-review">Possible duplicate members</h2>
+      <p class="small muted">
+        Pairs of members that may be one person, best match first. <strong>Merge</strong> moves the second member's identities and
+        activities into the first (Unmerge on the member page restores them); <strong>Not the same person</strong> is remembered, so
+        automation never merges or suggests the pair again. A pair that cannot be merged (two accounts on a one-account platform, a
+        bot and a human) only offers Not the same person.
+      </p>
+      <div class="table-wrap">
+        <table id="duplicates">
+          <caption>{duplicates.length === DUPLICATES ? `The ${DUPLICATES} best of the possible duplicates; deciding them brings up the next` : `${duplicates.length} possible duplicate${duplicates.length === 1 ? '' : 's'}`}</caption>
+          <thead>
+            <tr><th scope="col">Member</th><th scope="col">Possibly the same as</th><th scope="col" class="num">Score</th><th scope="col">Reasons</th><th scope="col">Cannot merge because</th><th scope="col">Decide</th></tr>
+          </thead>
+          <tbody>
+            {duplicates.length === 0 ? <tr><td colspan={6} class="muted">No possible duplicates: every member looks like a different person.</td></tr> : duplicates.map((d) => (
+              <tr data-pair={`${d.member_a.id}:${d.member_b.id}`}>
+                <td><MemberLink member={d.member_a} /><div class="small muted"><code>{d.member_a.id}</code></div></td>
+                <td><MemberLink member={d.member_b} /><div class="small muted"><code>{d.member_b.id}</code></div></td>
+                <td class="num">{pct(d.score, 0)}</td>
+                <td><ul class="ev">{d.reasons.map((r) => <li>{r}</li>)}</ul></td>
+                <td>{d.blocked ? <ul class="ev">{d.blocked.map((r) => <li>{r}</li>)}</ul> : '–'}</td>
+                <td><DuplicateActions into={d.member_a} from={d.member_b} blocked={d.blocked !== null} csrf={csrf} back="review" /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2 id="conflicts-review">Identity conflicts</h2>
+      <p class="small muted">What identity resolution could not settle on its own (a CRM email on several records, a shared role mailbox, a name that does not match, …). Open the member to merge, link or correct it.</p>
+      <div class="table-wrap">
+        <table id="conflicts">
+          <caption>{conflicts.length === CONFLICTS ? `The newest ${CONFLICTS} identity conflicts` : `${conflicts.length} identity conflict${conflicts.length === 1 ? '' : 's'}`}, newest first</caption>
+          <thead>
+            <tr><th scope="col">Member</th><th scope="col">Code</th><th scope="col">Message</th><th scope="col">Refers to</th><th scope="col">Since</th></tr>
+          </thead>
+          <tbody>
+            {conflicts.length === 0 ? <tr><td colspan={5} class="muted">No identity conflicts: identity resolution settled every member on its own.</td></tr> : conflicts.map((x) => (
+              <tr>
+                <td><MemberLink member={{ id: x.member_id, display_name: x.display_name }} /></td>
+                <td><code>{x.code}</code></td>
+                <td>{x.message}</td>
+                <td><ConflictRefs conflict={x} /></td>
+                <td>{day(x.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   ));
 }

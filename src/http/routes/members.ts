@@ -10,6 +10,7 @@ import { addAffiliation, listAffiliations, removeAffiliation } from '../../store
 import { mergeChecked, unmergeChecked } from '../../members/merge';
 import { startRun } from '../../sync/runner';
 import { connectedCrms } from '../../env';
+import { listConflicts, listSuggestions, orderedPair, recordNotSame, type SuggestionView } from '../../store/member-match';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
 
@@ -62,13 +63,64 @@ members.get('/', requireScope('read'), async (c) => {
   });
 });
 
+/** Keyset cursor of the suggestion list: the last row's (score, member_a, member_b) as base64url JSON. */
+function suggestionCursor(s: SuggestionView): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([s.score, s.member_a.id, s.member_b.id]));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const cursorSchema = z.string().min(1).transform((raw, ctx) => {
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
+    const bytes = Uint8Array.from(atob(raw.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+    const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string' && typeof v[2] === 'string') {
+      return { score: v[0], a: v[1], b: v[2] };
+    }
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: 'not a cursor this endpoint returned (pass next_cursor unchanged)' });
+  return z.NEVER;
+});
+
+const suggestionsQuery = z.object({
+  member: z.string().min(1).optional(),
+  cursor: cursorSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const conflictsQuery = z.object({
+  member: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+/** "These two members may be one person", best score first; blocked pairs can only be declared different people. */
+members.get('/suggestions', requireScope('read'), async (c) => {
+  const q = parseQuery(c, suggestionsQuery);
+  const rows = await listSuggestions(c.env.DB, { limit: q.limit, after: q.cursor ?? null, member: q.member ?? null });
+  return c.json({ data: rows, next_cursor: rows.length === q.limit ? suggestionCursor(rows[rows.length - 1]!) : null });
+});
+
+/** What identity resolution could not settle on its own, newest first. */
+members.get('/conflicts', requireScope('read'), async (c) => {
+  const q = parseQuery(c, conflictsQuery);
+  return c.json({ data: await listConflicts(c.env.DB, { member: q.member ?? null, limit: q.limit }) });
+});
+
 members.get('/:id', requireScope('read'), async (c) => {
-  const view = await memberView(c.env.DB, c.req.param('id'));
-  if (!view) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
-  return c.json(view);
+  const id = c.req.param('id');
+  const view = await memberView(c.env.DB, id);
+  if (!view) throw new ApiError(404, 'not_found', `no member ${id}`);
+  const [suggestions, conflicts] = await Promise.all([
+    listSuggestions(c.env.DB, { limit: 20, member: id }),
+    listConflicts(c.env.DB, { member: id, limit: 50 }),
+  ]);
+  return c.json({ ...view, suggestions, conflicts });
 });
 
 const mergeBody = z.object({ member_id: z.string().min(1) });
+const notSameBody = z.object({ member: z.string().min(1) });
 const unmergeBody = z.object({ merge_id: z.string().min(1).optional() });
 
 const actorOf = (c: Context<AppEnv>) => `${c.get('principal')!.kind}:${c.get('principal')!.id}`;
@@ -91,6 +143,20 @@ members.post('/:id/unmerge', requireScope('configure'), async (c) => {
   const r = await unmergeChecked(c.env.DB, c.req.param('id'), body.merge_id ?? null, actorOf(c));
   if (!r.ok) throw new ApiError(404, 'not_found', r.message, body.merge_id ? [{ path: 'merge_id', message: 'unknown or already undone' }] : []);
   return c.json(r.result);
+});
+
+/** A person's "not the same person": automation never merges or suggests the pair again; the suggestion goes. */
+members.post('/:id/not-same', requireScope('configure'), async (c) => {
+  requireMediaType(c, 'application/json');
+  const body = parseWith(notSameBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
+  const id = c.req.param('id');
+  if (body.member === id) throw new ApiError(400, 'invalid_request', 'a member is always the same person as itself', [{ path: 'member', message: 'must differ from the member in the path' }]);
+  if (!(await recordNotSame(c.env.DB, id, body.member, actorOf(c)))) {
+    if (!(await getMember(c.env.DB, id))) throw new ApiError(404, 'not_found', `no member ${id}`);
+    throw new ApiError(404, 'not_found', `no member ${body.member}`, [{ path: 'member', message: 'unknown member' }]);
+  }
+  const [a, b] = orderedPair(id, body.member);
+  return c.json({ member_a: a, member_b: b, decision: 'not_same' as const });
 });
 
 members.get('/:id/export', requireScope('admin'), async (c) => {
