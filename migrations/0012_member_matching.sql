@@ -9,9 +9,16 @@ CREATE TABLE member_keys (
 ) WITHOUT ROWID;
 CREATE INDEX member_keys_member ON member_keys (member_id);
 
--- NULL: the member's identities changed (or it is new, or was merged or unmerged) since its keys were last written.
+-- NULL: the member's identities changed (or it is new, or gained identities by a merge, or was unmerged) since its
+-- matches were last applied. keys_gen counts those changes: matching marks a member done only if none came meanwhile.
 ALTER TABLE members ADD COLUMN keys_at TEXT;
-CREATE INDEX members_unkeyed ON members (keys_at) WHERE keys_at IS NULL;
+ALTER TABLE members ADD COLUMN keys_gen INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX members_unkeyed ON members (created_at, id) WHERE keys_at IS NULL AND merged_into IS NULL;
+-- Decisions and merges are followed from a member to the members merged into it, and decisions looked up from either side.
+CREATE INDEX members_merged_into ON members (merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX member_decisions_b ON member_decisions (member_b);
+-- A batch of merges moves each row to the member its own merge names, found by the member it leaves.
+CREATE INDEX member_merges_from ON member_merges (from_member);
 
 -- "These two members may be one person": member_a < member_b. `blocked` (JSON reasons) marks a pair that shares a
 -- verified identifier but cannot be merged (two accounts on a one-account platform, a bot and a human): a person decides.
@@ -26,4 +33,4 @@ CREATE TABLE member_suggestions (
   PRIMARY KEY (member_a, member_b)
 ) WITHOUT ROWID;
 CREATE INDEX member_suggestions_b ON member_suggestions (member_b);
-CREATE INDEX member_suggestions_score ON member_suggestions (score DESC, member_a, member_b);
+CREATE INDEX member_suggestions_score ON member_suggestions (score DESC, member_a DESC, member_b DESC);

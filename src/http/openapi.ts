@@ -94,7 +94,7 @@ export function openapi(): object {
         post: {
           summary: 'Record that this member and {member} are different people (configure): automation never merges or suggests the pair again; the suggestion is removed; audited', security: bearer,
           requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['member'], properties: { member: { type: 'string', description: 'the other member\'s id' } } } } } },
-          responses: { 200: { description: '{member_a, member_b, decision: "not_same"} (the pair in id order)' }, ...errors(400, 401, 403, 404, 413, 415) },
+          responses: { 200: { description: '{member_a, member_b, decision: "not_same"} (the pair in id order)' }, ...errors(400, 401, 403, 404, 409, 413, 415) },
         },
       },
       '/v1/members/{id}/merge': { post: { summary: 'Merge another member into this one ({member_id}); 409 with reasons when blocked', security: bearer, responses: { 200: { description: 'merge record' }, ...errors(400, 401, 403, 404, 409, 413, 415) } } },

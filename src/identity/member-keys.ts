@@ -38,7 +38,9 @@ export function keysOf(identity: IdentityInput, ctx: ResolverContext): IdentityK
     }
     const key = `email:${e.canonical}`;
     if (key === own) continue;
-    (trusted ? strong : weak).push(key);
+    // A role mailbox (support@, info@) is shared by several people even when verified: evidence, never proof.
+    const role = ctx.roleLocalParts.has(e.canonical.slice(0, e.canonical.indexOf('@')));
+    (trusted && !role ? strong : weak).push(key);
   }
   if (identity.source === 'github' && identity.handle) weak.push(`github-login:${identity.handle.toLowerCase()}`);
   const handle = identity.handle?.trim().toLowerCase();

@@ -103,4 +103,24 @@ describe('planMemberMatches', () => {
     expect(two).toEqual(one);
     expect(one.merges).toEqual([{ into: 'A', from: 'B', reasons: ['both hold verified email:ada@acme.io'] }]);
   });
+
+  it('never joins, through a third member, two members a person said are different', () => {
+    const decisions: { members: MemberDecision[] } = { members: [{ memberA: 'A', memberB: 'C', decision: 'not_same', decidedBy: 'user:ana', decidedAt: '2026-02-01T00:00:00.000Z' }] };
+    const members = [
+      m('A', gh('1', { email: 'x@acme.io', email_verified: true })),
+      m('B', { source: 'email', id: 'x@acme.io' }, { source: 'email', id: 'y@acme.io' }),
+      m('C', slack('U3', { email: 'y@acme.io' })),
+    ];
+    const plan = planMemberMatches(input(['B'], members, { decisions }), config);
+    // B joins A (verified x@); C would join the same person through y@, which the decision forbids.
+    expect(plan.merges).toEqual([{ into: 'A', from: 'B', reasons: ['both hold verified email:x@acme.io'] }]);
+    expect(plan.suggestions).toEqual([]);
+  });
+
+  it('treats a verified role mailbox (support@, info@) as evidence, never proof', () => {
+    const members = [m('A', gh('1', { email: 'support@acme.io', email_verified: true })), m('B', slack('U1', { email: 'support@acme.io' }))];
+    const plan = planMemberMatches(input(['B'], members), config);
+    expect(plan.merges).toEqual([]);
+    expect(plan.cleared).toEqual([['A', 'B']]);
+  });
 });

@@ -22,6 +22,7 @@ export interface MatchInput {
   members: ReadonlyMap<string, MemberSnapshot>;
   /** Groups of members one activity named together. */
   together: readonly (readonly string[])[];
+  /** People's decisions, each about the live members it now concerns (a decision about a merged-away member holds for its survivor). */
   decisions: MemberDecisions;
   /** Creation time per member: the oldest of a merged group stays (its id is the one the CRM links and URLs know). */
   createdAt: ReadonlyMap<string, string>;
@@ -104,6 +105,8 @@ export function planMemberMatches(input: MatchInput, config: IdentityConfig): Ma
     const gb = find(m.b);
     if (ga === gb || ga.includes(m.b)) continue;
     const ids = (g: string[]) => g.flatMap((id) => input.members.get(id)?.identities ?? []);
+    // A person's "not the same person" between any two of the joined members stops the join (no merge, no suggestion).
+    if (ga.some((x) => gb.some((y) => decidedNotSame(x, y, input.decisions)))) continue;
     const blocked = blockers(ids(ga), ids(gb), ctx);
     if (blocked.length) {
       suggestions.set(pairKey(m.a, m.b), { a: ordered(m.a, m.b)[0], b: ordered(m.a, m.b)[1], score: 0.5, reasons: m.reasons, blocked });
@@ -131,6 +134,8 @@ export function planMemberMatches(input: MatchInput, config: IdentityConfig): Ma
     const b = survivorOf.get(s.b) ?? s.b;
     if (a === b) continue;
     const [x, y] = ordered(a, b);
+    // Decisions about any member of either merge group hold for the pair of survivors.
+    if (find(s.a).some((p) => find(s.b).some((q) => decidedNotSame(p, q, input.decisions)))) continue;
     const prev = out.get(pairKey(x, y));
     if (!prev || prev.score < s.score) out.set(pairKey(x, y), { ...s, a: x, b: y });
   }

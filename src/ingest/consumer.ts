@@ -6,7 +6,7 @@ import { newId } from '../ids';
 import type { Logger } from '../log';
 import { accountsHeld, importChunkApplied, loadIdentities, recordDeadLetter, writePlan } from '../store/ingest';
 import { activityMessageSchema, type ActivityMessage } from './message';
-import { batchIdentityKeys, identityKey, planIngest } from './plan';
+import { batchIdentityKeys, canonicalExternalId, identityKey, planIngest } from './plan';
 import { scheduleFromActivity } from '../sync/runner';
 
 export interface PoisonEnvelope {
@@ -37,7 +37,11 @@ export async function applyActivityMessage(db: D1Database, msg: ActivityMessage,
   const outcome = await writePlan(db, plan, { origin: msg.origin, receivedAt: msg.received_at, importJob: msg.import });
   if (!identity) return { ...outcome, skipped: false };
   const memberIds = [...new Set([...plan.newIdentities, ...plan.changedIdentities].map((i) => i.member_id).concat(plan.members.map((m) => m.id)))];
-  const together = plan.conflicts.map((c) => c.memberIds);
+  // Members one activity names together by its own identities (a relay that knows both accounts). Identities joined
+  // only through a verified email are matched by their keys instead, and blocked pairs are not re-judged per activity.
+  const together = msg.items
+    .map((item) => [...new Set(item.member.identities.map((i) => stored.get(identityKey(i.source, canonicalExternalId(i.source, i.id)))?.member_id).filter((m): m is string => !!m))])
+    .filter((g) => g.length > 1);
   try {
     const matched = memberIds.length || together.length ? await matchMembers(db, identity, { memberIds, together }) : null;
     return { ...outcome, skipped: false, ...(matched ? { members_keyed: matched.keyed, members_merged: matched.merged, merge_suggestions: matched.suggested } : {}) };

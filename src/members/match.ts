@@ -1,9 +1,9 @@
 import type { IdentityConfig, MemberDecision } from '../identity';
 import { memberKeyList, planMemberMatches } from '../identity/member-match';
-import { mergeMembers } from '../store/merges';
+import { mergeMembersMany } from '../store/merges';
 import { identitiesOfMembers } from '../store/members';
 import {
-  liveMembers, memberDecisionsOf, membersSharingKeys, saveSuggestions, unkeyedMembers, writeMemberKeys,
+  liveMembers, markMatched, memberDecisionsOf, membersSharingKeys, saveSuggestions, unkeyedMembers, writeMemberKeys,
 } from '../store/member-match';
 
 /**
@@ -40,10 +40,11 @@ export async function matchMembers(
     const named = [...new Set(together.flat())];
     if (!pending.length && !named.length) break;
     const subjects = await identitiesOfMembers(db, pending.map((p) => p.id));
-    await writeMemberKeys(db, new Map([...subjects].map(([id, identities]) => [id, memberKeyList({ memberId: id, identities }, config)])));
+    const keys = new Map([...subjects].map(([id, identities]) => [id, memberKeyList({ memberId: id, identities }, config)]));
+    await writeMemberKeys(db, keys);
     outcome.keyed += subjects.size;
 
-    const candidates = await membersSharingKeys(db, [...subjects.keys()], MAX_MEMBERS_PER_KEY);
+    const candidates = await membersSharingKeys(db, keys, MAX_MEMBERS_PER_KEY);
     const everyone = [...new Set([...subjects.keys(), ...named, ...[...candidates.values()].flatMap((s) => [...s])])];
     const [live, identities, decisions] = await Promise.all([liveMembers(db, everyone), identitiesOfMembers(db, everyone), memberDecisionsOf(db, everyone)]);
     const members = new Map([...identities].filter(([id]) => live.has(id)).map(([memberId, ids]) => [memberId, { memberId, identities: ids }]));
@@ -59,10 +60,10 @@ export async function matchMembers(
     // Suggestions first: a merge below removes those of the member it folds away.
     await saveSuggestions(db, plan.suggestions, plan.cleared);
     outcome.suggested += plan.suggestions.length;
-    for (const m of plan.merges) {
-      await mergeMembers(db, m.into, m.from, MATCH_ACTOR, m.reasons);
-      outcome.merged++;
-    }
+    // A merge another matcher or a person got to first changes nothing; both members are keyed again for the next pass.
+    outcome.merged += (await mergeMembersMany(db, plan.merges, MATCH_ACTOR, true)).filter((r) => r.merged).length;
+    // Last: a failure above leaves the members pending for the next pass, and so does an identity added meanwhile.
+    await markMatched(db, pending);
     if (!plan.merges.length) break;
     among = [...new Set(plan.merges.map((m) => m.into))];
     together = [];

@@ -8,7 +8,7 @@ import { loadActiveConfig } from '../sync/config';
 /** A person's merge, checked: the API (POST /v1/members/:id/merge|unmerge) and the member page both go through here. */
 export type MergeOutcome =
   | { ok: true; message: string; merge: Awaited<ReturnType<typeof mergeMembers>> }
-  | { ok: false; code: 'self' | 'not_found' | 'blocked'; message: string; reasons: string[] };
+  | { ok: false; code: 'self' | 'not_found' | 'blocked' | 'stale'; message: string; reasons: string[] };
 
 export async function mergeChecked(db: D1Database, config: Config, into: string, from: string, actor: string): Promise<MergeOutcome> {
   if (from === into) return { ok: false, code: 'self', message: 'A member cannot be merged into itself.', reasons: [] };
@@ -19,6 +19,7 @@ export async function mergeChecked(db: D1Database, config: Config, into: string,
   const reasons = blockers(await memberIdentityInputs(db, into), await memberIdentityInputs(db, from), contextFor(active.identity));
   if (reasons.length) return { ok: false, code: 'blocked', message: 'These members cannot be one person.', reasons };
   const merge = await mergeMembers(db, into, from, actor);
+  if (!merge.merged) return { ok: false, code: 'stale', message: 'One of these members was merged into another meanwhile; reload and try again.', reasons: [] };
   return {
     ok: true,
     merge,

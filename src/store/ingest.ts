@@ -99,13 +99,14 @@ export async function writePlan(db: D1Database, plan: IngestPlan, meta: WriteMet
   }
   const touched = [...plan.newIdentities, ...plan.changedIdentities].map((i) => [i.source, i.external_id]);
   if (touched.length) {
-    // Members whose identities this batch adds or changes are keyed again for member matching (src/members/match.ts),
-    // in the same transaction, so a failure after it leaves them marked rather than forgotten.
+    // Members whose identities this batch adds or changes are matched again (src/members/match.ts), marked in the same
+    // transaction so a failure after it leaves them pending; keys_gen tells a matcher that read them earlier that its
+    // keys are stale (it then leaves them pending).
     stmts.push(
       db
         .prepare(
-          `UPDATE members SET keys_at = NULL
-            WHERE keys_at IS NOT NULL AND id IN (
+          `UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1
+            WHERE id IN (
               SELECT i.member_id FROM identities i WHERE (i.source, i.external_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1)))`,
         )
         .bind(JSON.stringify(touched)),

@@ -7,20 +7,27 @@ import { nowIso } from '../ids';
 const json = (v: unknown) => JSON.stringify(v);
 export const orderedPair = (a: string, b: string) => (a < b ? [a, b] : [b, a]) as [string, string];
 
-/** Members still to be keyed (new, or their identities changed), oldest first; only `among` when given. */
-export async function unkeyedMembers(db: D1Database, among: string[] | null, limit: number): Promise<{ id: string; created_at: string }[]> {
+export interface PendingMember {
+  id: string;
+  created_at: string;
+  /** Changes to its identities so far: it is marked matched only if this is still the count (markMatched). */
+  keys_gen: number;
+}
+
+/** Members still to be matched (new, or their identities changed), oldest first; only `among` when given. */
+export async function unkeyedMembers(db: D1Database, among: string[] | null, limit: number): Promise<PendingMember[]> {
   const { results } = await db
     .prepare(
-      `SELECT id, created_at FROM members
+      `SELECT id, created_at, keys_gen FROM members
         WHERE keys_at IS NULL AND merged_into IS NULL ${among ? 'AND id IN (SELECT value FROM json_each(?2))' : ''}
         ORDER BY created_at, id LIMIT ?1`,
     )
     .bind(limit, ...(among ? [json(among)] : []))
-    .all<{ id: string; created_at: string }>();
+    .all<PendingMember>();
   return results;
 }
 
-/** Replaces these members' keys and marks them keyed, in one transaction. */
+/** Replaces these members' keys (matching marks them done once its merges and suggestions are written). */
 export async function writeMemberKeys(db: D1Database, keys: ReadonlyMap<string, readonly string[]>): Promise<void> {
   if (!keys.size) return;
   const ids = [...keys.keys()];
@@ -28,30 +35,49 @@ export async function writeMemberKeys(db: D1Database, keys: ReadonlyMap<string, 
   await db.batch([
     db.prepare('DELETE FROM member_keys WHERE member_id IN (SELECT value FROM json_each(?1))').bind(json(ids)),
     db.prepare(`INSERT INTO member_keys (key, member_id) SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`).bind(json(rows)),
-    db.prepare('UPDATE members SET keys_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))').bind(json(ids), nowIso()),
   ]);
 }
 
 /**
- * Other members holding a key of these members. A key held by more than `maxPerKey` members (a common name, a shared
- * `info@` address) says nothing about any two of them and is skipped, which also bounds the work per member.
+ * Marks members matched, each only if its identities did not change since it was read (keys_gen): a batch that added
+ * an identity meanwhile leaves it pending, so the next pass keys it with that identity.
  */
-export async function membersSharingKeys(db: D1Database, memberIds: string[], maxPerKey: number): Promise<Map<string, Set<string>>> {
+export async function markMatched(db: D1Database, members: readonly Pick<PendingMember, 'id' | 'keys_gen'>[]): Promise<void> {
+  if (!members.length) return;
+  await db
+    .prepare(`UPDATE members SET keys_at = ?2 WHERE keys_at IS NULL AND (id, keys_gen) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?1))`)
+    .bind(json(members.map((m) => [m.id, m.keys_gen])), nowIso())
+    .run();
+}
+
+/**
+ * Other members holding one of these members' keys. A key held by more than `maxPerKey` members (a common name, a
+ * shared `info@` address) says nothing about any two of them and is skipped; each key's holders are read through the
+ * primary key and at most maxPerKey + 1 of them, so a common name costs no more than a rare one.
+ */
+export async function membersSharingKeys(db: D1Database, keysByMember: ReadonlyMap<string, readonly string[]>, maxPerKey: number): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  if (!memberIds.length) return out;
+  const keys = [...new Set([...keysByMember.values()].flat())];
+  if (!keys.length) return out;
   const { results } = await db
     .prepare(
-      `WITH mine AS (SELECT key, member_id FROM member_keys WHERE member_id IN (SELECT value FROM json_each(?1))),
-            usable AS (SELECT key FROM member_keys WHERE key IN (SELECT key FROM mine) GROUP BY key HAVING count(*) BETWEEN 2 AND ?2)
-       SELECT DISTINCT mine.member_id AS subject, k.member_id AS other
-         FROM mine JOIN usable USING (key) JOIN member_keys k ON k.key = mine.key AND k.member_id <> mine.member_id`,
+      `SELECT j.value AS key, (SELECT json_group_array(member_id) FROM (SELECT member_id FROM member_keys k WHERE k.key = j.value LIMIT ?2 + 1)) AS holders
+         FROM json_each(?1) j`,
     )
-    .bind(json(memberIds), maxPerKey)
-    .all<{ subject: string; other: string }>();
-  for (const r of results) {
-    const set = out.get(r.subject) ?? new Set<string>();
-    set.add(r.other);
-    out.set(r.subject, set);
+    .bind(json(keys), maxPerKey)
+    .all<{ key: string; holders: string }>();
+  const holders = new Map(results.map((r) => [r.key, JSON.parse(r.holders) as string[]]));
+  for (const [member, ks] of keysByMember) {
+    for (const k of ks) {
+      const h = holders.get(k) ?? [];
+      if (h.length < 2 || h.length > maxPerKey) continue;
+      for (const other of h) {
+        if (other === member) continue;
+        const set = out.get(member) ?? new Set<string>();
+        set.add(other);
+        out.set(member, set);
+      }
+    }
   }
   return out;
 }
@@ -66,6 +92,7 @@ export async function liveMembers(db: D1Database, ids: string[]): Promise<Map<st
 }
 
 export interface MemberDecisionRow {
+  /** The live members the decision now concerns: a decision about a member merged into another holds for that one. */
   member_a: string;
   member_b: string;
   decision: 'same' | 'not_same';
@@ -73,10 +100,19 @@ export interface MemberDecisionRow {
   decided_at: string;
 }
 
+/**
+ * People's decisions about these members and every member merged into them (followed through merged_into), each
+ * projected onto the member it now belongs to: "X is not Y" still holds once X has been merged into A.
+ */
 export async function memberDecisionsOf(db: D1Database, ids: string[]): Promise<MemberDecisionRow[]> {
   const { results } = await db
     .prepare(
-      `SELECT * FROM member_decisions WHERE member_a IN (SELECT value FROM json_each(?1)) OR member_b IN (SELECT value FROM json_each(?1))`,
+      `WITH RECURSIVE absorbed(id, root) AS (
+         SELECT value, value FROM json_each(?1)
+         UNION SELECT m.id, a.root FROM members m JOIN absorbed a ON m.merged_into = a.id)
+       SELECT ra.root AS member_a, rb.root AS member_b, d.decision, d.decided_by, d.decided_at
+         FROM absorbed ra JOIN member_decisions d ON d.member_a = ra.id JOIN absorbed rb ON rb.id = d.member_b
+        WHERE ra.root <> rb.root`,
     )
     .bind(json(ids))
     .all<MemberDecisionRow>();
@@ -121,23 +157,27 @@ export interface SuggestionView {
   updated_at: string;
 }
 
-/** Open merge suggestions, best first (keyset on score, then the pair). */
+type SuggestionRow = { member_a: string; member_b: string; score: number; reasons: string; blocked: string | null; created_at: string; updated_at: string; name_a: string | null; name_b: string | null };
+
+/** Open merge suggestions, best first (keyset on score, then the pair); `member`: those about one member. */
 export async function listSuggestions(
   db: D1Database,
   opts: { limit: number; after?: { score: number; a: string; b: string } | null; member?: string | null },
 ): Promise<SuggestionView[]> {
   const after = opts.after ?? null;
-  const { results } = await db
-    .prepare(
-      `SELECT s.*, ma.display_name AS name_a, mb.display_name AS name_b
-         FROM member_suggestions s JOIN members ma ON ma.id = s.member_a JOIN members mb ON mb.id = s.member_b
-        WHERE ma.merged_into IS NULL AND mb.merged_into IS NULL
-          AND (?2 IS NULL OR (s.score, s.member_a, s.member_b) < (?2, ?3, ?4))
-          AND (?5 IS NULL OR s.member_a = ?5 OR s.member_b = ?5)
-        ORDER BY s.score DESC, s.member_a DESC, s.member_b DESC LIMIT ?1`,
-    )
-    .bind(opts.limit, after?.score ?? null, after?.a ?? null, after?.b ?? null, opts.member ?? null)
-    .all<{ member_a: string; member_b: string; score: number; reasons: string; blocked: string | null; created_at: string; updated_at: string; name_a: string | null; name_b: string | null }>();
+  const select = `SELECT s.*, ma.display_name AS name_a, mb.display_name AS name_b
+                    FROM member_suggestions s JOIN members ma ON ma.id = s.member_a JOIN members mb ON mb.id = s.member_b
+                   WHERE ma.merged_into IS NULL AND mb.merged_into IS NULL`;
+  const order = 'ORDER BY score DESC, member_a DESC, member_b DESC LIMIT ?1';
+  // One member's: two indexed lookups (member_a is the key's prefix, member_b has its own index) instead of a scan.
+  const stmt = opts.member
+    ? db.prepare(`SELECT * FROM (${select} AND s.member_a = ?2 UNION ALL ${select} AND s.member_b = ?2)
+                   WHERE ?3 IS NULL OR (score, member_a, member_b) < (?3, ?4, ?5) ${order}`)
+      .bind(opts.limit, opts.member, after?.score ?? null, after?.a ?? null, after?.b ?? null)
+    : after
+      ? db.prepare(`${select} AND (s.score, s.member_a, s.member_b) < (?2, ?3, ?4) ${order}`).bind(opts.limit, after.score, after.a, after.b)
+      : db.prepare(`${select} ${order}`).bind(opts.limit);
+  const { results } = await stmt.all<SuggestionRow>();
   return results.map((r) => ({
     member_a: { id: r.member_a, display_name: r.name_a },
     member_b: { id: r.member_b, display_name: r.name_b },
@@ -153,10 +193,12 @@ export async function listSuggestions(
  * A person's "these are different people": recorded as a member decision (automation never merges or suggests the
  * pair again until a person decides otherwise), the suggestion removed, audited. False when either member is unknown.
  */
-export async function recordNotSame(db: D1Database, x: string, y: string, actor: string): Promise<boolean> {
+export async function recordNotSame(db: D1Database, x: string, y: string, actor: string): Promise<'ok' | 'unknown' | 'merged'> {
   const [a, b] = orderedPair(x, y);
-  const known = await db.prepare('SELECT count(*) AS n FROM members WHERE id IN (?1, ?2)').bind(a, b).first<{ n: number }>();
-  if ((known?.n ?? 0) < 2) return false;
+  const { results } = await db.prepare('SELECT id, merged_into FROM members WHERE id IN (?1, ?2)').bind(a, b).all<{ id: string; merged_into: string | null }>();
+  if (results.length < 2) return 'unknown';
+  // A member merged into another is decided about through that one (or after an unmerge).
+  if (results.some((r) => r.merged_into)) return 'merged';
   const now = nowIso();
   await db.batch([
     db.prepare(
@@ -166,13 +208,17 @@ export async function recordNotSame(db: D1Database, x: string, y: string, actor:
     db.prepare('DELETE FROM member_suggestions WHERE member_a = ?1 AND member_b = ?2').bind(a, b),
     db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.not_same', ?)`).bind(now, actor, json({ member_a: a, member_b: b })),
   ]);
-  return true;
+  return 'ok';
 }
 
-/** Statements a merge or unmerge adds: the members are keyed again, and the merged-away member's keys and suggestions go. */
+/**
+ * Statements a merge or unmerge adds: the member that gained (or both, after an unmerge) is matched again; a
+ * merged-away member's keys and suggestions go, and it is never matched again.
+ */
 export function rekeyAfterMergeStmts(db: D1Database, into: string, from: string, merged: boolean): D1PreparedStatement[] {
+  const pending = merged ? [into] : [into, from];
   return [
-    db.prepare('UPDATE members SET keys_at = NULL WHERE id IN (?1, ?2)').bind(into, from),
+    db.prepare('UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN (SELECT value FROM json_each(?1))').bind(json(pending)),
     db.prepare('DELETE FROM member_suggestions WHERE (member_a = ?1 AND member_b = ?2) OR (member_a = ?2 AND member_b = ?1)').bind(into, from),
     ...(merged
       ? [
@@ -197,14 +243,12 @@ export interface ConflictView {
  * mailbox, a name that does not match, …), for one member or, newest first, for all.
  */
 export async function listConflicts(db: D1Database, opts: { member?: string | null; limit: number }): Promise<ConflictView[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT c.member_id, m.display_name, c.code, c.message, c.refs, c.created_at
-         FROM identity_conflicts c JOIN members m ON m.id = c.member_id
-        WHERE m.merged_into IS NULL AND (?2 IS NULL OR c.member_id = ?2)
-        ORDER BY c.created_at DESC, c.member_id, c.code LIMIT ?1`,
-    )
-    .bind(opts.limit, opts.member ?? null)
-    .all<{ member_id: string; display_name: string | null; code: string; message: string; refs: string; created_at: string }>();
+  const select = `SELECT c.member_id, m.display_name, c.code, c.message, c.refs, c.created_at
+                    FROM identity_conflicts c JOIN members m ON m.id = c.member_id WHERE m.merged_into IS NULL`;
+  // One member's through the key's prefix; all of them newest first.
+  const stmt = opts.member
+    ? db.prepare(`${select} AND c.member_id = ?2 ORDER BY c.created_at DESC, c.code LIMIT ?1`).bind(opts.limit, opts.member)
+    : db.prepare(`${select} ORDER BY c.created_at DESC, c.member_id, c.code LIMIT ?1`).bind(opts.limit);
+  const { results } = await stmt.all<{ member_id: string; display_name: string | null; code: string; message: string; refs: string; created_at: string }>();
   return results.map((r) => ({ ...r, refs: JSON.parse(r.refs) as string[] }));
 }

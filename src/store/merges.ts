@@ -18,33 +18,94 @@ function dirtyMembersStmt(db: D1Database, memberIds: string[]) {
     .bind(JSON.stringify(memberIds));
 }
 
-/** `reasons`: why automation merged (member matching); a person's merge has none. */
-export async function mergeMembers(db: D1Database, into: string, from: string, actor: string, reasons: string[] = []) {
+export interface MergeRequest {
+  into: string;
+  from: string;
+  /** Why automation merged (member matching); a person's merge has none. */
+  reasons?: string[];
+}
+
+/**
+ * Merges each `from` into its `into`, all in one transaction of a fixed number of statements however many there are
+ * (member matching may merge a hundred members from one message; D1 allows 1,000 statements per invocation). A pair
+ * changes nothing when either member is no longer live (merged meanwhile by a concurrent matcher or a person): the
+ * first statement records the merges it can claim, and every later one applies only to those. `automated`: never
+ * over a person's "not the same person" (a person merging overrides it, deliberately).
+ */
+export async function mergeMembersMany(db: D1Database, requests: readonly MergeRequest[], actor: string, automated: boolean): Promise<MergeResult[]> {
+  if (!requests.length) return [];
   const now = nowIso();
-  const ids = await db.prepare('SELECT id FROM identities WHERE member_id = ?').bind(from).all<{ id: number }>();
-  const identityIds = ids.results.map((r) => r.id);
-  const activities = await db.prepare('SELECT count(*) AS n FROM activities WHERE member_id = ?').bind(from).first<{ n: number }>();
-  const id = newId('mrg');
-  const [a, b] = pair(into, from);
-  await db.batch([
-    db.prepare('UPDATE identities SET member_id = ?1 WHERE member_id = ?2').bind(into, from),
-    db.prepare('UPDATE activities SET member_id = ?1 WHERE member_id = ?2').bind(into, from),
-    db.prepare('UPDATE members SET merged_into = ?2, updated_at = ?3 WHERE id = ?1').bind(from, into, now),
-    db.prepare('DELETE FROM links WHERE member_id = ?1 AND decided_by IS NULL').bind(from),
-    db.prepare('UPDATE links SET member_id = ?2 WHERE member_id = ?1 AND NOT EXISTS (SELECT 1 FROM links l2 WHERE l2.member_id = ?2 AND l2.crm = links.crm AND l2.target_kind = links.target_kind AND l2.crm_id = links.crm_id)').bind(from, into),
+  const wanted = requests.map((r) => {
+    const [a, b] = pair(r.into, r.from);
+    return { id: newId('mrg'), into: r.into, from: r.from, a, b, reasons: r.reasons ?? [] };
+  });
+  const pairs = JSON.stringify(wanted);
+  // The claimed merges of this call: rows of member_merges with this call's ids.
+  const claimed = `(SELECT id, into_member, from_member FROM member_merges WHERE id IN (SELECT value ->> 'id' FROM json_each(?1)))`;
+  // Through member_merges (from_member), one row per moved row, not a pass over this call's merges.
+  const intoOf = (col: string) => `(SELECT m.into_member FROM member_merges m WHERE m.from_member = ${col} AND m.id IN (SELECT value ->> 'id' FROM json_each(?1)))`;
+  const froms = `(SELECT from_member FROM ${claimed})`;
+  const results = await db.batch([
     db.prepare(
-      `INSERT INTO member_merges (id, into_member, from_member, identity_ids, activity_count, decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(id, into, from, JSON.stringify(identityIds), activities?.n ?? 0, actor, now),
+      `INSERT INTO member_merges (id, into_member, from_member, identity_ids, activity_count, decided_by, decided_at)
+       SELECT p.value ->> 'id', p.value ->> 'into', p.value ->> 'from',
+              (SELECT json_group_array(id) FROM identities WHERE member_id = p.value ->> 'from'),
+              (SELECT count(*) FROM activities WHERE member_id = p.value ->> 'from'), ?2, ?3
+         FROM json_each(?1) p
+        WHERE p.value ->> 'into' <> p.value ->> 'from'
+          AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'into' AND merged_into IS NULL)
+          AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'from' AND merged_into IS NULL)
+          AND NOT (?4 AND EXISTS (SELECT 1 FROM member_decisions d WHERE d.member_a = p.value ->> 'a' AND d.member_b = p.value ->> 'b' AND d.decision = 'not_same'))
+       RETURNING id, json_array_length(identity_ids) AS identities, activity_count`,
+    ).bind(pairs, actor, now, automated ? 1 : 0),
+    db.prepare(`UPDATE identities SET member_id = ${intoOf('identities.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
+    db.prepare(`UPDATE activities SET member_id = ${intoOf('activities.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
+    db.prepare(`UPDATE members SET merged_into = ${intoOf('members.id')}, updated_at = ?2 WHERE id IN ${froms}`).bind(pairs, now),
+    db.prepare(`DELETE FROM links WHERE member_id IN ${froms} AND decided_by IS NULL`).bind(pairs),
     db.prepare(
-      `INSERT INTO member_decisions (member_a, member_b, decision, decided_by, decided_at) VALUES (?1, ?2, 'same', ?3, ?4)
+      `UPDATE links SET member_id = ${intoOf('links.member_id')} WHERE member_id IN ${froms}
+          AND NOT EXISTS (SELECT 1 FROM links l2 WHERE l2.member_id = ${intoOf('links.member_id')}
+                          AND l2.crm = links.crm AND l2.target_kind = links.target_kind AND l2.crm_id = links.crm_id)`,
+    ).bind(pairs),
+    db.prepare(
+      `INSERT INTO member_decisions (member_a, member_b, decision, decided_by, decided_at)
+       SELECT p.value ->> 'a', p.value ->> 'b', 'same', ?2, ?3 FROM json_each(?1) p WHERE p.value ->> 'id' IN (SELECT id FROM ${claimed})
        ON CONFLICT (member_a, member_b) DO UPDATE SET decision = 'same', decided_by = excluded.decided_by, decided_at = excluded.decided_at`,
-    ).bind(a, b, actor, now),
-    db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.merge', ?)`)
-      .bind(now, actor, JSON.stringify({ merge_id: id, into, from, identities: identityIds.length, activities: activities?.n ?? 0, ...(reasons.length ? { reasons } : {}) })),
-    dirtyMembersStmt(db, [into, from]),
-    ...rekeyAfterMergeStmts(db, into, from, true),
+    ).bind(pairs, actor, now),
+    db.prepare(
+      `INSERT INTO audit_log (at, actor, action, detail)
+       SELECT ?3, ?2, 'member.merge', json_object('merge_id', m.id, 'into', m.into_member, 'from', m.from_member,
+                'identities', json_array_length(m.identity_ids), 'activities', m.activity_count,
+                'reasons', CASE WHEN json_array_length(p.value -> 'reasons') > 0 THEN json(p.value -> 'reasons') END)
+         FROM member_merges m JOIN json_each(?1) p ON p.value ->> 'id' = m.id`,
+    ).bind(pairs, actor, now),
+    // The next sync recomputes both; the survivor is matched again; the merged-away member's keys and suggestions go.
+    dirtyMembersStmt(db, wanted.flatMap((w) => [w.into, w.from])),
+    db.prepare(`UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN (SELECT into_member FROM ${claimed})`).bind(pairs),
+    db.prepare(`DELETE FROM member_keys WHERE member_id IN ${froms}`).bind(pairs),
+    db.prepare(`DELETE FROM member_suggestions WHERE member_a IN ${froms} OR member_b IN ${froms}`).bind(pairs),
   ]);
-  return { merge_id: id, into, from, identities_moved: identityIds.length, activities_moved: activities?.n ?? 0 };
+  const done = new Map((results[0]!.results as { id: string; identities: number; activity_count: number }[]).map((r) => [r.id, r]));
+  return wanted.map((w) => {
+    const r = done.get(w.id);
+    return { merged: !!r, merge_id: r ? w.id : null, into: w.into, from: w.from, identities_moved: r?.identities ?? 0, activities_moved: r?.activity_count ?? 0 };
+  });
+}
+
+/** One merge (see mergeMembersMany). */
+export async function mergeMembers(db: D1Database, into: string, from: string, actor: string, automation?: { reasons: string[] }): Promise<MergeResult> {
+  const [result] = await mergeMembersMany(db, [{ into, from, reasons: automation?.reasons }], actor, !!automation);
+  return result!;
+}
+
+export interface MergeResult {
+  /** False when either member was no longer live (merged meanwhile): nothing changed. */
+  merged: boolean;
+  merge_id: string | null;
+  into: string;
+  from: string;
+  identities_moved: number;
+  activities_moved: number;
 }
 
 export interface MergeRow {

@@ -268,7 +268,9 @@ export async function memberNotSame(c: Context<AppEnv>) {
   const [a, b] = await Promise.all([getMember(c.env.DB, id), getMember(c.env.DB, other)]);
   if (!a || !b) return answer('error', `No member ${!a ? id : other}.`);
   const p = c.get('principal')!;
-  if (!(await recordNotSame(c.env.DB, id, other, `${p.kind}:${p.id}`))) return answer('error', `No member ${id} or ${other}.`);
+  const recorded = await recordNotSame(c.env.DB, id, other, `${p.kind}:${p.id}`);
+  if (recorded === 'unknown') return answer('error', `No member ${id} or ${other}.`);
+  if (recorded === 'merged') return answer('error', `${id} or ${other} was merged into another member: decide on that member.`);
   const name = (m: { id: string; display_name: string | null }) => (m.display_name ? `${m.display_name} (${m.id})` : m.id);
   return answer('done', `Recorded: ${name(a)} and ${name(b)} are not the same person. They will not be merged automatically or suggested again.`);
 }

@@ -2,7 +2,8 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/env';
 import { catchUpMemberMatching, MATCH_ACTOR } from '../../src/members/match';
-import { recordNotSame } from '../../src/store/member-match';
+import { markMatched, recordNotSame, unkeyedMembers, writeMemberKeys } from '../../src/store/member-match';
+import { mergeMembers } from '../../src/store/merges';
 import { identityConfigFor } from '../../src/sync/config';
 import { call, countRows, postJson, waitFor } from './helpers';
 
@@ -70,13 +71,13 @@ describe('member matching', () => {
     const s = await waitFor(() => suggestionOf(gh, forum));
     expect(JSON.parse(s.reasons)).toEqual(['same handle "linus-t" on two platforms', 'same full name "linus torvalds"']);
     expect(s.blocked).toBeNull();
-    expect(await recordNotSame(env.DB, gh, forum, 'user:revops')).toBe(true);
+    expect(await recordNotSame(env.DB, gh, forum, 'user:revops')).toBe('ok');
     expect(await suggestionOf(gh, forum)).toBeNull();
     // New activity with the same evidence does not bring it back.
     await ingest(item('discourse', 'discourse.post.created', [{ source: 'discourse', id: 'd-5002', handle: 'linus-t', name: 'Linus B. Torvalds' }]));
     await keyed(forum);
     expect(await suggestionOf(gh, forum)).toBeNull();
-    expect(await recordNotSame(env.DB, gh, 'mem_nobody', 'user:revops')).toBe(false);
+    expect(await recordNotSame(env.DB, gh, 'mem_nobody', 'user:revops')).toBe('unknown');
   });
 
   it('never merges two GitHub accounts on one verified email: a blocked suggestion a person settles', async () => {
@@ -120,5 +121,41 @@ describe('member matching', () => {
     // Nothing left: a second pass does nothing.
     expect(await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)))).toEqual({ keyed: 0, merged: 0, suggested: 0 });
     expect((await call('/v1/members/mem_old_b')).status).not.toBe(500);
+  });
+
+  it('a decision about a member holds once it is merged into another; a merge into a merged-away member changes nothing', async () => {
+    const now = new Date().toISOString();
+    const member = (id: string, created: string) => env.DB.prepare(`INSERT INTO members (id, created_at, updated_at, keys_at) VALUES (?1, ?2, ?3, ?3)`).bind(id, created, now);
+    const identity = (source: string, id: string, member: string, email: string | null) =>
+      env.DB.prepare(`INSERT INTO identities (source, external_id, member_id, email, email_verified, is_bot, first_seen_at) VALUES (?1, ?2, ?3, ?4, 1, 0, ?5)`).bind(source, id, member, email, now);
+    await env.DB.batch([
+      member('mem_p_a', '2025-01-01T00:00:00.000Z'), member('mem_p_b', '2025-01-02T00:00:00.000Z'), member('mem_p_c', '2025-01-03T00:00:00.000Z'),
+      identity('github', '7001', 'mem_p_a', null), identity('discord', 'p-b', 'mem_p_b', null), identity('discourse', 'p-c', 'mem_p_c', 'pc@acme.dev'),
+    ]);
+    // A person said B is not C; then B was merged into A.
+    expect(await recordNotSame(env.DB, 'mem_p_b', 'mem_p_c', 'user:revops')).toBe('ok');
+    expect((await mergeMembers(env.DB, 'mem_p_a', 'mem_p_b', 'user:revops')).merged).toBe(true);
+    // Deciding about the merged-away member is refused, and merging into it changes nothing.
+    expect(await recordNotSame(env.DB, 'mem_p_b', 'mem_p_a', 'user:revops')).toBe('merged');
+    const stale = await mergeMembers(env.DB, 'mem_p_b', 'mem_p_c', 'user:revops');
+    expect(stale).toMatchObject({ merged: false, identities_moved: 0 });
+    expect(await memberOf('discourse', 'p-c')).toBe('mem_p_c');
+    // A gains C's verified email: a strong key, but "B is not C" now holds for A.
+    await env.DB.prepare(`INSERT INTO identities (source, external_id, member_id, email, email_verified, is_bot, first_seen_at) VALUES ('email', 'pc@acme.dev', 'mem_p_a', 'pc@acme.dev', 1, 0, ?)`).bind(now).run();
+    await env.DB.prepare(`UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN ('mem_p_a', 'mem_p_c')`).run();
+    await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+    expect(await memberOf('discourse', 'p-c')).toBe('mem_p_c');
+    expect(await suggestionOf('mem_p_a', 'mem_p_c')).toBeNull();
+  });
+
+  it('leaves a member pending when its identities changed while it was being matched', async () => {
+    const now = new Date().toISOString();
+    await env.DB.prepare(`INSERT INTO members (id, created_at, updated_at) VALUES ('mem_gen', '2025-03-01T00:00:00.000Z', ?)`).bind(now).run();
+    const [read] = await unkeyedMembers(env.DB, ['mem_gen'], 10);
+    await writeMemberKeys(env.DB, new Map([['mem_gen', ['discord:gen']]]));
+    // Ingestion adds an identity meanwhile (writePlan bumps keys_gen).
+    await env.DB.prepare(`UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id = 'mem_gen'`).run();
+    await markMatched(env.DB, [read!]);
+    expect((await unkeyedMembers(env.DB, ['mem_gen'], 10)).map((m) => m.id)).toEqual(['mem_gen']);
   });
 });

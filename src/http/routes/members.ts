@@ -132,7 +132,7 @@ members.post('/:id/merge', requireScope('configure'), async (c) => {
   const r = await mergeChecked(c.env.DB, c.get('config'), c.req.param('id'), body.member_id, actorOf(c));
   if (r.ok) return c.json(r.merge);
   const status = r.code === 'self' ? 400 : r.code === 'not_found' ? 404 : 409;
-  const code = r.code === 'blocked' ? 'merge_blocked' : r.code === 'self' ? 'invalid_request' : 'not_found';
+  const code = r.code === 'blocked' ? 'merge_blocked' : r.code === 'stale' ? 'merge_conflict' : r.code === 'self' ? 'invalid_request' : 'not_found';
   throw new ApiError(status, code, r.message, (r.reasons.length ? r.reasons : [r.message]).map((m) => ({ path: 'member_id', message: m })));
 });
 
@@ -151,7 +151,11 @@ members.post('/:id/not-same', requireScope('configure'), async (c) => {
   const body = parseWith(notSameBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
   const id = c.req.param('id');
   if (body.member === id) throw new ApiError(400, 'invalid_request', 'a member is always the same person as itself', [{ path: 'member', message: 'must differ from the member in the path' }]);
-  if (!(await recordNotSame(c.env.DB, id, body.member, actorOf(c)))) {
+  const recorded = await recordNotSame(c.env.DB, id, body.member, actorOf(c));
+  if (recorded === 'merged') {
+    throw new ApiError(409, 'member_merged', 'one of these members was merged into another: decide on the member it was merged into, or unmerge first', [{ path: 'member', message: 'merged into another member' }]);
+  }
+  if (recorded === 'unknown') {
     if (!(await getMember(c.env.DB, id))) throw new ApiError(404, 'not_found', `no member ${id}`);
     throw new ApiError(404, 'not_found', `no member ${body.member}`, [{ path: 'member', message: 'unknown member' }]);
   }
