@@ -17,6 +17,8 @@ CREATE INDEX members_unkeyed ON members (created_at, id) WHERE keys_at IS NULL A
 -- Decisions and merges are followed from a member to the members merged into it, and decisions looked up from either side.
 CREATE INDEX members_merged_into ON members (merged_into) WHERE merged_into IS NOT NULL;
 CREATE INDEX member_decisions_b ON member_decisions (member_b);
+-- The review queue lists identity conflicts newest first.
+CREATE INDEX identity_conflicts_created ON identity_conflicts (created_at);
 -- A batch of merges moves each row to the member its own merge names, found by the member it leaves.
 CREATE INDEX member_merges_from ON member_merges (from_member);
 

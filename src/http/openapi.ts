@@ -98,7 +98,7 @@ export function openapi(): object {
         },
       },
       '/v1/members/{id}/merge': { post: { summary: 'Merge another member into this one ({member_id}); 409 with reasons when blocked', security: bearer, responses: { 200: { description: 'merge record' }, ...errors(400, 401, 403, 404, 409, 413, 415) } } },
-      '/v1/members/{id}/unmerge': { post: { summary: 'Undo a merge into this member ({merge_id?}); records "not the same person"', security: bearer, responses: { 200: { description: 'restored' }, ...errors(400, 401, 403, 404, 413, 415) } } },
+      '/v1/members/{id}/unmerge': { post: { summary: 'Undo a merge into this member ({merge_id?}); records "not the same person"', security: bearer, responses: { 200: { description: 'restored' }, ...errors(400, 401, 403, 404, 409, 413, 415) } } },
       '/v1/members/{id}/affiliations': {
         post: { summary: 'Set a manual affiliation {crm, company_id|null, from?, to?} (configure); it beats CRM and email history', security: bearer, responses: { 201: { description: 'created' }, ...errors(400, 401, 403, 404, 413, 415) } },
         get: { summary: 'Manual affiliations of a member', security: bearer, responses: { 200: { description: '{data}' }, ...errors(401, 403) } },

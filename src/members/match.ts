@@ -41,7 +41,7 @@ export async function matchMembers(
     if (!pending.length && !named.length) break;
     const subjects = await identitiesOfMembers(db, pending.map((p) => p.id));
     const keys = new Map([...subjects].map(([id, identities]) => [id, memberKeyList({ memberId: id, identities }, config)]));
-    await writeMemberKeys(db, keys);
+    await writeMemberKeys(db, keys, new Map(pending.map((p) => [p.id, p.keys_gen])));
     outcome.keyed += subjects.size;
 
     const candidates = await membersSharingKeys(db, keys, MAX_MEMBERS_PER_KEY);

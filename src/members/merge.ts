@@ -29,12 +29,17 @@ export async function mergeChecked(db: D1Database, config: Config, into: string,
 
 export type UnmergeOutcome =
   | { ok: true; message: string; result: Awaited<ReturnType<typeof unmerge>> }
-  | { ok: false; code: 'not_found'; message: string; reasons: string[] };
+  | { ok: false; code: 'not_found' | 'merged'; message: string; reasons: string[] };
 
 export async function unmergeChecked(db: D1Database, into: string, mergeId: string | null, actor: string): Promise<UnmergeOutcome> {
   const merges = (await mergesOf(db, into)).filter((m) => m.into_member === into && !m.undone_at);
   const merge = mergeId ? merges.find((m) => m.id === mergeId) : merges[0];
   if (!merge) return { ok: false, code: 'not_found', message: 'No merge into this member to undo.', reasons: [] };
+  // Its identities have moved on with it: undo the later merge first, or this one would restore an empty member.
+  const self = await getMember(db, into);
+  if (self?.merged_into) {
+    return { ok: false, code: 'merged', message: `This member was itself merged into ${self.merged_into}: undo that merge first.`, reasons: [] };
+  }
   const result = await unmerge(db, merge, actor);
   return { ok: true, result, message: `Undid merge ${merge.id}: ${result.restored_member} is a separate member again, recorded as not the same person.` };
 }

@@ -73,7 +73,10 @@ export async function writePlan(db: D1Database, plan: IngestPlan, meta: WriteMet
         .prepare(
           `INSERT INTO identities (source, external_id, member_id, handle, handle_lc, email, email_verified, name, company,
                                    is_bot, first_seen_at)
-           SELECT value ->> 'source', value ->> 'external_id', value ->> 'member_id', value ->> 'handle',
+           SELECT value ->> 'source', value ->> 'external_id',
+                  -- Only onto a live member: one merged away since planning makes this NULL, failing the batch, and
+                  -- the retried message is planned against the survivor.
+                  (SELECT id FROM members WHERE id = value ->> 'member_id' AND merged_into IS NULL), value ->> 'handle',
                   value ->> 'handle_lc', value ->> 'email', value ->> 'email_verified', value ->> 'name',
                   value ->> 'company', value ->> 'is_bot', ?2
              FROM json_each(?1) WHERE true

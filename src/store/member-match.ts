@@ -27,14 +27,18 @@ export async function unkeyedMembers(db: D1Database, among: string[] | null, lim
   return results;
 }
 
-/** Replaces these members' keys (matching marks them done once its merges and suggestions are written). */
-export async function writeMemberKeys(db: D1Database, keys: ReadonlyMap<string, readonly string[]>): Promise<void> {
+/**
+ * Replaces these members' keys (matching marks them done once its merges and suggestions are written), each only if
+ * its identities did not change since they were read (keys_gen): a slower matcher never overwrites newer keys.
+ */
+export async function writeMemberKeys(db: D1Database, keys: ReadonlyMap<string, readonly string[]>, gens: ReadonlyMap<string, number>): Promise<void> {
   if (!keys.size) return;
-  const ids = [...keys.keys()];
+  const current = `(SELECT value ->> 0 FROM json_each(?2) g WHERE (SELECT keys_gen FROM members WHERE id = g.value ->> 0) = g.value ->> 1)`;
+  const gen = json([...keys.keys()].map((id) => [id, gens.get(id) ?? 0]));
   const rows = [...keys].flatMap(([member, ks]) => ks.map((k) => [k, member]));
   await db.batch([
-    db.prepare('DELETE FROM member_keys WHERE member_id IN (SELECT value FROM json_each(?1))').bind(json(ids)),
-    db.prepare(`INSERT INTO member_keys (key, member_id) SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`).bind(json(rows)),
+    db.prepare(`DELETE FROM member_keys WHERE member_id IN ${current}`).bind(null, gen),
+    db.prepare(`INSERT INTO member_keys (key, member_id) SELECT value ->> 0, value ->> 1 FROM json_each(?1) WHERE value ->> 1 IN ${current} ON CONFLICT DO NOTHING`).bind(json(rows), gen),
   ]);
 }
 
@@ -219,7 +223,10 @@ export function rekeyAfterMergeStmts(db: D1Database, into: string, from: string,
   const pending = merged ? [into] : [into, from];
   return [
     db.prepare('UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN (SELECT value FROM json_each(?1))').bind(json(pending)),
-    db.prepare('DELETE FROM member_suggestions WHERE (member_a = ?1 AND member_b = ?2) OR (member_a = ?2 AND member_b = ?1)').bind(into, from),
+    // After an unmerge, suggestions about either may rest on identities that moved: matching both again rebuilds them.
+    merged
+      ? db.prepare('DELETE FROM member_suggestions WHERE (member_a = ?1 AND member_b = ?2) OR (member_a = ?2 AND member_b = ?1)').bind(into, from)
+      : db.prepare('DELETE FROM member_suggestions WHERE member_a IN (?1, ?2) OR member_b IN (?1, ?2)').bind(into, from),
     ...(merged
       ? [
         db.prepare('DELETE FROM member_keys WHERE member_id = ?').bind(from),

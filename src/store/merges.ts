@@ -39,6 +39,9 @@ export async function mergeMembersMany(db: D1Database, requests: readonly MergeR
     const [a, b] = pair(r.into, r.from);
     return { id: newId('mrg'), into: r.into, from: r.from, a, b, reasons: r.reasons ?? [] };
   });
+  // Disjoint groups only: a member merged away twice, or merged away and kept, would scatter identities or make a cycle.
+  const froms0 = new Set(wanted.map((w) => w.from));
+  if (froms0.size < wanted.length || wanted.some((w) => froms0.has(w.into))) throw new Error('mergeMembersMany: each member may be merged away once, and not also receive a merge');
   const pairs = JSON.stringify(wanted);
   // The claimed merges of this call: rows of member_merges with this call's ids.
   const claimed = `(SELECT id, into_member, from_member FROM member_merges WHERE id IN (SELECT value ->> 'id' FROM json_each(?1)))`;
@@ -56,17 +59,27 @@ export async function mergeMembersMany(db: D1Database, requests: readonly MergeR
           AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'into' AND merged_into IS NULL)
           AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'from' AND merged_into IS NULL)
           AND NOT (?4 AND EXISTS (SELECT 1 FROM member_decisions d WHERE d.member_a = p.value ->> 'a' AND d.member_b = p.value ->> 'b' AND d.decision = 'not_same'))
+          -- Nor two members a person told apart into one survivor (a decision recorded after the plan was made).
+          AND NOT (?4 AND EXISTS (
+                SELECT 1 FROM json_each(?1) q JOIN member_decisions d ON d.decision = 'not_same'
+                       AND d.member_a = min(p.value ->> 'from', q.value ->> 'from') AND d.member_b = max(p.value ->> 'from', q.value ->> 'from')
+                 WHERE q.value ->> 'into' = p.value ->> 'into' AND q.key <> p.key))
        RETURNING id, json_array_length(identity_ids) AS identities, activity_count`,
     ).bind(pairs, actor, now, automated ? 1 : 0),
     db.prepare(`UPDATE identities SET member_id = ${intoOf('identities.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
     db.prepare(`UPDATE activities SET member_id = ${intoOf('activities.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
     db.prepare(`UPDATE members SET merged_into = ${intoOf('members.id')}, updated_at = ?2 WHERE id IN ${froms}`).bind(pairs, now),
+    // Links: automation's on the merged-away member go (resolution recomputes them); a person's decision moves to the
+    // survivor and replaces automation's link to the same record there; where both members hold a person's decision
+    // on the same record, the survivor's stands.
     db.prepare(`DELETE FROM links WHERE member_id IN ${froms} AND decided_by IS NULL`).bind(pairs),
     db.prepare(
-      `UPDATE links SET member_id = ${intoOf('links.member_id')} WHERE member_id IN ${froms}
-          AND NOT EXISTS (SELECT 1 FROM links l2 WHERE l2.member_id = ${intoOf('links.member_id')}
-                          AND l2.crm = links.crm AND l2.target_kind = links.target_kind AND l2.crm_id = links.crm_id)`,
+      `DELETE FROM links WHERE decided_by IS NULL AND member_id IN (SELECT into_member FROM ${claimed})
+          AND EXISTS (SELECT 1 FROM links l2 JOIN member_merges m ON m.from_member = l2.member_id AND m.into_member = links.member_id
+                       WHERE m.id IN (SELECT value ->> 'id' FROM json_each(?1)) AND l2.decided_by IS NOT NULL
+                         AND l2.crm = links.crm AND l2.target_kind = links.target_kind AND l2.crm_id = links.crm_id)`,
     ).bind(pairs),
+    db.prepare(`UPDATE OR IGNORE links SET member_id = ${intoOf('links.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
     db.prepare(
       `INSERT INTO member_decisions (member_a, member_b, decision, decided_by, decided_at)
        SELECT p.value ->> 'a', p.value ->> 'b', 'same', ?2, ?3 FROM json_each(?1) p WHERE p.value ->> 'id' IN (SELECT id FROM ${claimed})

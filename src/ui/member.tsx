@@ -60,6 +60,32 @@ export function ConflictRefs(props: { conflict: ConflictView }) {
   );
 }
 
+/** Identity conflicts as a table; `withMember` adds the member column (the review page lists every member's). */
+export function ConflictsTable(props: { conflicts: ConflictView[]; caption: string; empty: string; withMember?: boolean }) {
+  const cols = props.withMember ? 5 : 4;
+  return (
+    <div class="table-wrap">
+      <table id="conflicts">
+        <caption>{props.caption}</caption>
+        <thead>
+          <tr>{props.withMember ? <th scope="col">Member</th> : null}<th scope="col">Code</th><th scope="col">Message</th><th scope="col">Refers to</th><th scope="col">Since</th></tr>
+        </thead>
+        <tbody>
+          {props.conflicts.length === 0 ? <tr><td colspan={cols} class="muted">{props.empty}</td></tr> : props.conflicts.map((x) => (
+            <tr>
+              {props.withMember ? <td><MemberLink member={{ id: x.member_id, display_name: x.display_name }} /></td> : null}
+              <td><code>{x.code}</code></td>
+              <td>{x.message}</td>
+              <td><ConflictRefs conflict={x} /></td>
+              <td>{day(x.created_at)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export async function memberPage(c: Context<AppEnv>, csrf: string) {
   const id = c.req.param('id') ?? '';
   const member = await getMember(c.env.DB, id);
@@ -205,22 +231,7 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
       </div>
 
       <h2>Identity conflicts</h2>
-      <div class="table-wrap">
-        <table id="conflicts">
-          <caption>What identity resolution could not settle for this member on its own</caption>
-          <thead><tr><th scope="col">Code</th><th scope="col">Message</th><th scope="col">Refers to</th><th scope="col">Since</th></tr></thead>
-          <tbody>
-            {conflicts.length === 0 ? <tr><td colspan={4} class="muted">None: identity resolution settled everything about this member.</td></tr> : conflicts.map((x) => (
-              <tr>
-                <td><code>{x.code}</code></td>
-                <td>{x.message}</td>
-                <td><ConflictRefs conflict={x} /></td>
-                <td>{day(x.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ConflictsTable conflicts={conflicts} caption="What identity resolution could not settle for this member on its own" empty="None: identity resolution settled everything about this member." />
 
       <h2>Activity timeline</h2>
       <div class="table-wrap">

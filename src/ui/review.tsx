@@ -4,7 +4,7 @@ import { nowIso } from '../ids';
 import { decideLink, getLink, listLinks } from '../store/links';
 import { listConflicts, listSuggestions } from '../store/member-match';
 import { day, pct, render } from './kit';
-import { ConflictRefs, DuplicateActions, MemberLink } from './member';
+import { ConflictsTable, DuplicateActions, MemberLink } from './member';
 
 const PAGE = 100;
 /** Possible duplicates shown at once (best first; deciding them brings up the next) and newest conflicts shown. */
@@ -104,25 +104,12 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
 
       <h2 id="conflicts-review">Identity conflicts</h2>
       <p class="small muted">What identity resolution could not settle on its own (a CRM email on several records, a shared role mailbox, a name that does not match, …). Open the member to merge, link or correct it.</p>
-      <div class="table-wrap">
-        <table id="conflicts">
-          <caption>{conflicts.length === CONFLICTS ? `The newest ${CONFLICTS} identity conflicts` : `${conflicts.length} identity conflict${conflicts.length === 1 ? '' : 's'}`}, newest first</caption>
-          <thead>
-            <tr><th scope="col">Member</th><th scope="col">Code</th><th scope="col">Message</th><th scope="col">Refers to</th><th scope="col">Since</th></tr>
-          </thead>
-          <tbody>
-            {conflicts.length === 0 ? <tr><td colspan={5} class="muted">No identity conflicts: identity resolution settled every member on its own.</td></tr> : conflicts.map((x) => (
-              <tr>
-                <td><MemberLink member={{ id: x.member_id, display_name: x.display_name }} /></td>
-                <td><code>{x.code}</code></td>
-                <td>{x.message}</td>
-                <td><ConflictRefs conflict={x} /></td>
-                <td>{day(x.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ConflictsTable
+        withMember
+        conflicts={conflicts}
+        caption={`${conflicts.length === CONFLICTS ? `The newest ${CONFLICTS} identity conflicts` : `${conflicts.length} identity conflict${conflicts.length === 1 ? '' : 's'}`}, newest first`}
+        empty="No identity conflicts: identity resolution settled every member on its own."
+      />
     </>
   ));
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/env';
 import { catchUpMemberMatching, MATCH_ACTOR } from '../../src/members/match';
 import { markMatched, recordNotSame, unkeyedMembers, writeMemberKeys } from '../../src/store/member-match';
-import { mergeMembers } from '../../src/store/merges';
+import { writePlan } from '../../src/store/ingest';
+import { mergeMembers, mergeMembersMany } from '../../src/store/merges';
 import { identityConfigFor } from '../../src/sync/config';
 import { call, countRows, postJson, waitFor } from './helpers';
 
@@ -152,10 +153,56 @@ describe('member matching', () => {
     const now = new Date().toISOString();
     await env.DB.prepare(`INSERT INTO members (id, created_at, updated_at) VALUES ('mem_gen', '2025-03-01T00:00:00.000Z', ?)`).bind(now).run();
     const [read] = await unkeyedMembers(env.DB, ['mem_gen'], 10);
-    await writeMemberKeys(env.DB, new Map([['mem_gen', ['discord:gen']]]));
+    const gens = new Map([['mem_gen', read!.keys_gen]]);
+    await writeMemberKeys(env.DB, new Map([['mem_gen', ['discord:gen']]]), gens);
     // Ingestion adds an identity meanwhile (writePlan bumps keys_gen).
     await env.DB.prepare(`UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id = 'mem_gen'`).run();
     await markMatched(env.DB, [read!]);
     expect((await unkeyedMembers(env.DB, ['mem_gen'], 10)).map((m) => m.id)).toEqual(['mem_gen']);
+    // Nor do its stale keys overwrite newer ones.
+    await writeMemberKeys(env.DB, new Map([['mem_gen', ['discord:stale']]]), gens);
+    const { results } = await env.DB.prepare(`SELECT key FROM member_keys WHERE member_id = 'mem_gen'`).all<{ key: string }>();
+    expect(results.map((r) => r.key)).toEqual(['discord:gen']);
+  });
+
+  it('merges several members into one with a person\'s link each to the same contact: the person\'s decision moves, nothing fails', async () => {
+    const now = new Date().toISOString();
+    const link = (member: string, decidedBy: string | null, status: string) =>
+      env.DB.prepare(
+        `INSERT INTO links (member_id, crm, target_kind, crm_id, method, status, confidence, evidence, decided_by, decided_at, created_at, updated_at)
+         VALUES (?1, 'hubspot', 'contact', 'c-42', 'email', ?3, 0.9, '[]', ?2, ?4, ?4, ?4)`,
+      ).bind(member, decidedBy, status, now);
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO members (id, created_at, updated_at) VALUES ('mem_l_a', ?1, ?1), ('mem_l_b', ?1, ?1), ('mem_l_c', ?1, ?1)`).bind(now),
+      link('mem_l_a', null, 'auto'), link('mem_l_b', 'user:ana', 'rejected'), link('mem_l_c', 'user:ana', 'rejected'),
+    ]);
+    const results = await mergeMembersMany(env.DB, [{ into: 'mem_l_a', from: 'mem_l_b' }, { into: 'mem_l_a', from: 'mem_l_c' }], 'user:ana', false);
+    expect(results.map((r) => r.merged)).toEqual([true, true]);
+    // The person's rejection replaced automation's link on the survivor.
+    const survivor = await env.DB.prepare(`SELECT status, decided_by FROM links WHERE member_id = 'mem_l_a' AND crm_id = 'c-42'`).first();
+    expect(survivor).toEqual({ status: 'rejected', decided_by: 'user:ana' });
+    // Groups must be disjoint: a member merged away twice, or merged away and receiving, is refused before any write.
+    await expect(mergeMembersMany(env.DB, [{ into: 'x', from: 'y' }, { into: 'z', from: 'y' }], 'test', true)).rejects.toThrow(/merged away once/);
+    await expect(mergeMembersMany(env.DB, [{ into: 'x', from: 'y' }, { into: 'y', from: 'z' }], 'test', true)).rejects.toThrow(/merged away once/);
+  });
+
+  it('refuses to undo a merge into a member that was itself merged away, and never attaches identities to one', async () => {
+    const now = new Date().toISOString();
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO members (id, created_at, updated_at) VALUES ('mem_u_a', ?1, ?1), ('mem_u_b', ?1, ?1), ('mem_u_c', ?1, ?1)`).bind(now),
+      env.DB.prepare(`INSERT INTO identities (source, external_id, member_id, email_verified, is_bot, first_seen_at) VALUES ('discord', 'u-b', 'mem_u_b', 0, 0, ?1)`).bind(now),
+    ]);
+    expect((await mergeMembers(env.DB, 'mem_u_a', 'mem_u_b', 'user:ana')).merged).toBe(true);
+    expect((await mergeMembers(env.DB, 'mem_u_c', 'mem_u_a', 'user:ana')).merged).toBe(true);
+    const res = await postJson('/v1/members/mem_u_a/unmerge', {});
+    expect(res.status).toBe(409);
+    expect(await memberOf('discord', 'u-b')).toBe('mem_u_c');
+    // A message planned before mem_u_a was merged away fails (and is retried, planned again) instead of attaching to it.
+    const plan = {
+      members: [], changedIdentities: [], conflicts: [], activities: [],
+      newIdentities: [{ source: 'discord', external_id: 'u-late', member_id: 'mem_u_a', handle: null, handle_lc: null, email: null, email_verified: 0, name: null, company: null, is_bot: 0 }],
+    };
+    await expect(writePlan(env.DB, plan, { origin: 'test', receivedAt: now })).rejects.toThrow();
+    expect(await memberOf('discord', 'u-late')).toBeUndefined();
   });
 });

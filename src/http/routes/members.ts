@@ -141,6 +141,7 @@ members.post('/:id/unmerge', requireScope('configure'), async (c) => {
   requireMediaType(c, 'application/json');
   const body = parseWith(unmergeBody, parseJsonBody(await readBody(c.req.raw, 16_384)));
   const r = await unmergeChecked(c.env.DB, c.req.param('id'), body.merge_id ?? null, actorOf(c));
+  if (!r.ok && r.code === 'merged') throw new ApiError(409, 'member_merged', r.message);
   if (!r.ok) throw new ApiError(404, 'not_found', r.message, body.merge_id ? [{ path: 'merge_id', message: 'unknown or already undone' }] : []);
   return c.json(r.result);
 });
