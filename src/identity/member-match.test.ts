@@ -47,7 +47,7 @@ describe('planMemberMatches', () => {
     expect(plan.merges).toEqual([]);
     expect(plan.suggestions).toHaveLength(1);
     expect(plan.suggestions[0]).toMatchObject({ a: 'A', b: 'B', blocked: [] });
-    expect(plan.suggestions[0]!.reasons.join('; ')).toMatch(/same handle "adalove".*same full name "ada lovelace"/);
+    expect(plan.suggestions[0]!.reasons.join('; ')).toMatch(/same handle "adalove".*same full name "Ada Lovelace"/);
     expect(plan.suggestions[0]!.score).toBeGreaterThanOrEqual(config.members.suggest_min_score);
   });
 

@@ -114,7 +114,10 @@ describe('scoreMemberPair', () => {
   it('suggests on the same handle on two platforms plus the same name', () => {
     const s = scoreMemberPair(m('A', gh('1', { handle: 'adalove', name: 'Ada Lovelace' })), m('B', { source: 'discourse', id: 'adalove', handle: 'adalove', name: 'Ada Lovelace' }), config);
     expect(s.verdict).toBe('suggest');
-    expect(s.reasons).toEqual(['same handle "adalove" on two platforms', 'same full name "ada lovelace"']);
+    expect(s.reasons).toEqual(['same handle "adalove" on two platforms', 'same full name "Ada Lovelace"']);
+    // Compared folded, quoted as written: "Smith, Chloé" and "Chloe Smith" are the same name.
+    const folded = scoreMemberPair(m('A', gh('1', { handle: 'chloes', name: 'Smith, Chloé' })), m('B', slack('U1', { handle: 'chloes', name: 'Chloe Smith' })), config);
+    expect(folded.reasons).toEqual(['same handle "chloes" on two platforms', 'same full name "Smith, Chloé"']);
   });
   it('does not suggest on a name alone', () => {
     expect(scoreMemberPair(m('A', gh('1', { name: 'John Smith' })), m('B', slack('U1', { name: 'John Smith' })), config).verdict).toBe('none');

@@ -107,16 +107,17 @@ export function scoreMemberPair(a: MemberSnapshot, b: MemberSnapshot, config: Id
     score += w.same_handle;
     reasons.push(`same handle "${handles[0]?.slice(7)}" on two platforms`);
   }
-  const nameA = bestName(a.identities);
-  const nameB = bestName(b.identities);
+  // Compared folded ("Müller" = "Mueller", "Smith, John" = "John Smith"); reasons quote the names as written.
+  const [bestA, bestB] = [bestName(a.identities), bestName(b.identities)];
+  const [nameA, nameB] = [bestA.folded, bestB.folded];
   if (nameA !== '' && nameA === nameB && nameA.includes(' ')) {
     score += w.same_full_name;
-    reasons.push(`same full name "${nameA}"`);
+    reasons.push(`same full name "${bestA.raw}"`);
   } else if (nameA !== '' && nameB !== '') {
     const sim = jaroWinkler(nameA, nameB);
     if (sim >= config.links.name_similarity) {
       score += w.similar_name;
-      reasons.push(`similar names (${sim.toFixed(2)})`);
+      reasons.push(`similar names "${bestA.raw}" and "${bestB.raw}" (${sim.toFixed(2)})`);
     }
   }
   const companyA = new Set(a.identities.map((i) => normaliseCompanyName(i.company)).filter((c) => c !== ''));
@@ -129,11 +130,12 @@ export function scoreMemberPair(a: MemberSnapshot, b: MemberSnapshot, config: Id
   return { verdict: score >= config.members.suggest_min_score && reasons.length > 1 ? 'suggest' : 'none', score, reasons };
 }
 
-function bestName(identities: readonly IdentityInput[]): string {
-  let best = '';
+/** The fullest name a member's identities give: folded for comparing, and as written for reasons people read. */
+function bestName(identities: readonly IdentityInput[]): { folded: string; raw: string } {
+  let best = { folded: '', raw: '' };
   for (const i of identities) {
     const f = foldName(i.name);
-    if (f.split(' ').length > best.split(' ').length) best = f;
+    if (f.split(' ').length > best.folded.split(' ').length) best = { folded: f, raw: i.name!.trim() };
   }
   return best;
 }

@@ -173,6 +173,29 @@ describe('web app with the demo org', () => {
     }
   });
 
+  it('possible duplicate members: merging one pair and telling another apart', async () => {
+    await page.goto(`${base}/review#duplicates-review`);
+    const rows = page.locator('#duplicates tbody tr[data-pair]');
+    // The demo org has people whose GitHub commits carry the personal address they use elsewhere, unverified.
+    expect(await rows.count()).toBeGreaterThanOrEqual(2);
+    const [a, b] = (await rows.first().getAttribute('data-pair'))!.split(':');
+    await rows.first().getByRole('button', { name: /^Merge / }).click();
+    await page.waitForURL(/\/review\?done=/);
+    expect(await page.getByRole('status').textContent()).toMatch(new RegExp(`Merged ${b} into ${a}`));
+    const merged = await api<{ merged_into: string | null }>(`/v1/members/${b}`);
+    expect(merged.merged_into).toBe(a);
+    expect(await page.locator(`#duplicates tr[data-pair="${a}:${b}"]`).count()).toBe(0);
+
+    const next = (await rows.first().getAttribute('data-pair'))!;
+    await rows.first().getByRole('button', { name: /^Not the same person/ }).click();
+    await page.waitForURL(/\/review\?done=/);
+    expect(await page.locator(`#duplicates tr[data-pair="${next}"]`).count()).toBe(0);
+    const [x] = next.split(':');
+    const left = await api<{ data: { member_a: { id: string }; member_b: { id: string } }[] }>(`/v1/members/suggestions?member=${x}`);
+    expect(left.data.map((s) => `${s.member_a.id}:${s.member_b.id}`)).not.toContain(next);
+    await shot(page, 'review-duplicates');
+  });
+
   it('rules: invalid YAML is shown inline with its line; a proposal previews a difference', async () => {
     await page.goto(`${base}/rules`);
     const textarea = page.getByLabel(/Proposed rules.yaml/);

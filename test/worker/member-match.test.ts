@@ -70,7 +70,7 @@ describe('member matching', () => {
     const forum = (await memberOf('discourse', 'd-5002'))!;
     expect(forum).not.toBe(gh);
     const s = await waitFor(() => suggestionOf(gh, forum));
-    expect(JSON.parse(s.reasons)).toEqual(['same handle "linus-t" on two platforms', 'same full name "linus torvalds"']);
+    expect(JSON.parse(s.reasons)).toEqual(['same handle "linus-t" on two platforms', 'same full name "Linus Torvalds"']);
     expect(s.blocked).toBeNull();
     expect(await recordNotSame(env.DB, gh, forum, 'user:revops')).toBe('ok');
     expect(await suggestionOf(gh, forum)).toBeNull();
