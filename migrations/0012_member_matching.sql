@@ -36,3 +36,11 @@ CREATE TABLE member_suggestions (
 ) WITHOUT ROWID;
 CREATE INDEX member_suggestions_b ON member_suggestions (member_b);
 CREATE INDEX member_suggestions_score ON member_suggestions (score DESC, member_a DESC, member_b DESC);
+
+-- One chain of 'match' messages on the sync queue works through pending members at a time (src/members/match.ts):
+-- the chain's token holds this lease; a chain whose message was lost lets it lapse, and the next batch starts another.
+CREATE TABLE member_match_lease (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  token TEXT NOT NULL,
+  until TEXT NOT NULL
+);

@@ -34,7 +34,7 @@ export default {
     const results = await startAll(env, { trigger: 'cron' });
     log.info('scheduled sync', { results });
     try {
-      const matched = await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+      const matched = await catchUpMemberMatching(env, identityConfigFor(loadConfig(env)));
       if (matched.keyed) log.info('members matched', { ...matched });
     } catch (error) {
       log.error('member matching failed', { error });

@@ -1,6 +1,7 @@
 import { loadConfig, type Env } from '../env';
 import type { IdentityConfig } from '../identity';
-import { matchMembers } from '../members/match';
+import { MATCH_STATEMENTS, matchMembers, startMatchChain } from '../members/match';
+import { meteredD1, type D1Meter } from '../store/metered';
 import { identityConfigFor } from '../sync/config';
 import { newId } from '../ids';
 import type { Logger } from '../log';
@@ -17,13 +18,15 @@ export interface PoisonEnvelope {
 }
 
 /**
- * Stores one message's activities; resolves only after its rows are committed. With an identity configuration, the
- * members the batch concerns are then matched (merged on a verified identifier or when one activity names several,
- * suggested on weak evidence); the rows are stored either way, and members left unmatched are caught up by the cron.
+ * Stores one message's activities; resolves only after its rows are committed. With an identity configuration the
+ * members the message concerns are then matched (merged on a verified identifier or when one activity names several,
+ * suggested on weak evidence) through `matchDb`, unless it is null (the invocation's matching budget is spent).
+ * The rows are stored either way; members left pending (`matching` is not 'done') are matched by a chain of 'match'
+ * messages on the sync queue.
  */
-export async function applyActivityMessage(db: D1Database, msg: ActivityMessage, log?: Logger, identity?: IdentityConfig) {
+export async function applyActivityMessage(db: D1Database, msg: ActivityMessage, log?: Logger, identity?: IdentityConfig, matchDb?: D1Database | null) {
   if (msg.import && (await importChunkApplied(db, msg.import.job, msg.import.chunk))) {
-    return { inserted: 0, duplicates: 0, rowsWritten: 0, rowsRead: 0, skipped: true };
+    return { inserted: 0, duplicates: 0, rowsWritten: 0, rowsRead: 0, skipped: true, matching: 'done' as const };
   }
   const keys = batchIdentityKeys(msg.items);
   const stored = await loadIdentities(db, keys);
@@ -35,20 +38,21 @@ export async function applyActivityMessage(db: D1Database, msg: ActivityMessage,
   const held = joins && owners.length ? await accountsHeld(db, owners, [...singleAccount]) : new Map<string, [string, string][]>();
   const plan = planIngest(msg.items, stored, () => newId('mem'), { singleAccount, held });
   const outcome = await writePlan(db, plan, { origin: msg.origin, receivedAt: msg.received_at, importJob: msg.import });
-  if (!identity) return { ...outcome, skipped: false };
   const memberIds = [...new Set([...plan.newIdentities, ...plan.changedIdentities].map((i) => i.member_id).concat(plan.members.map((m) => m.id)))];
   // Members one activity names together by its own identities (a relay that knows both accounts). Identities joined
   // only through a verified email are matched by their keys instead, and blocked pairs are not re-judged per activity.
   const together = msg.items
     .map((item) => [...new Set(item.member.identities.map((i) => stored.get(identityKey(i.source, canonicalExternalId(i.source, i.id)))?.member_id).filter((m): m is string => !!m))])
     .filter((g) => g.length > 1);
+  if (!memberIds.length && !together.length) return { ...outcome, skipped: false, matching: 'done' as const };
+  if (!identity || matchDb === null) return { ...outcome, skipped: false, matching: 'skipped' as const };
   try {
-    const matched = memberIds.length || together.length ? await matchMembers(db, identity, { memberIds, together }) : null;
-    return { ...outcome, skipped: false, ...(matched ? { members_keyed: matched.keyed, members_merged: matched.merged, merge_suggestions: matched.suggested } : {}) };
+    const matched = await matchMembers(matchDb ?? db, identity, { memberIds, together });
+    return { ...outcome, skipped: false, matching: 'done' as const, members_keyed: matched.keyed, members_merged: matched.merged, merge_suggestions: matched.suggested };
   } catch (error) {
-    // The activities are committed; the members stay marked unkeyed for the cron.
-    log?.warn('member matching failed; the cron retries it', { error, members: memberIds.length });
-    return { ...outcome, skipped: false };
+    // The activities are committed; the members stay pending for the matching chain.
+    log?.warn('member matching failed; left to the matching chain', { error, members: memberIds.length });
+    return { ...outcome, skipped: false, matching: 'failed' as const };
   }
 }
 
@@ -66,6 +70,9 @@ export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, 
   } catch (error) {
     log.error('member matching off: the configuration does not load', { error });
   }
+  const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0 };
+  const matchDb = meteredD1(env.DB, meter);
+  let leftPending = false;
   for (const message of batch.messages) {
     const parsed = activityMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -78,7 +85,9 @@ export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, 
       continue;
     }
     try {
-      const outcome = await applyActivityMessage(env.DB, parsed.data, log, identity);
+      // Matching stops at the invocation's statement budget; what it leaves is handed to the matching chain below.
+      const outcome = await applyActivityMessage(env.DB, parsed.data, log, identity, meter.queries + 40 <= MATCH_STATEMENTS ? matchDb : null);
+      if (outcome.matching !== 'done') leftPending = true;
       log.info('activities stored', { message_id: message.id, origin: parsed.data.origin, ...outcome });
       inserted += outcome.inserted;
       message.ack();
@@ -86,6 +95,13 @@ export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, 
       const delaySeconds = retryDelaySeconds(message.attempts);
       log.warn('storing activities failed; will retry', { message_id: message.id, attempts: message.attempts, delaySeconds, error });
       message.retry({ delaySeconds });
+    }
+  }
+  if (leftPending && identity) {
+    try {
+      await startMatchChain(env);
+    } catch (error) {
+      log.warn('could not start member matching; the cron will', { error });
     }
   }
   // New activity reaches the CRM through a debounced incremental run, not the cron.

@@ -1,16 +1,21 @@
+import type { Env } from '../env';
 import type { IdentityConfig, MemberDecision } from '../identity';
+import { newId } from '../ids';
+import type { Logger } from '../log';
+import { meteredD1, type D1Meter } from '../store/metered';
 import { memberKeyList, planMemberMatches } from '../identity/member-match';
 import { mergeMembersMany } from '../store/merges';
 import { identitiesOfMembers } from '../store/members';
 import {
-  liveMembers, markMatched, memberDecisionsOf, membersSharingKeys, saveSuggestions, unkeyedMembers, writeMemberKeys,
+  claimMatchLease, liveMembers, markMatched, releaseMatchLease, memberDecisionsOf, membersSharingKeys, saveSuggestions, unkeyedMembers, writeMemberKeys,
 } from '../store/member-match';
 
 /**
  * Member matching, applied: members whose identities changed are keyed, compared with the members sharing a key, and
  * merged (a verified identifier, or one activity naming both), suggested for review, or left alone — the plan is
- * src/identity/member-match.ts. Ingestion runs it for the members of each batch; the cron catches up on any left
- * unkeyed (members from before migration 0012, or a batch whose matching failed after its activities were stored).
+ * src/identity/member-match.ts. Ingestion runs it for the members of each message within a statement budget per
+ * invocation; members it leaves pending (past the budget, from before migration 0012, or after a failure) are worked
+ * through by a chain of 'match' messages on the sync queue, which ingestion and the cron start.
  */
 
 /** A key held by more members than this (a common name, a shared mailbox) is no evidence about any two of them. */
@@ -72,17 +77,54 @@ export async function matchMembers(
 }
 
 /**
- * The cron's catch-up: members left unkeyed (from before member matching, or a batch whose matching failed), a batch
- * at a time, for at most `rounds` batches (about 10 D1 statements each, well inside one invocation's 1,000).
+ * D1 statements matching may spend in one invocation (D1 allows 1,000): a round is about 12 statements, or about 40
+ * with merges, so this leaves room for whatever else the invocation does.
  */
-export async function catchUpMemberMatching(db: D1Database, config: IdentityConfig, rounds = 25): Promise<MatchOutcome> {
+export const MATCH_STATEMENTS = 400;
+
+/**
+ * Rounds of matching over pending members (oldest first) until none is left or `maxStatements` are spent. `more`:
+ * pending members remain.
+ */
+export async function matchPending(db: D1Database, config: IdentityConfig, maxStatements = MATCH_STATEMENTS): Promise<MatchOutcome & { more: boolean }> {
+  const meter: D1Meter = { rowsRead: 0, rowsWritten: 0, queries: 0 };
+  const mdb = meteredD1(db, meter);
   const total: MatchOutcome = { keyed: 0, merged: 0, suggested: 0 };
-  for (let i = 0; i < rounds; i++) {
-    const r = await matchMembers(db, config);
+  for (;;) {
+    const r = await matchMembers(mdb, config);
     total.keyed += r.keyed;
     total.merged += r.merged;
     total.suggested += r.suggested;
-    if (r.keyed < MATCH_BATCH) break;
+    if (r.keyed < MATCH_BATCH) return { ...total, more: false };
+    if (meter.queries + 40 > maxStatements) return { ...total, more: true };
   }
-  return total;
+}
+
+/** The cron's catch-up: members left pending (from before member matching, or past an invocation's budget). */
+export async function catchUpMemberMatching(env: Env, config: IdentityConfig): Promise<MatchOutcome> {
+  const r = await matchPending(env.DB, config);
+  if (r.more) await startMatchChain(env);
+  return r;
+}
+
+const LEASE_MS = 2 * 60_000;
+
+/** Asks the sync queue to work through pending members (one chain at a time; see matchChainStep). */
+export async function startMatchChain(env: Env): Promise<void> {
+  await env.SYNC.send({ kind: 'match' }, { contentType: 'json' });
+}
+
+/**
+ * One message of the chain that works through pending members when ingestion leaves more than its invocations can
+ * match (a large import): a budget's worth of rounds, then the next message, under one lease so concurrent chains do
+ * not repeat each other's work. A message that finds another chain holding the lease does nothing: that chain goes on
+ * until no member is pending.
+ */
+export async function matchChainStep(env: Env, config: IdentityConfig, token: string | null, log: Logger): Promise<void> {
+  const mine = token ?? newId('mml');
+  if (!(await claimMatchLease(env.DB, mine, LEASE_MS))) return;
+  const r = await matchPending(env.DB, config);
+  log.info('members matched', { keyed: r.keyed, merged: r.merged, suggested: r.suggested, more: r.more });
+  if (r.more) await env.SYNC.send({ kind: 'match', token: mine }, { contentType: 'json' });
+  else await releaseMatchLease(env.DB, mine);
 }

@@ -7,6 +7,32 @@ import { nowIso } from '../ids';
 const json = (v: unknown) => JSON.stringify(v);
 export const orderedPair = (a: string, b: string) => (a < b ? [a, b] : [b, a]) as [string, string];
 
+/**
+ * Claims (or, with the chain's own token, extends) the lease of the chain that works through pending members: true for
+ * one chain at a time, or for anyone once it has lapsed.
+ */
+export async function claimMatchLease(db: D1Database, token: string, ms: number): Promise<boolean> {
+  const now = Date.now();
+  const r = await db
+    .prepare(
+      `INSERT INTO member_match_lease (id, token, until) VALUES (1, ?1, ?2)
+       ON CONFLICT (id) DO UPDATE SET token = excluded.token, until = excluded.until
+        WHERE member_match_lease.token = ?1 OR member_match_lease.until < ?3`,
+    )
+    .bind(token, new Date(now + ms).toISOString(), new Date(now).toISOString())
+    .run();
+  return r.meta.changes === 1;
+}
+
+export async function releaseMatchLease(db: D1Database, token: string): Promise<void> {
+  await db.prepare('UPDATE member_match_lease SET until = ?2 WHERE token = ?1').bind(token, new Date(0).toISOString()).run();
+}
+
+/** Whether any live member waits to be matched (one row through the partial index). */
+export async function anyUnkeyed(db: D1Database): Promise<boolean> {
+  return (await db.prepare('SELECT 1 AS x FROM members WHERE keys_at IS NULL AND merged_into IS NULL LIMIT 1').first()) !== null;
+}
+
 export interface PendingMember {
   id: string;
   created_at: string;

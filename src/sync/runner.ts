@@ -5,7 +5,8 @@ import type { Logger } from '../log';
 import {
   claimTick, createRunWithLease, endRun, getRun, releaseTick, requestRerun, saveStepStmt, type RunRow,
 } from '../store/sync';
-import { loadActiveConfig, RulesInvalidError } from './config';
+import { identityConfigFor, loadActiveConfig, RulesInvalidError } from './config';
+import { matchChainStep } from '../members/match';
 import { HEAVY_ROWS_READ, meteredD1, topStatements, type D1Meter } from '../store/metered';
 import { createConnector, type GateFactory } from './connectors';
 import { addCounts, resolverFor, type RunContext, type StepResult } from './context';
@@ -170,6 +171,7 @@ export async function handleSyncMessage(env: Env, msg: SyncMessage, log: Logger,
     return;
   }
   if (msg.kind === 'preview') return previewStep(env, msg, log);
+  if (msg.kind === 'match') return matchChainStep(env, identityConfigFor(loadConfig(env)), msg.token ?? null, log);
   await runStep(env, msg, log, gateFor);
 }
 

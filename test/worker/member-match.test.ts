@@ -1,7 +1,11 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/env';
-import { catchUpMemberMatching, MATCH_ACTOR } from '../../src/members/match';
+import { applyActivityMessage } from '../../src/ingest/consumer';
+import { activityMessageSchema } from '../../src/ingest/message';
+import { createLogger } from '../../src/log';
+import { catchUpMemberMatching, MATCH_ACTOR, matchChainStep } from '../../src/members/match';
+import { claimMatchLease } from '../../src/store/member-match';
 import { markMatched, recordNotSame, unkeyedMembers, writeMemberKeys } from '../../src/store/member-match';
 import { writePlan } from '../../src/store/ingest';
 import { mergeMembers, mergeMembersMany } from '../../src/store/merges';
@@ -55,7 +59,7 @@ describe('member matching', () => {
     const undo = await postJson(`/v1/members/${gh}/unmerge`, { merge_id: merge!.id });
     expect(undo.status, await undo.clone().text()).toBe(200);
     expect(await memberOf('slack', 'U5001')).toBe(slackMember);
-    await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+    await catchUpMemberMatching(env, identityConfigFor(loadConfig(env)));
     await ingest(item('slack', 'slack.message', [{ source: 'slack', id: 'U5001', handle: 'grace', email: 'grace@hopper.dev', name: 'Grace M. Hopper' }]));
     await keyed(slackMember);
     expect(await memberOf('slack', 'U5001')).toBe(slackMember);
@@ -114,13 +118,13 @@ describe('member matching', () => {
          VALUES ('github', '5006', 'mem_old_a', 'olda', 'olda', 'old@acme.dev', 1, 0, ?1), ('email', 'old@acme.dev', 'mem_old_b', NULL, 'old@acme.dev', 'old@acme.dev', 1, 0, ?1)`,
       ).bind(now),
     ]);
-    const r = await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+    const r = await catchUpMemberMatching(env, identityConfigFor(loadConfig(env)));
     expect(r.keyed).toBeGreaterThanOrEqual(2);
     expect(r.merged).toBeGreaterThanOrEqual(1);
     expect(await memberOf('email', 'old@acme.dev')).toBe('mem_old_a');
     expect(await countRows('members', 'keys_at IS NULL AND merged_into IS NULL')).toBe(0);
     // Nothing left: a second pass does nothing.
-    expect(await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)))).toEqual({ keyed: 0, merged: 0, suggested: 0 });
+    expect(await catchUpMemberMatching(env, identityConfigFor(loadConfig(env)))).toMatchObject({ keyed: 0, merged: 0, suggested: 0 });
     expect((await call('/v1/members/mem_old_b')).status).not.toBe(500);
   });
 
@@ -144,7 +148,7 @@ describe('member matching', () => {
     // A gains C's verified email: a strong key, but "B is not C" now holds for A.
     await env.DB.prepare(`INSERT INTO identities (source, external_id, member_id, email, email_verified, is_bot, first_seen_at) VALUES ('email', 'pc@acme.dev', 'mem_p_a', 'pc@acme.dev', 1, 0, ?)`).bind(now).run();
     await env.DB.prepare(`UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN ('mem_p_a', 'mem_p_c')`).run();
-    await catchUpMemberMatching(env.DB, identityConfigFor(loadConfig(env)));
+    await catchUpMemberMatching(env, identityConfigFor(loadConfig(env)));
     expect(await memberOf('discourse', 'p-c')).toBe('mem_p_c');
     expect(await suggestionOf('mem_p_a', 'mem_p_c')).toBeNull();
   });
@@ -204,5 +208,29 @@ describe('member matching', () => {
     };
     await expect(writePlan(env.DB, plan, { origin: 'test', receivedAt: now })).rejects.toThrow();
     expect(await memberOf('discord', 'u-late')).toBeUndefined();
+  });
+
+  it('members an invocation had no budget to match are matched by the chain on the sync queue, one chain at a time', async () => {
+    const identity = identityConfigFor(loadConfig(env));
+    const msg = (source: string, id: string) => activityMessageSchema.parse({
+      v: 1, origin: 'test', received_at: new Date().toISOString(),
+      items: [item(source, `${source}.message`, [{ source, id, handle: `budget-${id}`, email: 'budget@chain.dev', email_verified: true }])],
+    });
+    await applyActivityMessage(env.DB, msg('github', '9101'), undefined, identity);
+    // The next message's invocation has spent its matching budget: stored, left pending.
+    const out = await applyActivityMessage(env.DB, msg('discourse', 'b-9101'), undefined, identity, null);
+    expect(out.matching).toBe('skipped');
+    const forum = (await memberOf('discourse', 'b-9101'))!;
+    // Joined at ingestion already through the verified email identity; pending for matching all the same.
+    expect(await env.DB.prepare('SELECT keys_at FROM members WHERE id = ?').bind(forum).first('keys_at')).toBeNull();
+    // Another chain holds the lease: this message does nothing.
+    expect(await claimMatchLease(env.DB, 'other-chain', 60_000)).toBe(true);
+    await matchChainStep(env, identity, null, createLogger({}, 'error'));
+    expect(await env.DB.prepare('SELECT keys_at FROM members WHERE id = ?').bind(forum).first('keys_at')).toBeNull();
+    // That chain goes on with its token and matches everything pending.
+    await matchChainStep(env, identity, 'other-chain', createLogger({}, 'error'));
+    expect(await countRows('members', 'keys_at IS NULL AND merged_into IS NULL')).toBe(0);
+    // Done: the lease is free for the next chain.
+    expect(await claimMatchLease(env.DB, 'next-chain', 60_000)).toBe(true);
   });
 });
