@@ -1,6 +1,6 @@
 import { loadConfig, type Env } from '../env';
 import type { IdentityConfig } from '../identity';
-import { MATCH_STATEMENTS, matchMembers, startMatchChain } from '../members/match';
+import { MATCH_BATCH, MATCH_STATEMENTS, matchMembers, startMatchChain } from '../members/match';
 import { meteredD1, type D1Meter } from '../store/metered';
 import { identityConfigFor } from '../sync/config';
 import { newId } from '../ids';
@@ -48,7 +48,9 @@ export async function applyActivityMessage(db: D1Database, msg: ActivityMessage,
   if (!identity || matchDb === null) return { ...outcome, skipped: false, matching: 'skipped' as const };
   try {
     const matched = await matchMembers(matchDb ?? db, identity, { memberIds, together });
-    return { ...outcome, skipped: false, matching: 'done' as const, members_keyed: matched.keyed, members_merged: matched.merged, merge_suggestions: matched.suggested };
+    // A message with more new members than one matching batch leaves the rest pending for the chain.
+    const matching = memberIds.length > MATCH_BATCH ? ('partial' as const) : ('done' as const);
+    return { ...outcome, skipped: false, matching, members_keyed: matched.keyed, members_merged: matched.merged, merge_suggestions: matched.suggested };
   } catch (error) {
     // The activities are committed; the members stay pending for the matching chain.
     log?.warn('member matching failed; left to the matching chain', { error, members: memberIds.length });
