@@ -9,7 +9,7 @@
  */
 import type { IdentityConfig } from './config';
 import { contextFor } from './context';
-import { blockers, scoreMemberPair, type MemberDecisions } from './merge';
+import { blockers, latestMemberDecision, scoreMemberPair, type MemberDecisions } from './merge';
 import { memberLookupKeys, strongKeysShared } from './member-keys';
 import type { MemberSnapshot } from './types';
 
@@ -142,14 +142,7 @@ export function planMemberMatches(input: MatchInput, config: IdentityConfig): Ma
   return { merges, suggestions: [...out.values()], cleared: cleared.filter(([a, b]) => !out.has(pairKey(a, b))) };
 }
 
-function decidedNotSame(a: string, b: string, decisions: MemberDecisions): boolean {
-  let latest: { decision: string; decidedAt: string } | undefined;
-  for (const d of decisions.members ?? []) {
-    if (!((d.memberA === a && d.memberB === b) || (d.memberA === b && d.memberB === a))) continue;
-    if (!latest || latest.decidedAt <= d.decidedAt) latest = d;
-  }
-  return latest?.decision === 'not_same';
-}
+const decidedNotSame = (a: string, b: string, decisions: MemberDecisions) => latestMemberDecision(a, b, decisions)?.decision === 'not_same';
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

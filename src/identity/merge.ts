@@ -52,7 +52,8 @@ export function blockers(a: readonly IdentityInput[], b: readonly IdentityInput[
   return [...new Set(out)];
 }
 
-function latestMemberDecision(a: string, b: string, decisions: MemberDecisions): MemberDecision | undefined {
+/** A person's latest decision about two members, either way round. */
+export function latestMemberDecision(a: string, b: string, decisions: MemberDecisions): MemberDecision | undefined {
   let latest: MemberDecision | undefined;
   for (const d of decisions.members ?? []) {
     if (!((d.memberA === a && d.memberB === b) || (d.memberA === b && d.memberB === a))) continue;

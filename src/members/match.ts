@@ -51,7 +51,11 @@ export async function matchMembers(
 
     const candidates = await membersSharingKeys(db, keys, MAX_MEMBERS_PER_KEY);
     const everyone = [...new Set([...subjects.keys(), ...named, ...[...candidates.values()].flatMap((s) => [...s])])];
-    const [live, identities, decisions] = await Promise.all([liveMembers(db, everyone), identitiesOfMembers(db, everyone), memberDecisionsOf(db, everyone)]);
+    // The subjects' identities are already read; only the others' are.
+    const [live, others, decisions] = await Promise.all([
+      liveMembers(db, everyone), identitiesOfMembers(db, everyone.filter((id) => !subjects.has(id))), memberDecisionsOf(db, everyone),
+    ]);
+    const identities = new Map([...subjects, ...others]);
     const members = new Map([...identities].filter(([id]) => live.has(id)).map(([memberId, ids]) => [memberId, { memberId, identities: ids }]));
     const plan = planMemberMatches({
       subjects: [...subjects.keys()].filter((id) => members.has(id)).map((id) => members.get(id)!),

@@ -242,23 +242,13 @@ export async function recordNotSame(db: D1Database, x: string, y: string, actor:
 }
 
 /**
- * Statements a merge or unmerge adds: the member that gained (or both, after an unmerge) is matched again; a
- * merged-away member's keys and suggestions go, and it is never matched again.
+ * Statements an unmerge adds: both members are matched again, and suggestions about either go, since they may rest on
+ * identities that moved (matching both again rebuilds the valid ones). A merge does its own (mergeMembersMany).
  */
-export function rekeyAfterMergeStmts(db: D1Database, into: string, from: string, merged: boolean): D1PreparedStatement[] {
-  const pending = merged ? [into] : [into, from];
+export function rekeyAfterUnmergeStmts(db: D1Database, into: string, from: string): D1PreparedStatement[] {
   return [
-    db.prepare('UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN (SELECT value FROM json_each(?1))').bind(json(pending)),
-    // After an unmerge, suggestions about either may rest on identities that moved: matching both again rebuilds them.
-    merged
-      ? db.prepare('DELETE FROM member_suggestions WHERE (member_a = ?1 AND member_b = ?2) OR (member_a = ?2 AND member_b = ?1)').bind(into, from)
-      : db.prepare('DELETE FROM member_suggestions WHERE member_a IN (?1, ?2) OR member_b IN (?1, ?2)').bind(into, from),
-    ...(merged
-      ? [
-        db.prepare('DELETE FROM member_keys WHERE member_id = ?').bind(from),
-        db.prepare('DELETE FROM member_suggestions WHERE member_a = ?1 OR member_b = ?1').bind(from),
-      ]
-      : []),
+    db.prepare('UPDATE members SET keys_at = NULL, keys_gen = keys_gen + 1 WHERE id IN (?1, ?2)').bind(into, from),
+    db.prepare('DELETE FROM member_suggestions WHERE member_a IN (?1, ?2) OR member_b IN (?1, ?2)').bind(into, from),
   ];
 }
 

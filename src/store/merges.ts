@@ -1,12 +1,11 @@
 import { newId, nowIso } from '../ids';
-import { rekeyAfterMergeStmts } from './member-match';
+import { orderedPair as pair, rekeyAfterUnmergeStmts } from './member-match';
 
 /**
  * Reversible merges. Identities (and the activities that came through them) move between members; the move is recorded
  * with the identity ids so an unmerge restores exactly what it moved. People's decisions are stored as member
  * decisions, which ingestion and resolution never override.
  */
-const pair = (a: string, b: string) => (a < b ? [a, b] : [b, a]) as [string, string];
 
 function dirtyMembersStmt(db: D1Database, memberIds: string[]) {
   return db
@@ -159,7 +158,7 @@ export async function unmerge(db: D1Database, merge: MergeRow, actor: string) {
     db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.unmerge', ?)`)
       .bind(now, actor, JSON.stringify({ merge_id: merge.id, into: merge.into_member, from: merge.from_member })),
     dirtyMembersStmt(db, [merge.into_member, merge.from_member]),
-    ...rekeyAfterMergeStmts(db, merge.into_member, merge.from_member, false),
+    ...rekeyAfterUnmergeStmts(db, merge.into_member, merge.from_member),
   ]);
   return { merge_id: merge.id, restored_member: merge.from_member };
 }
