@@ -25,7 +25,7 @@ describe('identity config', () => {
     const r = parseIdentityConfig('version: 1\norganisation:\n  domains: []\n  domian: x\n');
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.issues[0]).toMatchObject({ path: 'organisation.domian', line: 4 });
+    expect(r.issues[0]).toMatchObject({ path: 'organisation', line: 4, column: 3, message: 'unknown field(s) "domian"' });
   });
 
   it('reports bad regexes and bad domains', () => {

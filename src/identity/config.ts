@@ -2,8 +2,8 @@
  * mappings/identity.yaml: thresholds and lists that decide what identity resolution does automatically. Parsed with the
  * yaml package (keeping positions) and checked with zod, so every error names the line:column and the field path.
  */
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import * as z from 'zod';
+import { formatIssue, parseYaml, type SourceIssue } from '../rules/parse';
 
 /** Providers known to deliver `local+tag@` to `local@` (see docs/identity.md); Yahoo uses `-` aliases, so it is absent. */
 const DEFAULT_PLUS_TAG_PROVIDERS = [
@@ -114,67 +114,24 @@ export const identityConfigSchema = z
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;
 
-export interface ConfigIssue {
-  path: string;
-  message: string;
-  line: number | null;
-  column: number | null;
-}
+export type ConfigIssue = SourceIssue;
 
 export type ConfigResult = { ok: true; config: IdentityConfig } | { ok: false; issues: ConfigIssue[] };
 
-/** The nearest node that exists for a path: a missing field points at its parent object. */
-function positionOf(doc: Document, path: readonly PropertyKey[], lc: LineCounter): { line: number; column: number } | null {
-  for (let depth = path.length; depth >= 0; depth--) {
-    const node: unknown = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return { line: pos.line, column: pos.col };
-    }
-  }
-  return null;
-}
-
-/** Parses the YAML text of mappings/identity.yaml. Never throws: problems come back as issues with positions. */
-export function parseIdentityConfig(text: string): ConfigResult {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      issues: doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return { path: '', message: e.message, line: pos.line, column: pos.col };
-      }),
-    };
-  }
-  let js: unknown;
-  try {
-    js = doc.toJS();
-  } catch (e) {
-    // An alias to an anchor that does not exist is valid syntax without a value.
-    return { ok: false, issues: [{ path: '', message: e instanceof Error ? e.message : String(e), line: 1, column: 1 }] };
-  }
-  const parsed = identityConfigSchema.safeParse(js);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  return {
-    ok: false,
-    issues: parsed.error.issues.map((issue) => {
-      // An unrecognised key is reported on its parent object; point at the key itself.
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const path = keys.length > 0 ? [...issue.path, keys[0] ?? ''] : issue.path;
-      const pos = positionOf(doc, path, lc);
-      return { path: path.map(String).join('.'), message: issue.message, line: pos?.line ?? null, column: pos?.column ?? null };
-    }),
-  };
+/**
+ * Parses the YAML text of mappings/identity.yaml with the parser every mappings/ file uses, so issues read the same
+ * (file:line:column, field path) in mappings:check, CI and errors. Never throws.
+ */
+export function parseIdentityConfig(text: string, file = 'mappings/identity.yaml'): ConfigResult {
+  const result = parseYaml(text, identityConfigSchema, file);
+  return result.ok ? { ok: true, config: result.value } : { ok: false, issues: result.issues };
 }
 
 /** For code paths that cannot continue without a valid file (bench, CLI): throws one readable message. */
 export function loadIdentityConfig(text: string, fileName = 'mappings/identity.yaml'): IdentityConfig {
-  const result = parseIdentityConfig(text);
+  const result = parseIdentityConfig(text, fileName);
   if (result.ok) return result.config;
-  const lines = result.issues.map((i) => `${fileName}:${i.line ?? '?'}:${i.column ?? '?'} ${i.path || '(root)'}: ${i.message}`);
-  throw new Error(`invalid identity config\n${lines.join('\n')}`);
+  throw new Error(`invalid identity config\n${result.issues.map(formatIssue).join('\n')}`);
 }
 
 /** Defaults for every optional field; tests and benches start from this. */

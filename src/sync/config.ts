@@ -1,6 +1,6 @@
 import type { FieldMapping } from '../crm/types';
 import type { Config, CrmName } from '../env';
-import { loadIdentityConfig, type IdentityConfig } from '../identity';
+import { parseIdentityConfig, type IdentityConfig } from '../identity';
 import { formatIssue, loadRules, parseFieldMapping, type Rules } from '../rules';
 import { BUNDLED_MAPPINGS } from '../rules/bundled';
 import { activeRules, type RulesKind } from '../store/rules';
@@ -51,7 +51,10 @@ const identityCache = new WeakMap<Config, IdentityConfig>();
 export function identityConfigFor(config: Config): IdentityConfig {
   let identity = identityCache.get(config);
   if (!identity) {
-    const shipped = loadIdentityConfig(BUNDLED_MAPPINGS.identity);
+    // mappings:check fails CI on an invalid file; should one ship anyway, a run ends as failed with its reasons.
+    const parsed = parseIdentityConfig(BUNDLED_MAPPINGS.identity);
+    if (!parsed.ok) throw new RulesInvalidError('identity', parsed.issues.map(formatIssue));
+    const shipped = parsed.config;
     identity = { ...shipped, organisation: { domains: [...new Set([...shipped.organisation.domains, ...config.ORG_DOMAINS])] } };
     identityCache.set(config, identity);
   }

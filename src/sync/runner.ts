@@ -171,7 +171,18 @@ export async function handleSyncMessage(env: Env, msg: SyncMessage, log: Logger,
     return;
   }
   if (msg.kind === 'preview') return previewStep(env, msg, log);
-  if (msg.kind === 'match') return matchChainStep(env, identityConfigFor(loadConfig(env)), msg.token ?? null, log);
+  if (msg.kind === 'match') {
+    let identity;
+    try {
+      identity = identityConfigFor(loadConfig(env));
+    } catch (error) {
+      // Retrying cannot fix a shipped file: members stay pending, and the cron resumes matching once it is fixed.
+      if (!(error instanceof RulesInvalidError)) throw error;
+      log.error('member matching off: the configuration does not load', { error });
+      return;
+    }
+    return matchChainStep(env, identity, msg.token ?? null, log);
+  }
   await runStep(env, msg, log, gateFor);
 }
 
