@@ -161,3 +161,23 @@ describe('POST /webhooks/discourse', () => {
     expect(row.url).toContain('https://forum.example.com/t/rate-limits/77');
   });
 });
+
+describe('a webhook whose secret is not set', () => {
+  it('answers 503 not_configured every time, never 429, and stores nothing', async () => {
+    const { createApp } = await import('../../src/http/app');
+    const app = createApp();
+    const unconfigured = { ...env, GITHUB_WEBHOOK_SECRET: '', SLACK_SIGNING_SECRET: '' };
+    const before = await countRows('activities');
+    // More requests than the limiter allows a sender per path per minute (150 here, a little more across a window
+    // edge): the limiter must not be what answers.
+    for (let n = 0; n < 340; n++) {
+      const path = n < 320 ? '/webhooks/github' : '/webhooks/slack';
+      const res = await app.request(path, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, unconfigured);
+      expect(res.status).toBe(503);
+      const body = await res.json<{ error: { code: string; message: string } }>();
+      expect(body.error.code).toBe('not_configured');
+      expect(body.error.message).toContain(n < 320 ? 'GITHUB_WEBHOOK_SECRET' : 'SLACK_SIGNING_SECRET');
+    }
+    expect(await countRows('activities')).toBe(before);
+  });
+});

@@ -13,18 +13,29 @@ import { byClient, rateLimit } from '../ratelimit';
 
 export const webhooks = new Hono<AppEnv>();
 
+type SecretName = 'GITHUB_WEBHOOK_SECRET' | 'SLACK_SIGNING_SECRET' | 'DISCOURSE_WEBHOOK_SECRET' | 'HUBSPOT_CLIENT_SECRET';
+const SECRET_OF: Record<string, SecretName> = {
+  github: 'GITHUB_WEBHOOK_SECRET', slack: 'SLACK_SIGNING_SECRET', discourse: 'DISCOURSE_WEBHOOK_SECRET', hubspot: 'HUBSPOT_CLIENT_SECRET',
+};
+
+function secretOf(c: Context<AppEnv>, name: SecretName) {
+  const secret = c.get('config')[name];
+  if (!secret) throw new ApiError(503, 'not_configured', `${name} is not set; this webhook is disabled`);
+  return secret;
+}
+
+// A disabled webhook says so (503) before the limiter: a sender retrying it must see why, not a 429 that hides it.
+webhooks.use('*', async (c, next) => {
+  const name = SECRET_OF[c.req.path.split('/').pop() ?? ''];
+  if (name) secretOf(c, name);
+  await next();
+});
 webhooks.use('*', rateLimit(byClient));
 
 type Normalised =
   | { kind: 'activities'; activities: ActivityInput[] }
   | { kind: 'ignored'; reason: string }
   | { kind: 'invalid'; issues: { path: string; message: string }[] };
-
-function secretOf(c: Context<AppEnv>, name: 'GITHUB_WEBHOOK_SECRET' | 'SLACK_SIGNING_SECRET' | 'DISCOURSE_WEBHOOK_SECRET') {
-  const secret = c.get('config')[name];
-  if (!secret) throw new ApiError(503, 'not_configured', `${name} is not set; this webhook is disabled`);
-  return secret;
-}
 
 /** The shared tail of every webhook: dedupe on the delivery id, enqueue, answer 202. */
 async function accept(c: Context<AppEnv>, source: string, deliveryId: string | null, result: Normalised) {
