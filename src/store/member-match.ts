@@ -179,6 +179,8 @@ export async function saveSuggestions(db: D1Database, save: readonly SuggestionW
 export interface SuggestionView {
   member_a: { id: string; display_name: string | null };
   member_b: { id: string; display_name: string | null };
+  /** The member a merge keeps: the older, as automation keeps (its id is the one the CRM links and URLs know). */
+  keep: string;
   score: number;
   reasons: string[];
   /** Set when the pair shares a verified identifier but cannot be one member: only "not the same person" applies. */
@@ -187,15 +189,41 @@ export interface SuggestionView {
   updated_at: string;
 }
 
-type SuggestionRow = { member_a: string; member_b: string; score: number; reasons: string; blocked: string | null; created_at: string; updated_at: string; name_a: string | null; name_b: string | null };
+type SuggestionRow = {
+  member_a: string; member_b: string; score: number; reasons: string; blocked: string | null; created_at: string; updated_at: string;
+  name_a: string | null; name_b: string | null; since_a: string; since_b: string;
+};
+
+export type SuggestionAfter = { score: number; a: string; b: string };
+
+/** Keyset cursor of the suggestion list: the last row's (score, member_a, member_b) as base64url JSON. */
+export function suggestionCursor(s: SuggestionView): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([s.score, s.member_a.id, s.member_b.id]));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The position a cursor from `suggestionCursor` names, or null for anything else. */
+export function decodeSuggestionCursor(raw: string): SuggestionAfter | null {
+  try {
+    if (!/^[A-Za-z0-9_-]+$/.test(raw)) return null;
+    const bytes = Uint8Array.from(atob(raw.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+    const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string' && typeof v[2] === 'string') {
+      return { score: v[0], a: v[1], b: v[2] };
+    }
+  } catch {
+    // not base64url JSON
+  }
+  return null;
+}
 
 /** Open merge suggestions, best first (keyset on score, then the pair); `member`: those about one member. */
 export async function listSuggestions(
   db: D1Database,
-  opts: { limit: number; after?: { score: number; a: string; b: string } | null; member?: string | null },
+  opts: { limit: number; after?: SuggestionAfter | null; member?: string | null },
 ): Promise<SuggestionView[]> {
   const after = opts.after ?? null;
-  const select = `SELECT s.*, ma.display_name AS name_a, mb.display_name AS name_b
+  const select = `SELECT s.*, ma.display_name AS name_a, mb.display_name AS name_b, ma.created_at AS since_a, mb.created_at AS since_b
                     FROM member_suggestions s JOIN members ma ON ma.id = s.member_a JOIN members mb ON mb.id = s.member_b
                    WHERE ma.merged_into IS NULL AND mb.merged_into IS NULL`;
   const order = 'ORDER BY score DESC, member_a DESC, member_b DESC LIMIT ?1';
@@ -211,6 +239,7 @@ export async function listSuggestions(
   return results.map((r) => ({
     member_a: { id: r.member_a, display_name: r.name_a },
     member_b: { id: r.member_b, display_name: r.name_b },
+    keep: r.since_b < r.since_a ? r.member_b : r.member_a,
     score: r.score,
     reasons: JSON.parse(r.reasons) as string[],
     blocked: r.blocked ? (JSON.parse(r.blocked) as string[]) : null,

@@ -5,7 +5,7 @@ import { mergesOf } from '../store/merges';
 import { listActivities } from '../store/activities';
 import { getMember, getMemberDetail } from '../store/members';
 import { memberDeals, memberLinks } from '../store/ui-pages';
-import { listConflicts, listSuggestions, recordNotSame, type ConflictView } from '../store/member-match';
+import { listConflicts, listSuggestions, recordNotSame, type ConflictView, type SuggestionView } from '../store/member-match';
 import { day, money, pct, render, when } from './kit';
 import { mergeChecked, unmergeChecked } from '../members/merge';
 
@@ -16,34 +16,30 @@ export function MemberLink(props: { member: { id: string; display_name: string |
 }
 
 /**
- * The two decisions on a "these two members may be one person" suggestion: merge `from` into `into` (through the member
- * page's merge route, so mergeChecked applies; not offered for a blocked pair) or "not the same person". `back` says
- * where the answer lands.
+ * The two decisions on a "these two members may be one person" suggestion: merge the newer member into the older one
+ * (`keep`, as automation does; through the member page's merge route, so mergeChecked applies; not offered for a
+ * blocked pair) or "not the same person". `back` says where the answer lands.
  */
-export function DuplicateActions(props: {
-  into: { id: string; display_name: string | null };
-  from: { id: string; display_name: string | null };
-  blocked: boolean;
-  csrf: string;
-  back: 'review' | 'member';
-}) {
-  const into = props.into.display_name ?? props.into.id;
-  const from = props.from.display_name ?? props.from.id;
+export function DuplicateActions(props: { suggestion: SuggestionView; csrf: string; back: 'review' | 'member' }) {
+  const s = props.suggestion;
+  const [into, from] = s.keep === s.member_b.id ? [s.member_b, s.member_a] : [s.member_a, s.member_b];
+  const intoName = `${into.display_name ?? into.id} (${into.id})`;
+  const fromName = `${from.display_name ?? from.id} (${from.id})`;
   return (
     <div class="actions">
-      {props.blocked ? null : (
-        <form method="post" action={`/members/${encodeURIComponent(props.into.id)}/merge`}>
+      {s.blocked ? null : (
+        <form method="post" action={`/members/${encodeURIComponent(into.id)}/merge`}>
           <input type="hidden" name="_csrf" value={props.csrf} />
-          <input type="hidden" name="member_id" value={props.from.id} />
+          <input type="hidden" name="member_id" value={from.id} />
           <input type="hidden" name="back" value={props.back} />
-          <button type="submit" class="secondary" aria-label={`Merge ${from} (${props.from.id}) into ${into} (${props.into.id})`}>Merge</button>
+          <button type="submit" class="secondary" title={`Merge ${fromName} into the older ${intoName}`} aria-label={`Merge ${fromName} into ${intoName}`}>Merge</button>
         </form>
       )}
-      <form method="post" action={`/members/${encodeURIComponent(props.into.id)}/not-same`}>
+      <form method="post" action={`/members/${encodeURIComponent(into.id)}/not-same`}>
         <input type="hidden" name="_csrf" value={props.csrf} />
-        <input type="hidden" name="member" value={props.from.id} />
+        <input type="hidden" name="member" value={from.id} />
         <input type="hidden" name="back" value={props.back} />
-        <button type="submit" class="secondary" aria-label={`Not the same person: ${into} (${props.into.id}) and ${from} (${props.from.id})`}>Not the same person</button>
+        <button type="submit" class="secondary" aria-label={`Not the same person: ${intoName} and ${fromName}`}>Not the same person</button>
       </form>
     </div>
   );
@@ -214,7 +210,6 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
           <thead><tr><th scope="col">Other member</th><th scope="col" class="num">Score</th><th scope="col">Reasons</th><th scope="col">Cannot merge because</th>{canEdit ? <th scope="col">Decide</th> : null}</tr></thead>
           <tbody>
             {suggestions.length === 0 ? <tr><td colspan={canEdit ? 5 : 4} class="muted">No other member looks like the same person.</td></tr> : suggestions.map((s) => {
-              const self = s.member_a.id === id ? s.member_a : s.member_b;
               const other = s.member_a.id === id ? s.member_b : s.member_a;
               return (
                 <tr data-pair={`${s.member_a.id}:${s.member_b.id}`}>
@@ -222,7 +217,7 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
                   <td class="num">{pct(s.score, 0)}</td>
                   <td><ul class="ev">{s.reasons.map((r) => <li>{r}</li>)}</ul></td>
                   <td>{s.blocked ? <ul class="ev">{s.blocked.map((r) => <li>{r}</li>)}</ul> : '–'}</td>
-                  {canEdit ? <td>{member.merged_into ? '–' : <DuplicateActions into={self} from={other} blocked={s.blocked !== null} csrf={csrf} back="member" />}</td> : null}
+                  {canEdit ? <td>{member.merged_into ? '–' : <DuplicateActions suggestion={s} csrf={csrf} back="member" />}</td> : null}
                 </tr>
               );
             })}

@@ -2,12 +2,12 @@ import type { Context } from 'hono';
 import type { AppEnv } from '../http/types';
 import { nowIso } from '../ids';
 import { decideLink, getLink, listLinks } from '../store/links';
-import { listConflicts, listSuggestions } from '../store/member-match';
+import { decodeSuggestionCursor, listConflicts, listSuggestions, suggestionCursor } from '../store/member-match';
 import { day, pct, render } from './kit';
 import { ConflictsTable, DuplicateActions, MemberLink } from './member';
 
 const PAGE = 100;
-/** Possible duplicates shown at once (best first; deciding them brings up the next) and newest conflicts shown. */
+/** Possible duplicates per page (best first, keyset-paged) and newest conflicts shown. */
 const DUPLICATES = 100;
 const CONFLICTS = 100;
 
@@ -16,9 +16,11 @@ const SCRIPT = `document.getElementById('all')?.addEventListener('change',functi
 
 export async function reviewPage(c: Context<AppEnv>, csrf: string) {
   const after = Number(c.req.query('after') ?? '') || null;
+  // A cursor that does not parse (an old or hand-edited link) shows the first page rather than an error page.
+  const dupAfter = decodeSuggestionCursor(c.req.query('dup_after') ?? '');
   const [rows, duplicates, conflicts] = await Promise.all([
     listLinks(c.env.DB, { status: 'suggested', memberId: null, limit: PAGE, afterId: after }),
-    listSuggestions(c.env.DB, { limit: DUPLICATES }),
+    listSuggestions(c.env.DB, { limit: DUPLICATES, after: dupAfter }),
     listConflicts(c.env.DB, { limit: CONFLICTS }),
   ]);
   const done = c.req.query('done');
@@ -76,31 +78,36 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
 
       <h2 id="duplicates-review">Possible duplicate members</h2>
       <p class="small muted">
-        Pairs of members that may be one person, best match first. <strong>Merge</strong> moves the second member's identities and
-        activities into the first (Unmerge on the member page restores them); <strong>Not the same person</strong> is remembered, so
+        Pairs of members that may be one person, best match first. <strong>Merge</strong> moves the newer member's identities and
+        activities into the older one, as automatic merges do (Unmerge on the member page restores them); <strong>Not the same person</strong> is remembered, so
         automation never merges or suggests the pair again. A pair that cannot be merged (two accounts on a one-account platform, a
         bot and a human) only offers Not the same person.
       </p>
       <div class="table-wrap">
         <table id="duplicates">
-          <caption>{duplicates.length === DUPLICATES ? `The ${DUPLICATES} best of the possible duplicates; deciding them brings up the next` : `${duplicates.length} possible duplicate${duplicates.length === 1 ? '' : 's'}`}</caption>
+          <caption>{`${duplicates.length} possible duplicate${duplicates.length === 1 ? '' : 's'}${dupAfter ? ' on this page' : ''}${duplicates.length === DUPLICATES ? ', best first; more on the next page' : ''}`}</caption>
           <thead>
             <tr><th scope="col">Member</th><th scope="col">Possibly the same as</th><th scope="col" class="num">Score</th><th scope="col">Reasons</th><th scope="col">Cannot merge because</th><th scope="col">Decide</th></tr>
           </thead>
           <tbody>
-            {duplicates.length === 0 ? <tr><td colspan={6} class="muted">No possible duplicates: every member looks like a different person.</td></tr> : duplicates.map((d) => (
-              <tr data-pair={`${d.member_a.id}:${d.member_b.id}`}>
+            {duplicates.length === 0 ? <tr><td colspan={6} class="muted">{dupAfter ? 'No more possible duplicates.' : 'No possible duplicates: every member looks like a different person.'}</td></tr> : duplicates.map((d) => (
+              <tr data-pair={`${d.member_a.id}:${d.member_b.id}`} data-keep={d.keep}>
                 <td><MemberLink member={d.member_a} /><div class="small muted"><code>{d.member_a.id}</code></div></td>
                 <td><MemberLink member={d.member_b} /><div class="small muted"><code>{d.member_b.id}</code></div></td>
                 <td class="num">{pct(d.score, 0)}</td>
                 <td><ul class="ev">{d.reasons.map((r) => <li>{r}</li>)}</ul></td>
                 <td>{d.blocked ? <ul class="ev">{d.blocked.map((r) => <li>{r}</li>)}</ul> : '–'}</td>
-                <td><DuplicateActions into={d.member_a} from={d.member_b} blocked={d.blocked !== null} csrf={csrf} back="review" /></td>
+                <td><DuplicateActions suggestion={d} csrf={csrf} back="review" /></td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      <p>
+        {dupAfter ? <a href="/review#duplicates-review">← Best matches</a> : null}
+        {dupAfter && duplicates.length === DUPLICATES ? ' · ' : null}
+        {duplicates.length === DUPLICATES ? <a href={`/review?dup_after=${suggestionCursor(duplicates[duplicates.length - 1]!)}#duplicates-review`}>Next possible duplicates →</a> : null}
+      </p>
 
       <h2 id="conflicts-review">Identity conflicts</h2>
       <p class="small muted">What identity resolution could not settle on its own (a CRM email on several records, a shared role mailbox, a name that does not match, …). Open the member to merge, link or correct it.</p>

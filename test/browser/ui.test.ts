@@ -179,11 +179,15 @@ describe('web app with the demo org', () => {
     // The demo org has people whose GitHub commits carry the personal address they use elsewhere, unverified.
     expect(await rows.count()).toBeGreaterThanOrEqual(2);
     const [a, b] = (await rows.first().getAttribute('data-pair'))!.split(':');
+    // Merge keeps the older member of the pair, whichever comes first.
+    const keep = (await rows.first().getAttribute('data-keep'))!;
+    const gone = keep === a ? b : a;
+    expect([a, b]).toContain(keep);
     await rows.first().getByRole('button', { name: /^Merge / }).click();
     await page.waitForURL(/\/review\?done=/);
-    expect(await page.getByRole('status').textContent()).toMatch(new RegExp(`Merged ${b} into ${a}`));
-    const merged = await api<{ merged_into: string | null }>(`/v1/members/${b}`);
-    expect(merged.merged_into).toBe(a);
+    expect(await page.getByRole('status').textContent()).toMatch(new RegExp(`Merged ${gone} into ${keep}`));
+    const merged = await api<{ merged_into: string | null }>(`/v1/members/${gone}`);
+    expect(merged.merged_into).toBe(keep);
     expect(await page.locator(`#duplicates tr[data-pair="${a}:${b}"]`).count()).toBe(0);
 
     const next = (await rows.first().getAttribute('data-pair'))!;

@@ -30,11 +30,11 @@ async function csrfOf(path: string, role: Role): Promise<string> {
 }
 
 /** The HTML of one table row of a pair (data-pair="a:b"), or null. */
-const pairRow = (html: string, a: string, b: string) => new RegExp(`<tr data-pair="${a}:${b}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? null;
+const pairRow = (html: string, a: string, b: string) => new RegExp(`<tr data-pair="${a}:${b}"[^>]*>[\\s\\S]*?</tr>`).exec(html)?.[0] ?? null;
 const text = (html: string) => html.replace(/<style[\s\S]*?<\/style>/g, '').replace(/<[^>]+>/g, ' ').replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
 const location = (res: Response) => decodeURIComponent(res.headers.get('location') ?? '');
 
-type Suggestion = { member_a: { id: string; display_name: string | null }; member_b: { id: string; display_name: string | null }; score: number; reasons: string[]; blocked: string[] | null };
+type Suggestion = { member_a: { id: string; display_name: string | null }; member_b: { id: string; display_name: string | null }; keep: string; score: number; reasons: string[]; blocked: string[] | null };
 type Issues = { error: { code: string; issues?: { path: string; message: string }[] } };
 
 const b64url = (s: string) => btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -68,6 +68,10 @@ beforeAll(async () => {
     suggestion('mrv_u1', 'mrv_u2', 0.74, ['same full name']),
     suggestion('mrv_m1', 'mrv_m2', 0.73, ['same handle', 'same full name']),
     suggestion('mrv_x1', 'mrv_x2', 0.72, ['same handle']),
+    // member_a (first by id) is the newer member here: a merge keeps the older one, whatever the id order.
+    db.prepare(`INSERT OR IGNORE INTO members (id, display_name, created_at, updated_at) VALUES ('mrv_n1', 'Newer Member', ?1, ?1), ('mrv_n2', 'Older Member', ?2, ?2)`)
+      .bind('2026-11-21T00:00:00.000Z', '2026-11-01T00:00:00.000Z'),
+    suggestion('mrv_n1', 'mrv_n2', 0.71, ['same handle']),
     db.prepare(`INSERT OR IGNORE INTO identity_conflicts (member_id, code, message, refs, created_at) VALUES (?1, ?2, ?3, ?4, ?5)`)
       .bind('mrv_hub', 'duplicate_crm_email', 'hub@acme.test is on 2 HubSpot contacts', '["mrv-c1","mrv-c2"]', '2026-11-18T00:00:00.000Z'),
     db.prepare(`INSERT OR IGNORE INTO identity_conflicts (member_id, code, message, refs, created_at) VALUES (?1, ?2, ?3, ?4, ?5)`)
@@ -253,6 +257,55 @@ describe('review page', () => {
     // A refused merge (here: blocked) answers on /review with the reasons.
     const blocked = await post('/members/mrv_blk1/merge', { _csrf: csrf, member_id: 'mrv_blk2', back: 'review' }, 'editor');
     expect(location(blocked)).toMatch(/^\/review\?error=These members cannot be one person/);
+  });
+
+  it('Merge keeps the older member of a pair, on /review, on the member page and in the API', async () => {
+    const api = await (await call('/v1/members/suggestions?member=mrv_n1')).json<{ data: Suggestion[] }>();
+    expect(api.data.map((d) => [d.member_a.id, d.member_b.id, d.keep])).toEqual([['mrv_n1', 'mrv_n2', 'mrv_n2']]);
+    const form = /action="\/members\/([^/"]+)\/merge"[\s\S]*?name="member_id" value="([^"]+)"[\s\S]*?aria-label="([^"]+)"/;
+    const onReview = form.exec(pairRow(await (await page('/review', 'editor')).text(), 'mrv_n1', 'mrv_n2') ?? '');
+    expect(onReview?.slice(1)).toEqual(['mrv_n2', 'mrv_n1', 'Merge Newer Member (mrv_n1) into Older Member (mrv_n2)']);
+    const onMemberPage = form.exec(pairRow(await (await page('/members/mrv_n1', 'editor')).text(), 'mrv_n1', 'mrv_n2') ?? '');
+    expect(onMemberPage?.slice(1, 3)).toEqual(['mrv_n2', 'mrv_n1']);
+    const csrf = await csrfOf('/review', 'editor');
+    const res = await post('/members/mrv_n2/merge', { _csrf: csrf, member_id: 'mrv_n1', back: 'member' }, 'editor');
+    expect(location(res)).toMatch(/^\/members\/mrv_n2\?done=Merged mrv_n1 into this member/);
+    expect((await env.DB.prepare(`SELECT merged_into FROM members WHERE id = 'mrv_n1'`).first<{ merged_into: string | null }>())!.merged_into).toBe('mrv_n2');
+  });
+
+  it('pages the possible duplicates 100 at a time, best first, without repeats; a bad cursor shows the first page', async () => {
+    const db = env.DB;
+    const ids = Array.from({ length: 105 }, (_, n) => `mrv_pg${String(n).padStart(3, '0')}`);
+    await db.batch([
+      ...ids.flatMap((id) => [`${id}a`, `${id}b`]).map((id) => db.prepare(`INSERT INTO members (id, display_name, created_at, updated_at) VALUES (?1, NULL, ?2, ?2)`).bind(id, NOW)),
+      ...ids.map((id, n) => db.prepare(`INSERT INTO member_suggestions (member_a, member_b, score, reasons, blocked, created_at, updated_at) VALUES (?1, ?2, ?3, '["same handle"]', NULL, ?4, ?4)`)
+        .bind(`${id}a`, `${id}b`, 0.01 + n / 100_000, NOW)),
+    ]);
+    try {
+      const pairsOf = (html: string) => [...html.matchAll(/<tr data-pair="([^"]+)"/g)].map((m) => m[1]!);
+      const first = await (await page('/review', 'editor')).text();
+      const firstPairs = pairsOf(/<table id="duplicates">[\s\S]*?<\/table>/.exec(first)![0]);
+      expect(firstPairs).toHaveLength(100);
+      const next = /href="(\/review\?dup_after=[^"#]+)#duplicates-review">Next possible duplicates/.exec(first)?.[1];
+      expect(next).toBeTruthy();
+      const second = await (await page(next!, 'editor')).text();
+      const secondPairs = pairsOf(/<table id="duplicates">[\s\S]*?<\/table>/.exec(second)![0]);
+      const all = [...firstPairs, ...secondPairs];
+      expect(new Set(all).size).toBe(all.length);
+      const { results } = await db.prepare(`SELECT member_a || ':' || member_b AS pair FROM member_suggestions s
+        WHERE (SELECT merged_into FROM members WHERE id = s.member_a) IS NULL AND (SELECT merged_into FROM members WHERE id = s.member_b) IS NULL
+        ORDER BY score DESC, member_a DESC, member_b DESC`).all<{ pair: string }>();
+      expect(all).toEqual(results.map((r) => r.pair));
+      expect(second).toContain('href="/review#duplicates-review">← Best matches');
+      expect(second).not.toContain('Next possible duplicates');
+      const bad = await (await page('/review?dup_after=not-a-cursor', 'editor')).text();
+      expect(pairsOf(/<table id="duplicates">[\s\S]*?<\/table>/.exec(bad)![0])).toEqual(firstPairs);
+    } finally {
+      await db.batch([
+        db.prepare(`DELETE FROM member_suggestions WHERE member_a LIKE 'mrv_pg%'`),
+        db.prepare(`DELETE FROM members WHERE id LIKE 'mrv_pg%'`),
+      ]);
+    }
   });
 
   it('refuses a viewer and a post without the CSRF token', async () => {

@@ -10,7 +10,7 @@ import { addAffiliation, listAffiliations, removeAffiliation } from '../../store
 import { mergeChecked, unmergeChecked } from '../../members/merge';
 import { startRun } from '../../sync/runner';
 import { connectedCrms } from '../../env';
-import { listConflicts, listSuggestions, orderedPair, recordNotSame, type SuggestionView } from '../../store/member-match';
+import { decodeSuggestionCursor, listConflicts, listSuggestions, orderedPair, recordNotSame, suggestionCursor } from '../../store/member-match';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
 
@@ -63,23 +63,9 @@ members.get('/', requireScope('read'), async (c) => {
   });
 });
 
-/** Keyset cursor of the suggestion list: the last row's (score, member_a, member_b) as base64url JSON. */
-function suggestionCursor(s: SuggestionView): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([s.score, s.member_a.id, s.member_b.id]));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 const cursorSchema = z.string().min(1).transform((raw, ctx) => {
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(raw)) throw new Error('not base64url');
-    const bytes = Uint8Array.from(atob(raw.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
-    const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
-    if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string' && typeof v[2] === 'string') {
-      return { score: v[0], a: v[1], b: v[2] };
-    }
-  } catch {
-    // reported below
-  }
+  const after = decodeSuggestionCursor(raw);
+  if (after) return after;
   ctx.addIssue({ code: 'custom', message: 'not a cursor this endpoint returned (pass next_cursor unchanged)' });
   return z.NEVER;
 });
