@@ -10,6 +10,7 @@ import { imports } from './routes/imports';
 import { members } from './routes/members';
 import { tokens } from './routes/tokens';
 import { audit } from './routes/audit';
+import { deadLetters } from './routes/dead-letters';
 import { deals } from './routes/deals';
 import { links } from './routes/links';
 import { rules } from './routes/rules';
@@ -54,6 +55,7 @@ export function createApp() {
   app.route('/v1/links', links);
   app.route('/v1/rules', rules);
   app.route('/v1/audit', audit);
+  app.route('/v1/dead-letters', deadLetters);
 
   // People: Cloudflare Access (or the local dev session) in front of the web app's pages.
   app.use('*', loadPerson(accessPrincipal));

@@ -77,7 +77,7 @@ export function openapi(): object {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
             { name: 'cursor', in: 'query', description: 'the previous page\'s next_cursor, unchanged', schema: { type: 'string' } },
           ],
-          responses: { 200: { description: '{data: [{member_a: {id, display_name}, member_b, score, reasons, blocked, created_at, updated_at}], next_cursor}; next_cursor is null when this page is not full' }, ...errors(400, 401, 403) },
+          responses: { 200: { description: '{data: [{member_a: {id, display_name}, member_b, keep, score, reasons, blocked, created_at, updated_at}], next_cursor}; keep: the member a merge should keep (the older, as automatic merges do); next_cursor is null when this page is not full' }, ...errors(400, 401, 403) },
         },
       },
       '/v1/members/conflicts': {
@@ -132,6 +132,31 @@ export function openapi(): object {
       '/v1/rules/previews': { post: { summary: 'Start a full preview: proposed rules evaluated on every deal in the background (configure)', security: bearer, responses: { 202: { description: '{id, status, total, reused, status_url}; reused: the same proposal was already running and this is that preview' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } } },
       '/v1/rules/previews/{id}': { get: { summary: 'A full preview: status, progress and, once done, the difference over every deal (configure)', security: bearer, responses: { 200: { description: 'preview' }, ...errors(401, 403, 404) } } },
       '/v1/audit': { get: { summary: 'Audit log with filters; CSV with Accept: text/csv or ?format=csv (admin)', security: bearer, responses: { 200: { description: 'entries' }, ...errors(400, 401, 403) } } },
+      '/v1/dead-letters': {
+        get: {
+          summary: 'Queue messages that could not be processed, newest first (admin); bodies are left out', security: bearer,
+          parameters: [
+            { name: 'queue', in: 'query', schema: { type: 'string', enum: ['ci-activities-dlq', 'ci-sync-dlq'] } },
+            { name: 'state', in: 'query', description: 'open: not replayed', schema: { type: 'string', enum: ['open', 'replayed', 'all'], default: 'open' } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
+            { name: 'cursor', in: 'query', description: 'the previous page\'s next_cursor', schema: { type: 'integer', minimum: 1 } },
+          ],
+          responses: { 200: { description: '{data: [{id, queue, reason, received_at, replayed_at, replayed_by, replayable, activities, origin}], next_cursor}; activities (how many the message holds) and origin are null unless the body is an activities message; next_cursor is null on the last page' }, ...errors(400, 401, 403) },
+        },
+      },
+      '/v1/dead-letters/{id}': { get: { summary: 'One dead letter with its body (parsed JSON, or the text when it is not JSON) (admin)', security: bearer, responses: { 200: { description: '{id, queue, reason, received_at, replayed_at, replayed_by, replayable, activities, origin, body}' }, ...errors(400, 401, 403, 404) } } },
+      '/v1/dead-letters/{id}/replay': {
+        post: {
+          summary: 'Send an activities dead letter\'s message to the activities queue again and mark it replayed (admin); safe, as activities are stored once per source and external id; audited', security: bearer,
+          responses: {
+            202: { description: 'the dead letter, as GET /v1/dead-letters/{id}, with replayed_at and replayed_by set' },
+            ...errors(400, 401, 403, 404),
+            409: { description: 'already_replayed; or erased_since: a member was erased after the message was parked, so replaying it could restore erased activities (send what is wanted through POST /v1/activities)', content: errorContent },
+            422: { description: 'not_replayable: the body is not an activities message (the message gives the recorded reason), or a sync-queue message, whose work the next sync run takes up', content: errorContent },
+            503: { description: 'queue_unavailable: the queue did not take the message; the dead letter stays open', content: errorContent },
+          },
+        },
+      },
       '/webhooks/hubspot': { post: { summary: 'HubSpot CRM change notifications (v3 signature)', responses: { 202: { description: 'accepted' }, 200: { description: 'ignored' }, ...errors(400, 401, 413, 415), ...rateLimited, ...secretUnset } } },
       '/v1/tokens': {
         post: { summary: 'Create an API token (admin); the secret is returned once', security: bearer, responses: { 201: { description: 'token' }, ...errors(400, 401, 403, 413, 415) } },
