@@ -37,6 +37,19 @@ describe('hmac helpers', () => {
     expect(await verifyHmacSha256('s', 'data', mac)).toBe(false);
   });
 
+  it('keys are cached per secret: a rotated secret verifies its own MACs only, across many secrets', async () => {
+    const data = 'payload';
+    // More secrets than the cache holds, twice over, so entries are dropped and imported again.
+    for (let round = 0; round < 2; round++) {
+      for (let n = 0; n < 70; n++) {
+        const mac = Uint8Array.from(oracle(`secret-${n}`, data).digest());
+        expect(await verifyHmacSha256(`secret-${n}`, data, mac)).toBe(true);
+        expect(await verifyHmacSha256(`secret-${n + 1}`, data, mac)).toBe(false);
+        expect(await hmacSha256Hex(`secret-${n}`, data)).toBe(oracle(`secret-${n}`, data).digest('hex'));
+      }
+    }
+  });
+
   it('hexToBytes / base64ToBytes reject wrong length and bad characters', () => {
     expect(hexToBytes('ab'.repeat(32))).not.toBeNull();
     expect(hexToBytes('ab'.repeat(31))).toBeNull();

@@ -36,8 +36,21 @@ export function concatBytes(...parts: HmacData[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+// Imported keys per secret and usage: importing costs about as much as the MAC of a webhook body, and an isolate sees
+// a handful of secrets. A rotated secret is a new entry; the map is cleared before it could grow without bound.
+const keys = new Map<string, Promise<CryptoKey>>();
+
 function importKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
+  const id = `${usage}:${secret}`;
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= 32) keys.clear();
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
+    // A failed import is not kept: the next call tries again.
+    key.catch(() => keys.delete(id));
+    keys.set(id, key);
+  }
+  return key;
 }
 
 async function hmacSha256(secret: string, data: HmacData): Promise<Uint8Array> {
