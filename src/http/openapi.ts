@@ -121,7 +121,27 @@ export function openapi(): object {
           responses: { 200: { description: '{data, next_before}; next_before (pass it as before for the next page) is null when this page is not full' }, ...errors(400, 401, 403) },
         },
       },
-      '/v1/sync/runs/{id}': { get: { summary: 'One run: stage, progress, counts (CRM calls, D1 rows), errors, planned/sent writes', security: bearer, responses: { 200: { description: 'run' }, ...errors(401, 403, 404) } } },
+      '/v1/sync/runs/{id}': { get: { summary: 'One run: stage, progress, counts (CRM calls, D1 rows), errors, planned/sent writes', security: bearer, responses: { 200: { description: 'run; writes: {by_status, records, next_cursor, all_url}: records are the first 500 by object and CRM id; next_cursor (null when there are no more) continues them on all_url, /v1/sync/runs/{id}/writes' }, ...errors(401, 403, 404) } } },
+      '/v1/sync/runs/{id}/writes': {
+        get: {
+          summary: 'Every planned write of a run (a dry run\'s whole plan), by object and CRM id, a page at a time; CSV with Accept: text/csv or ?format=csv', security: bearer,
+          parameters: [
+            { name: 'status', in: 'query', schema: { type: 'string', enum: ['pending', 'written', 'failed', 'skipped'] } },
+            { name: 'object', in: 'query', schema: { type: 'string', enum: ['deal', 'contact', 'company'] } },
+            { name: 'limit', in: 'query', description: 'records per page', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
+            { name: 'cursor', in: 'query', description: 'the previous page\'s next_cursor (or x-next-cursor), unchanged', schema: { type: 'string' } },
+            { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'] } },
+          ],
+          responses: {
+            200: {
+              description: 'JSON {data: [{object, crm_id, status, error, fields, old}], next_cursor}, next_cursor null on the last page; old lacks a field never written. CSV: the diff sheet, a line per record and field (object,crm_id,field,old,new,status,error), the next page\'s cursor in x-next-cursor (absent on the last page)',
+              headers: { 'x-next-cursor': { description: 'CSV only: the cursor of the next page', schema: { type: 'string' } } },
+              content: { 'application/json': {}, 'text/csv': {} },
+            },
+            ...errors(400, 401, 403, 404),
+          },
+        },
+      },
       '/v1/deals': { get: { summary: 'Deals with their influence outputs', security: bearer, responses: { 200: { description: '{data}' }, ...errors(400, 401, 403) } } },
       '/v1/deals/{crm}/{id}/influence': { get: { summary: 'The evidence for one deal: every counted touch and its credit per model', security: bearer, responses: { 200: { description: 'evidence' }, ...errors(400, 401, 403, 404) } } },
       '/v1/rules': {

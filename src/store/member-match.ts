@@ -1,4 +1,5 @@
 import { nowIso } from '../ids';
+import { decodeCursor, encodeCursor } from './cursor';
 
 /**
  * D1 side of member matching (migration 0012): members' keys, the members that share them, and the merge suggestions
@@ -196,25 +197,14 @@ type SuggestionRow = {
 
 export type SuggestionAfter = { score: number; a: string; b: string };
 
-/** Keyset cursor of the suggestion list: the last row's (score, member_a, member_b) as base64url JSON. */
-export function suggestionCursor(s: SuggestionView): string {
-  const bytes = new TextEncoder().encode(JSON.stringify([s.score, s.member_a.id, s.member_b.id]));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+/** Keyset cursor of the suggestion list: the last row's (score, member_a, member_b). */
+export const suggestionCursor = (s: SuggestionView): string => encodeCursor([s.score, s.member_a.id, s.member_b.id]);
 
 /** The position a cursor from `suggestionCursor` names, or null for anything else. */
 export function decodeSuggestionCursor(raw: string): SuggestionAfter | null {
-  try {
-    if (!/^[A-Za-z0-9_-]+$/.test(raw)) return null;
-    const bytes = Uint8Array.from(atob(raw.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
-    const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
-    if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string' && typeof v[2] === 'string') {
-      return { score: v[0], a: v[1], b: v[2] };
-    }
-  } catch {
-    // not base64url JSON
-  }
-  return null;
+  const v = decodeCursor(raw);
+  const ok = Array.isArray(v) && v.length === 3 && typeof v[0] === 'number' && Number.isFinite(v[0]) && typeof v[1] === 'string' && typeof v[2] === 'string';
+  return ok ? { score: v[0] as number, a: v[1] as string, b: v[2] as string } : null;
 }
 
 /** Open merge suggestions, best first (keyset on score, then the pair); `member`: those about one member. */

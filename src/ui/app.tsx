@@ -10,7 +10,7 @@ import { memberMerge, memberNotSame, memberPage, memberUnmerge } from './member'
 import { reviewPage, reviewPost } from './review';
 import { rulesActivate, rulesFullPreview, rulesFullPreviewPage, rulesPage, rulesPreview, rulesRollback } from './rules';
 import { devSignIn, signinPage } from './signin';
-import { runPage, syncPage, syncStart } from './sync';
+import { runPage, runWritesCsv, syncPage, syncStart } from './sync';
 
 /**
  * The web app: server-rendered pages behind sign-in and roles. Mounted by the lead after the API routes:
@@ -55,6 +55,7 @@ ui.post('/rules/rollback', requireRole('editor'), requireCsrf(), rulesRollback);
 // Admin pages
 ui.get('/sync', requireRole('admin'), page(syncPage));
 ui.get('/sync/runs/:id', requireRole('admin'), page(runPage));
+ui.get('/sync/runs/:id/writes.csv', requireRole('admin'), runWritesCsv);
 ui.post('/sync/start', requireRole('admin'), requireCsrf(), syncStart);
 
 /** Errors on a page answer a page (the API's onError answers JSON); details go to the log with the request id. */

@@ -3,6 +3,7 @@ import type { Child } from 'hono/jsx';
 import { roleOf, type Principal } from '../auth/scopes';
 import type { AppEnv } from '../http/types';
 import { CSS } from './css';
+import { csvCell } from '../http/csv';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Security headers and timing
@@ -146,15 +147,9 @@ function rawValue<R>(col: Column<R>, r: R): string | number | null | undefined {
 }
 
 export function toCsv<R>(t: TableDef<R>): string {
-  const esc = (v: unknown) => {
-    if (v === null || v === undefined) return '';
-    let s = String(v);
-    // Spreadsheet formula injection: prefix cells that a spreadsheet would evaluate.
-    if (/^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s)) s = `'${s}`;
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const lines = [t.columns.map((c) => esc(c.label)).join(',')];
-  for (const r of t.rows) lines.push(t.columns.map((c) => esc(rawValue(c, r))).join(','));
+  // csvCell quotes per RFC 4180 and defuses cells a spreadsheet would run as a formula.
+  const lines = [t.columns.map((c) => csvCell(c.label)).join(',')];
+  for (const r of t.rows) lines.push(t.columns.map((c) => csvCell(rawValue(c, r))).join(','));
   return lines.join('\r\n') + '\r\n';
 }
 

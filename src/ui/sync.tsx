@@ -3,6 +3,8 @@ import { connectedCrms } from '../env';
 import { runView } from '../http/routes/sync';
 import type { AppEnv } from '../http/types';
 import { countDirty, getRun, listRuns } from '../store/sync';
+import { countWritesByStatus, listSyncWrites, PLAN_COLUMNS, planRows, type WritesAfter } from '../store/sync-writes';
+import { csvCell } from '../http/csv';
 import { accountKeyFor } from '../sync/connectors';
 import { startRun } from '../sync/runner';
 import { render, when } from './kit';
@@ -116,11 +118,56 @@ export async function syncPage(c: Context<AppEnv>, csrf: string) {
   ));
 }
 
+/** Records shown on the run page (a line per field each); the CSV download has every one. */
+const PLAN_SHOWN = 50;
+/** Records per D1 read while streaming the CSV, and reads at most (well inside D1's 1,000 queries per invocation). */
+const CSV_PAGE = 1000;
+const CSV_PAGES = 600;
+
+const show = (v: unknown) => (v === null ? <span class="muted">empty</span> : typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * Every write of a run as one CSV (`PLAN_COLUMNS`), streamed a keyset page at a time so a first sync's plan of
+ * hundreds of thousands of records never sits in memory. Past CSV_PAGES pages the file stops and its name says how
+ * many records it holds; the API pages through the rest (GET /v1/sync/runs/:id/writes).
+ */
+export async function runWritesCsv(c: Context<AppEnv>) {
+  const run = await getRun(c.env.DB, c.req.param('id') ?? '');
+  if (!run) return c.text('no such run', 404);
+  const db = c.env.DB;
+  const encoder = new TextEncoder();
+  const line = (row: readonly unknown[]) => row.map(csvCell).join(',') + '\r\n';
+  let after: WritesAfter | null = null;
+  let pages = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(line(PLAN_COLUMNS)));
+    },
+    async pull(controller) {
+      const page = await listSyncWrites(db, run.id, { limit: CSV_PAGE, after });
+      pages++;
+      if (page.records.length) controller.enqueue(encoder.encode(planRows(page.records).map(line).join('')));
+      const last = page.records[page.records.length - 1];
+      if (!page.next_cursor || !last || pages >= CSV_PAGES) controller.close();
+      else after = { object: last.object, crmId: last.crm_id };
+    },
+  });
+  const total = Object.values(await countWritesByStatus(db, run.id)).reduce((n, v) => n + v, 0);
+  const cut = total > CSV_PAGE * CSV_PAGES ? `-first-${CSV_PAGE * CSV_PAGES}` : '';
+  const name = `sync-writes-${run.id.replace(/[^A-Za-z0-9_.-]/g, '_')}${cut}.csv`;
+  return new Response(body, { headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"` } });
+}
+
 export async function runPage(c: Context<AppEnv>, csrf: string) {
   const row = await getRun(c.env.DB, c.req.param('id') ?? '');
   if (!row) return render(c, { title: 'Run not found', nav: '/sync', csrf, status: 404 }, <><h1>Run not found</h1><p><a href="/sync">All runs</a></p></>);
   const r = runView(row);
-  const remaining = r.status === 'running' ? await countDirty(c.env.DB, row.crm) : {};
+  const [remaining, byStatus, plan] = await Promise.all([
+    r.status === 'running' ? countDirty(c.env.DB, row.crm) : Promise.resolve({} as Record<string, number>),
+    countWritesByStatus(c.env.DB, row.id),
+    listSyncWrites(c.env.DB, row.id, { limit: PLAN_SHOWN }),
+  ]);
+  const planned = Object.values(byStatus).reduce((n, v) => n + v, 0);
   return render(c, { title: `Run ${r.id}`, nav: '/sync', csrf, ...(r.status === 'running' ? { refresh: 3 } : {}) }, (
     <>
       <p class="small"><a href="/sync">← All runs</a></p>
@@ -134,6 +181,28 @@ export async function runPage(c: Context<AppEnv>, csrf: string) {
       })()}
       <details><summary>All counters</summary><p class="small">{countsText(r.counts)}</p></details>
       {r.status === 'running' ? <p class="small muted">Still to process: {Object.entries(remaining).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing queued'}</p> : null}
+      <h2 id="writes">{r.dry_run ? 'The plan: what this dry run would write' : 'Writes'}</h2>
+      <p>
+        {planned ? `${planned} record${planned === 1 ? '' : 's'}: ${Object.entries(byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}. ` : 'No record to write. '}
+        {planned ? <a href={`/sync/runs/${encodeURIComponent(r.id)}/writes.csv`} download>Download every write (CSV: a line per field, old → new)</a> : null}
+      </p>
+      {plan.records.length ? (
+        <div class="table-wrap">
+          <table id="plan">
+            <caption>{plan.next_cursor ? `The first ${PLAN_SHOWN} records by object and id; the CSV has them all` : 'Every record'}</caption>
+            <thead><tr><th scope="col">Object</th><th scope="col">CRM id</th><th scope="col">Field</th><th scope="col">Old</th><th scope="col">New</th><th scope="col">Status</th></tr></thead>
+            <tbody>
+              {planRows(plan.records).map(([object, crmId, field, old, value, status, error]) => (
+                <tr>
+                  <td>{String(object)}</td><td><code>{String(crmId)}</code></td><td><code>{String(field)}</code></td>
+                  <td>{old === undefined ? <span class="muted">never written</span> : show(old)}</td><td>{show(value)}</td>
+                  <td>{String(status)}{error ? <div class="small err">{String(error)}</div> : null}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
       <h2>Errors ({r.errors.length})</h2>
       {r.errors.length ? <pre class="code">{r.errors.slice(0, 100).map((e) => JSON.stringify(e)).join('\n')}</pre> : <p class="muted">None.</p>}
     </>

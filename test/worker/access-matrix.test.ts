@@ -27,6 +27,7 @@ const ROUTES: { method: string; path: string; scope: Scope; body?: unknown; type
   { method: 'POST', path: '/v1/sync', scope: 'admin' },
   { method: 'GET', path: '/v1/sync/runs', scope: 'read' },
   { method: 'GET', path: '/v1/sync/runs/run_x', scope: 'read' },
+  { method: 'GET', path: '/v1/sync/runs/run_x/writes', scope: 'read' },
   { method: 'GET', path: '/v1/deals', scope: 'read' },
   { method: 'GET', path: '/v1/deals/hubspot/1/influence', scope: 'read' },
   { method: 'GET', path: '/v1/rules', scope: 'read' },

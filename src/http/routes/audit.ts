@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
+import { csvResponse, wantsCsv } from '../csv';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
 
@@ -22,11 +23,6 @@ const query = z.object({
 
 const COLUMNS = ['id', 'at', 'actor', 'action', 'crm', 'object', 'crm_id', 'field', 'old_value', 'new_value', 'run_id', 'detail'] as const;
 
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** Rules changes, link and merge decisions, token changes, erasures and every CRM field written; JSON or CSV. */
 audit.get('/', requireScope('admin'), async (c) => {
   const q = parseQuery(c, query);
@@ -39,12 +35,6 @@ audit.get('/', requireScope('admin'), async (c) => {
   ).bind(q.action ?? null, q.actor ?? null, q.crm ?? null, q.object ?? null, q.crm_id ?? null, q.run_id ?? null,
     q.since ? new Date(q.since).toISOString() : null, q.until ? new Date(q.until).toISOString() : null, q.cursor ?? null, q.limit)
     .all<Record<(typeof COLUMNS)[number], unknown>>();
-  const wantsCsv = q.format === 'csv' || (c.req.header('accept') ?? '').includes('text/csv');
-  if (wantsCsv) {
-    const lines = [COLUMNS.join(','), ...results.map((r) => COLUMNS.map((k) => csvCell(r[k])).join(','))];
-    c.header('content-type', 'text/csv; charset=utf-8');
-    c.header('content-disposition', 'attachment; filename="audit.csv"');
-    return c.body(lines.join('\r\n') + '\r\n');
-  }
+  if (wantsCsv(c, q.format)) return csvResponse(c, 'audit.csv', COLUMNS, results.map((r) => COLUMNS.map((k) => r[k])));
   return c.json({ data: results, next_cursor: results.length === q.limit ? results[results.length - 1]!.id : null });
 });

@@ -3,7 +3,9 @@ import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { connectedCrms } from '../../env';
 import { countDirty, getRun, listRuns, type RunRow } from '../../store/sync';
+import { countWritesByStatus, decodeWritesCursor, listSyncWrites, PLAN_COLUMNS, planRows, WRITE_OBJECTS, WRITE_STATUSES } from '../../store/sync-writes';
 import { startRun, startedRunJson } from '../../sync/runner';
+import { csvResponse, wantsCsv } from '../csv';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
 import { parseQuery } from '../validate';
@@ -58,24 +60,59 @@ sync.get('/runs', requireScope('read'), async (c) => {
   return c.json({ data: runs.map(runView), next_before: runs.length === q.limit ? runs[runs.length - 1]!.created_at : null });
 });
 
+/** The run's records shown with it; the rest are paged through /runs/:id/writes (`writes.next_cursor`). */
+const RUN_VIEW_RECORDS = 500;
+
+async function runOr404(db: D1Database, id: string): Promise<RunRow> {
+  const run = await getRun(db, id);
+  if (!run) throw new ApiError(404, 'not_found', `no sync run ${id}`);
+  return run;
+}
+
 sync.get('/runs/:id', requireScope('read'), async (c) => {
-  const run = await getRun(c.env.DB, c.req.param('id'));
-  if (!run) throw new ApiError(404, 'not_found', `no sync run ${c.req.param('id')}`);
-  const [remaining, writes] = await Promise.all([
+  const run = await runOr404(c.env.DB, c.req.param('id'));
+  const [remaining, page, byStatus] = await Promise.all([
     run.status === 'running' ? countDirty(c.env.DB, run.crm) : Promise.resolve({}),
-    c.env.DB.prepare(
-      `SELECT object, crm_id, fields, old, status, error FROM sync_writes WHERE run_id = ? ORDER BY object, crm_id LIMIT 500`,
-    ).bind(run.id).all<{ object: string; crm_id: string; fields: string; old: string; status: string; error: string | null }>(),
+    listSyncWrites(c.env.DB, run.id, { limit: RUN_VIEW_RECORDS }),
+    countWritesByStatus(c.env.DB, run.id),
   ]);
-  const byStatus = await c.env.DB.prepare('SELECT status, count(*) AS n FROM sync_writes WHERE run_id = ? GROUP BY status')
-    .bind(run.id).all<{ status: string; n: number }>();
   return c.json({
     ...runView(run),
     progress: { remaining },
     writes: {
-      by_status: Object.fromEntries(byStatus.results.map((r) => [r.status, r.n])),
+      by_status: byStatus,
       // For a dry run this is the plan: what would be written, field by field, old → new.
-      records: writes.results.map((w) => ({ ...w, fields: JSON.parse(w.fields), old: JSON.parse(w.old) })),
+      records: page.records,
+      next_cursor: page.next_cursor,
+      all_url: `/v1/sync/runs/${encodeURIComponent(run.id)}/writes`,
     },
   });
+});
+
+const cursorSchema = z.string().min(1).transform((raw, ctx) => {
+  const after = decodeWritesCursor(raw);
+  if (after) return after;
+  ctx.addIssue({ code: 'custom', message: 'not a cursor this endpoint returned (pass next_cursor unchanged)' });
+  return z.NEVER;
+});
+
+const writesQuery = z.object({
+  status: z.enum(WRITE_STATUSES).optional(),
+  object: z.enum(WRITE_OBJECTS).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  cursor: cursorSchema.optional(),
+  format: z.enum(['json', 'csv']).optional(),
+});
+
+/** Every write of a run (a dry run's whole plan), a keyset page at a time; JSON, or CSV for a spreadsheet. */
+sync.get('/runs/:id/writes', requireScope('read'), async (c) => {
+  const q = parseQuery(c, writesQuery);
+  const run = await runOr404(c.env.DB, c.req.param('id'));
+  const page = await listSyncWrites(c.env.DB, run.id, { limit: q.limit, status: q.status ?? null, object: q.object ?? null, after: q.cursor ?? null });
+  if (wantsCsv(c, q.format)) {
+    // A CSV body has nowhere to carry the cursor.
+    if (page.next_cursor) c.header('x-next-cursor', page.next_cursor);
+    return csvResponse(c, `sync-writes-${run.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.csv`, PLAN_COLUMNS, planRows(page.records));
+  }
+  return c.json({ data: page.records, next_cursor: page.next_cursor });
 });

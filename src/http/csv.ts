@@ -1,0 +1,28 @@
+import type { Context } from 'hono';
+
+/** What a spreadsheet runs as a formula when a cell starts with it; a plain number (-12.5) is left a number. */
+const FORMULA = /^[=+\-@\t\r]/;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * One CSV cell (RFC 4180 quoting). A value that would start a formula gets a leading `'`, so a CRM value or a name
+ * in an exported sheet cannot run as a formula when it is opened.
+ */
+export function csvCell(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (FORMULA.test(s) && !NUMBER.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** CSV when asked for with `?format=csv` or `Accept: text/csv`. */
+export function wantsCsv(c: Context, format: string | undefined): boolean {
+  return format === 'csv' || (c.req.header('accept') ?? '').includes('text/csv');
+}
+
+/** A CSV attachment: the header line, then one line per row, CRLF line ends. */
+export function csvResponse(c: Context, filename: string, columns: readonly string[], rows: readonly unknown[][]): Response {
+  const lines = [columns, ...rows].map((r) => r.map(csvCell).join(','));
+  c.header('content-type', 'text/csv; charset=utf-8');
+  c.header('content-disposition', `attachment; filename="${filename}"`);
+  return c.body(lines.join('\r\n') + '\r\n');
+}
