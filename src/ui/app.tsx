@@ -10,6 +10,7 @@ import { memberMerge, memberNotSame, memberPage, memberUnmerge } from './member'
 import { reviewPage, reviewPost } from './review';
 import { rulesActivate, rulesFullPreview, rulesFullPreviewPage, rulesPage, rulesPreview, rulesRollback } from './rules';
 import { devSignIn, signinPage } from './signin';
+import { replayFromPage } from './dead-letters';
 import { runPage, runWritesCsv, syncPage, syncStart } from './sync';
 
 /**
@@ -57,6 +58,7 @@ ui.get('/sync', requireRole('admin'), page(syncPage));
 ui.get('/sync/runs/:id', requireRole('admin'), page(runPage));
 ui.get('/sync/runs/:id/writes.csv', requireRole('admin'), runWritesCsv);
 ui.post('/sync/start', requireRole('admin'), requireCsrf(), syncStart);
+ui.post('/sync/dead-letters/:id/replay', requireRole('admin'), requireCsrf(), replayFromPage);
 
 /** Errors on a page answer a page (the API's onError answers JSON); details go to the log with the request id. */
 ui.onError(async (err, c) => {

@@ -7,6 +7,7 @@ import { countWritesByStatus, listSyncWrites, PLAN_COLUMNS, planRows, type Write
 import { csvCell } from '../http/csv';
 import { accountKeyFor } from '../sync/connectors';
 import { startRun } from '../sync/runner';
+import { DeadLetters, openDeadLetters } from './dead-letters';
 import { render, when } from './kit';
 
 function countsText(counts: Record<string, number>) {
@@ -47,13 +48,15 @@ async function budgets(c: Context<AppEnv>) {
 export async function syncPage(c: Context<AppEnv>, csrf: string) {
   const runs = (await listRuns(c.env.DB, { crm: null, limit: 50, before: null })).map(runView);
   const crms = connectedCrms(c.get('config'));
-  const budget = await budgets(c);
+  const [budget, deadLetters] = await Promise.all([budgets(c), openDeadLetters(c.env.DB)]);
   const running = runs.some((r) => r.status === 'running');
   const done = c.req.query('done');
+  const failed = c.req.query('error');
   return render(c, { title: 'Sync', nav: '/sync', csrf, ...(running ? { refresh: 5 } : {}) }, (
     <>
       <h1>Sync runs</h1>
       {done ? <p class="ok" role="status">{done}</p> : null}
+      {failed ? <p class="err" role="alert">{failed}</p> : null}
       <form method="post" action="/sync/start" class="filters" aria-label="Start a run">
         <input type="hidden" name="_csrf" value={csrf} />
         <label class="inline"><input type="checkbox" name="dryRun" value="1" /> Dry run (plan the writes, send nothing)</label>
@@ -114,6 +117,7 @@ export async function syncPage(c: Context<AppEnv>, csrf: string) {
           </tbody>
         </table>
       </div>
+      <DeadLetters items={deadLetters} csrf={csrf} />
     </>
   ));
 }

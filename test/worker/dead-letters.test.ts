@@ -1,5 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
+import { signSession } from '../../src/auth/session';
+import { loadConfig } from '../../src/env';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
 import { replayDeadLetter } from '../../src/http/routes/dead-letters';
@@ -208,6 +210,31 @@ describe('dead letters', () => {
       expect(res.status).toBe(404);
       expect((await res.json<ErrorJson>()).error.code).toBe('not_found');
     }
+  });
+
+  it('the /sync page lists open dead letters; Replay sends an activities message again, a poison one is for diagnosis', { timeout: 30_000 }, async () => {
+    const cookie = await signSession(loadConfig(env), { sub: 'test:admin', name: 'Test admin', role: 'admin' });
+    const page = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`http://127.0.0.1${path}`, {
+      redirect: 'manual', ...init, headers: { cookie: `ci_session=${cookie}`, ...(init.headers as Record<string, string> | undefined) },
+    }));
+    const id = await exhausted('ci-activities-dlq', activitiesMessage('relay-ui', ['dl-ui']), 'dl-ui');
+    const html = await (await page('/sync')).text();
+    const row = new RegExp(`<tr data-dead-letter="${id}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    expect(row).toContain('1 activity from relay-ui');
+    expect(row).toContain(`aria-label="Replay dead letter ${id}"`);
+    expect(html).toMatch(/<tr data-dead-letter="\d+">(?:(?!<\/tr>)[\s\S])*unparseable message(?:(?!<\/tr>)[\s\S])*for diagnosis/);
+
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+    const form = (body: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(body), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect((await page(`/sync/dead-letters/${id}/replay`, form({}))).status).toBe(403);
+    const res = await page(`/sync/dead-letters/${id}/replay`, form({ _csrf: csrf }));
+    expect(res.status).toBe(303);
+    expect(decodeURIComponent(res.headers.get('location') ?? '')).toBe(`/sync?done=Dead letter ${id} sent to the activities queue again.#dead-letters`);
+    await waitFor(async () => (await stored(['dl-ui'])) === 1, 20_000);
+    expect((await rowWith('dl-ui')).replayed_at).not.toBeNull();
+    const again = await page(`/sync/dead-letters/${id}/replay`, form({ _csrf: csrf }));
+    expect(decodeURIComponent(again.headers.get('location') ?? '')).toMatch(new RegExp(`^/sync\\?error=dead letter ${id} was replayed at`));
+    expect(await (await page('/sync')).text()).not.toContain(`data-dead-letter="${id}"`);
   });
 
   // Last in the file: the erasure it makes refuses every replay of a message parked before it.

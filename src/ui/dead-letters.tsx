@@ -1,0 +1,69 @@
+import type { Context } from 'hono';
+import { ApiError } from '../http/errors';
+import { deadLetterSummary, replayDeadLetter } from '../http/routes/dead-letters';
+import type { AppEnv } from '../http/types';
+import { listDeadLetters } from '../store/dead-letters';
+import { when } from './kit';
+
+/** Open dead letters shown on /sync (newest first); the API pages through the rest. */
+const SHOWN = 20;
+
+export type DeadLetterItem = ReturnType<typeof deadLetterSummary>;
+
+export async function openDeadLetters(db: D1Database): Promise<DeadLetterItem[]> {
+  return (await listDeadLetters(db, { queue: null, state: 'open', before: null, limit: SHOWN })).map(deadLetterSummary);
+}
+
+/** Queue messages that could not be processed, with Replay for an activities message that can be sent again. */
+export function DeadLetters(props: { items: DeadLetterItem[]; csrf: string }) {
+  return (
+    <>
+      <h2 id="dead-letters">Dead letters</h2>
+      <p class="small muted">
+        Queue messages that could not be processed, kept so nothing accepted is lost. <strong>Replay</strong> sends an activities
+        message to the queue again (activities already stored are not stored twice); a sync message needs nothing, as the next run
+        takes up the work. <code>GET /v1/dead-letters</code> lists them all, with bodies.
+      </p>
+      <div class="table-wrap">
+        <table id="dead-letters-table">
+          <caption>{props.items.length === SHOWN ? `The newest ${SHOWN} open dead letters` : `${props.items.length} open dead letter${props.items.length === 1 ? '' : 's'}`}</caption>
+          <thead><tr><th scope="col">Id</th><th scope="col">Queue</th><th scope="col">Received</th><th scope="col">Holds</th><th scope="col">Reason</th><th scope="col">Action</th></tr></thead>
+          <tbody>
+            {props.items.length === 0 ? <tr><td colspan={6} class="muted">None: every message was processed.</td></tr> : props.items.map((d) => (
+              <tr data-dead-letter={String(d.id)}>
+                <td>{d.id}</td>
+                <td>{d.queue}</td>
+                <td>{when(d.received_at)}</td>
+                <td>{d.activities === null ? '–' : `${d.activities} activit${d.activities === 1 ? 'y' : 'ies'} from ${d.origin}`}</td>
+                <td class="small">{d.reason}</td>
+                <td>
+                  {d.replayable ? (
+                    <form method="post" action={`/sync/dead-letters/${d.id}/replay`}>
+                      <input type="hidden" name="_csrf" value={props.csrf} />
+                      <button type="submit" class="secondary" aria-label={`Replay dead letter ${d.id}`}>Replay</button>
+                    </form>
+                  ) : <span class="small muted">for diagnosis</span>}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+/** Replay from the page: the same checks as POST /v1/dead-letters/:id/replay; the answer lands on /sync. */
+export async function replayFromPage(c: Context<AppEnv>) {
+  const id = Number(c.req.param('id'));
+  const principal = c.get('principal')!;
+  const back = (kind: 'done' | 'error', message: string) => c.redirect(`/sync?${kind}=${encodeURIComponent(message)}#dead-letters`, 303);
+  if (!Number.isSafeInteger(id) || id < 1) return back('error', 'No such dead letter.');
+  try {
+    const row = await replayDeadLetter(c.env.DB, c.env.ACTIVITIES, id, `${principal.kind}:${principal.id}`, c.get('log'));
+    return back('done', `Dead letter ${row.id} sent to the activities queue again.`);
+  } catch (error) {
+    if (error instanceof ApiError) return back('error', error.message);
+    throw error;
+  }
+}
