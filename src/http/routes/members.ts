@@ -4,7 +4,6 @@ import { requireScope } from '../../auth/tokens';
 import { findMemberIdsByIdentity, getMember, getMemberDetail, listMembers } from '../../store/members';
 import { ApiError } from '../errors';
 import { parseJsonBody, readBody, requireMediaType } from '../body';
-import { parseWith } from '../validate';
 import { eraseMember, exportMember } from '../../store/merges';
 import { addAffiliation, listAffiliations, removeAffiliation } from '../../store/affiliations';
 import { mergeChecked, unmergeChecked } from '../../members/merge';
@@ -12,7 +11,7 @@ import { startRun } from '../../sync/runner';
 import { connectedCrms } from '../../env';
 import { decodeSuggestionCursor, listConflicts, listSuggestions, orderedPair, recordNotSame, suggestionCursor } from '../../store/member-match';
 import type { AppEnv } from '../types';
-import { parseQuery } from '../validate';
+import { cursorParam, parseQuery, parseWith } from '../validate';
 
 export const members = new Hono<AppEnv>();
 
@@ -63,12 +62,7 @@ members.get('/', requireScope('read'), async (c) => {
   });
 });
 
-const cursorSchema = z.string().min(1).transform((raw, ctx) => {
-  const after = decodeSuggestionCursor(raw);
-  if (after) return after;
-  ctx.addIssue({ code: 'custom', message: 'not a cursor this endpoint returned (pass next_cursor unchanged)' });
-  return z.NEVER;
-});
+const cursorSchema = cursorParam(decodeSuggestionCursor);
 
 const suggestionsQuery = z.object({
   member: z.string().min(1).optional(),

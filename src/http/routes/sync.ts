@@ -8,7 +8,7 @@ import { startRun, startedRunJson } from '../../sync/runner';
 import { csvResponse, wantsCsv } from '../csv';
 import { ApiError } from '../errors';
 import type { AppEnv } from '../types';
-import { parseQuery } from '../validate';
+import { cursorParam, parseQuery } from '../validate';
 
 export const sync = new Hono<AppEnv>();
 
@@ -89,12 +89,7 @@ sync.get('/runs/:id', requireScope('read'), async (c) => {
   });
 });
 
-const cursorSchema = z.string().min(1).transform((raw, ctx) => {
-  const after = decodeWritesCursor(raw);
-  if (after) return after;
-  ctx.addIssue({ code: 'custom', message: 'not a cursor this endpoint returned (pass next_cursor unchanged)' });
-  return z.NEVER;
-});
+const cursorSchema = cursorParam(decodeWritesCursor);
 
 const writesQuery = z.object({
   status: z.enum(WRITE_STATUSES).optional(),
