@@ -5,6 +5,7 @@
  * (3) what member matching adds (src/members/match.ts, run by the consumer after each batch): 1,000 new GitHub members
  *     with verified emails, then the same people joining Slack (profile emails asserted), each merged into its GitHub
  *     member; D1 statements, rows and wall time per message of 100, through the consumer's applyActivityMessage.
+ *     BENCH_PEOPLE=20000 runs it with more people.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ActivityInput } from '../src/activity/schema';
@@ -91,7 +92,8 @@ async function rowsPerActivity() {
 async function matchingCost() {
   const { db, dispose } = await localD1();
   const identity = loadIdentityConfig(BUNDLED_MAPPINGS.identity);
-  const PEOPLE = 1_000, PER_MESSAGE = 100;
+  // BENCH_PEOPLE (a multiple of 100) checks that the cost per person stays flat as member_keys grows.
+  const PEOPLE = Number(process.env.BENCH_PEOPLE ?? 1_000), PER_MESSAGE = 100;
   const person = (n: number, source: 'github' | 'slack'): ActivityInput => ({
     source, type: source === 'github' ? 'github.issue.opened' : 'slack.team_join',
     occurred_at: new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString(), external_id: `${source}-match-${n}`,
@@ -112,7 +114,7 @@ async function matchingCost() {
     const messages = PEOPLE / PER_MESSAGE;
     // BENCH_TOP=1 prints the statements that read the most rows.
     if (process.env.BENCH_TOP) console.log(source, JSON.stringify(topStatements(meter, 6), null, 1));
-    return { merged, statements_per_message: meter.queries / messages, rows_written_per_person: meter.rowsWritten / PEOPLE, rows_read_per_person: meter.rowsRead / PEOPLE, ms_per_message: (performance.now() - t) / messages };
+    return { people: PEOPLE, merged, statements_per_message: meter.queries / messages, rows_written_per_person: meter.rowsWritten / PEOPLE, rows_read_per_person: meter.rowsRead / PEOPLE, ms_per_message: (performance.now() - t) / messages };
   };
   try {
     return { github: await pass('github'), slack: await pass('slack') };
@@ -136,7 +138,7 @@ console.log(`  new activity, incl. creating its member and identity on first sig
 console.log(`  duplicate (redelivered):       ${perDuplicate.toFixed(2)} rows (target 0); rows read per duplicate ${(rows.dupes.rowsRead / rows.dupes.duplicates).toFixed(2)}`);
 const fmt = (p: Awaited<ReturnType<typeof matchingCost>>['github']) =>
   `${p.statements_per_message.toFixed(1)} D1 statements and ${p.ms_per_message.toFixed(1)} ms per message of 100; ${p.rows_written_per_person.toFixed(1)} rows written, ${p.rows_read_per_person.toFixed(1)} read per person`;
-console.log(`with member matching (consumer path, 1,000 people, messages of 100):`);
+console.log(`with member matching (consumer path, ${matching.github.people.toLocaleString('en')} people, messages of 100):`);
 console.log(`  new GitHub members:            ${fmt(matching.github)}`);
 console.log(`  the same people joining Slack: ${fmt(matching.slack)}; ${matching.slack.merged} merged into their GitHub member`);
 console.log(JSON.stringify({
