@@ -179,5 +179,10 @@ describe('a webhook whose secret is not set', () => {
       expect(body.error.message).toContain(n < 320 ? 'GITHUB_WEBHOOK_SECRET' : 'SLACK_SIGNING_SECRET');
     }
     expect(await countRows('activities')).toBe(before);
+    // Only the webhooks themselves: another path under /webhooks is unknown, whatever its name.
+    for (const path of ['/webhooks/constructor', '/webhooks/__proto__', '/webhooks/toString', '/webhooks/nope']) {
+      expect((await app.request(path, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }, unconfigured)).status).toBe(404);
+    }
+    expect((await app.request('/webhooks/github', {}, unconfigured)).status).toBe(404);
   });
 });

@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { ActivityInput } from '../../activity/schema';
 import { enqueueActivities } from '../../ingest/enqueue';
 import { normaliseDiscourse, verifyDiscourseSignature } from '../../sources/discourse';
@@ -14,9 +14,6 @@ import { byClient, rateLimit } from '../ratelimit';
 export const webhooks = new Hono<AppEnv>();
 
 type SecretName = 'GITHUB_WEBHOOK_SECRET' | 'SLACK_SIGNING_SECRET' | 'DISCOURSE_WEBHOOK_SECRET' | 'HUBSPOT_CLIENT_SECRET';
-const SECRET_OF: Record<string, SecretName> = {
-  github: 'GITHUB_WEBHOOK_SECRET', slack: 'SLACK_SIGNING_SECRET', discourse: 'DISCOURSE_WEBHOOK_SECRET', hubspot: 'HUBSPOT_CLIENT_SECRET',
-};
 
 function secretOf(c: Context<AppEnv>, name: SecretName) {
   const secret = c.get('config')[name];
@@ -24,13 +21,12 @@ function secretOf(c: Context<AppEnv>, name: SecretName) {
   return secret;
 }
 
-// A disabled webhook says so (503) before the limiter: a sender retrying it must see why, not a 429 that hides it.
-webhooks.use('*', async (c, next) => {
-  const name = SECRET_OF[c.req.path.split('/').pop() ?? ''];
-  if (name) secretOf(c, name);
+/** A disabled webhook says so (503); it runs before the limiter, so a sender retrying it sees why, not a 429. */
+const requireSecret = (name: SecretName): MiddlewareHandler<AppEnv> => async (c, next) => {
+  secretOf(c, name);
   await next();
-});
-webhooks.use('*', rateLimit(byClient));
+};
+const limited = rateLimit(byClient);
 
 type Normalised =
   | { kind: 'activities'; activities: ActivityInput[] }
@@ -55,7 +51,7 @@ async function accept(c: Context<AppEnv>, source: string, deliveryId: string | n
   return c.json({ status: 'accepted', activities: result.activities.length }, 202);
 }
 
-webhooks.post('/github', async (c) => {
+webhooks.post('/github', requireSecret('GITHUB_WEBHOOK_SECRET'), limited, async (c) => {
   const secret = secretOf(c, 'GITHUB_WEBHOOK_SECRET');
   const raw = await readBody(c.req.raw, c.get('config').MAX_BODY_BYTES);
   if (!(await verifyGithubSignature(secret, raw, c.req.header('x-hub-signature-256') ?? null))) {
@@ -70,7 +66,7 @@ webhooks.post('/github', async (c) => {
   return accept(c, 'github', deliveryId, result);
 });
 
-webhooks.post('/discourse', async (c) => {
+webhooks.post('/discourse', requireSecret('DISCOURSE_WEBHOOK_SECRET'), limited, async (c) => {
   const secret = secretOf(c, 'DISCOURSE_WEBHOOK_SECRET');
   const raw = await readBody(c.req.raw, c.get('config').MAX_BODY_BYTES);
   if (!(await verifyDiscourseSignature(secret, raw, c.req.header('x-discourse-event-signature') ?? null))) {
@@ -86,7 +82,7 @@ webhooks.post('/discourse', async (c) => {
   return accept(c, 'discourse', deliveryId ? `${instance ?? ''}#${deliveryId}` : null, result);
 });
 
-webhooks.post('/slack', async (c) => {
+webhooks.post('/slack', requireSecret('SLACK_SIGNING_SECRET'), limited, async (c) => {
   const secret = secretOf(c, 'SLACK_SIGNING_SECRET');
   const raw = await readBody(c.req.raw, c.get('config').MAX_BODY_BYTES);
   const verdict = await verifySlackSignature(
@@ -105,4 +101,4 @@ webhooks.post('/slack', async (c) => {
   return accept(c, 'slack', eventId, result);
 });
 
-webhooks.post('/hubspot', hubspotWebhook);
+webhooks.post('/hubspot', requireSecret('HUBSPOT_CLIENT_SECRET'), limited, hubspotWebhook);
