@@ -18,11 +18,13 @@ export function MemberLink(props: { member: { id: string; display_name: string |
 /**
  * The two decisions on a "these two members may be one person" suggestion: merge the newer member into the older one
  * (`keep`, as automation does; through the member page's merge route, so mergeChecked applies; not offered for a
- * blocked pair) or "not the same person". `back` says where the answer lands.
+ * blocked pair) or "not the same person", posted to the page's own member on a member page (`self`), so its answer
+ * lands where the editor was. `back` says where the answer lands.
  */
-export function DuplicateActions(props: { suggestion: SuggestionView; csrf: string; back: 'review' | 'member' }) {
+export function DuplicateActions(props: { suggestion: SuggestionView; csrf: string; back: 'review' | 'member'; self?: string }) {
   const s = props.suggestion;
   const [into, from] = s.keep === s.member_b.id ? [s.member_b, s.member_a] : [s.member_a, s.member_b];
+  const [here, there] = props.self === from.id ? [from, into] : [into, from];
   const intoName = `${into.display_name ?? into.id} (${into.id})`;
   const fromName = `${from.display_name ?? from.id} (${from.id})`;
   return (
@@ -35,9 +37,9 @@ export function DuplicateActions(props: { suggestion: SuggestionView; csrf: stri
           <button type="submit" class="secondary" title={`Merge ${fromName} into the older ${intoName}`} aria-label={`Merge ${fromName} into ${intoName}`}>Merge</button>
         </form>
       )}
-      <form method="post" action={`/members/${encodeURIComponent(into.id)}/not-same`}>
+      <form method="post" action={`/members/${encodeURIComponent(here.id)}/not-same`}>
         <input type="hidden" name="_csrf" value={props.csrf} />
-        <input type="hidden" name="member" value={from.id} />
+        <input type="hidden" name="member" value={there.id} />
         <input type="hidden" name="back" value={props.back} />
         <button type="submit" class="secondary" aria-label={`Not the same person: ${intoName} and ${fromName}`}>Not the same person</button>
       </form>
@@ -217,7 +219,7 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
                   <td class="num">{pct(s.score, 0)}</td>
                   <td><ul class="ev">{s.reasons.map((r) => <li>{r}</li>)}</ul></td>
                   <td>{s.blocked ? <ul class="ev">{s.blocked.map((r) => <li>{r}</li>)}</ul> : '–'}</td>
-                  {canEdit ? <td>{member.merged_into ? '–' : <DuplicateActions suggestion={s} csrf={csrf} back="member" />}</td> : null}
+                  {canEdit ? <td>{member.merged_into ? '–' : <DuplicateActions suggestion={s} csrf={csrf} back="member" self={id} />}</td> : null}
                 </tr>
               );
             })}

@@ -18,11 +18,22 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
   const after = Number(c.req.query('after') ?? '') || null;
   // A cursor that does not parse (an old or hand-edited link) shows the first page rather than an error page.
   const dupAfter = decodeSuggestionCursor(c.req.query('dup_after') ?? '');
-  const [rows, duplicates, conflicts] = await Promise.all([
+  const [rows, duplicatesAndOne, conflicts] = await Promise.all([
     listLinks(c.env.DB, { status: 'suggested', memberId: null, limit: PAGE, afterId: after }),
-    listSuggestions(c.env.DB, { limit: DUPLICATES, after: dupAfter }),
+    // One past the page says whether there is a next one.
+    listSuggestions(c.env.DB, { limit: DUPLICATES + 1, after: dupAfter }),
     listConflicts(c.env.DB, { limit: CONFLICTS }),
   ]);
+  const duplicates = duplicatesAndOne.slice(0, DUPLICATES);
+  const moreDuplicates = duplicatesAndOne.length > DUPLICATES;
+  // Each section pages on its own; a link of one keeps the other's position.
+  const pageLink = (q: { after?: number | null; dup?: string | null }, anchor: string) => {
+    const params = new URLSearchParams();
+    if (q.after) params.set('after', String(q.after));
+    if (q.dup) params.set('dup_after', q.dup);
+    return `/review${params.size ? `?${params}` : ''}#${anchor}`;
+  };
+  const dupParam = c.req.query('dup_after') && dupAfter ? c.req.query('dup_after')! : null;
   const done = c.req.query('done');
   const failed = c.req.query('error');
   return render(c, { title: 'Review queue', nav: '/review', csrf, script: SCRIPT }, (
@@ -74,7 +85,7 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
           </div>
         </form>
       )}
-      {rows.length === PAGE ? <p><a href={`/review?after=${rows[rows.length - 1]!.id}`}>Next page →</a></p> : null}
+      {rows.length === PAGE ? <p><a href={pageLink({ after: rows[rows.length - 1]!.id, dup: dupParam }, 'links-review')}>Next page →</a></p> : null}
 
       <h2 id="duplicates-review">Possible duplicate members</h2>
       <p class="small muted">
@@ -85,7 +96,7 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
       </p>
       <div class="table-wrap">
         <table id="duplicates">
-          <caption>{`${duplicates.length} possible duplicate${duplicates.length === 1 ? '' : 's'}${dupAfter ? ' on this page' : ''}${duplicates.length === DUPLICATES ? ', best first; more on the next page' : ''}`}</caption>
+          <caption>{`${duplicates.length} possible duplicate${duplicates.length === 1 ? '' : 's'}${dupAfter ? ' on this page' : ''}${moreDuplicates ? ', best first; more on the next page' : ''}`}</caption>
           <thead>
             <tr><th scope="col">Member</th><th scope="col">Possibly the same as</th><th scope="col" class="num">Score</th><th scope="col">Reasons</th><th scope="col">Cannot merge because</th><th scope="col">Decide</th></tr>
           </thead>
@@ -104,9 +115,9 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
         </table>
       </div>
       <p>
-        {dupAfter ? <a href="/review#duplicates-review">← Best matches</a> : null}
-        {dupAfter && duplicates.length === DUPLICATES ? ' · ' : null}
-        {duplicates.length === DUPLICATES ? <a href={`/review?dup_after=${suggestionCursor(duplicates[duplicates.length - 1]!)}#duplicates-review`}>Next possible duplicates →</a> : null}
+        {dupAfter ? <a href={pageLink({ after }, 'duplicates-review')}>← Best matches</a> : null}
+        {dupAfter && moreDuplicates ? ' · ' : null}
+        {moreDuplicates ? <a href={pageLink({ after, dup: suggestionCursor(duplicates[duplicates.length - 1]!) }, 'duplicates-review')}>Next possible duplicates →</a> : null}
       </p>
 
       <h2 id="conflicts-review">Identity conflicts</h2>

@@ -267,6 +267,10 @@ describe('review page', () => {
     expect(onReview?.slice(1)).toEqual(['mrv_n2', 'mrv_n1', 'Merge Newer Member (mrv_n1) into Older Member (mrv_n2)']);
     const onMemberPage = form.exec(pairRow(await (await page('/members/mrv_n1', 'editor')).text(), 'mrv_n1', 'mrv_n2') ?? '');
     expect(onMemberPage?.slice(1, 3)).toEqual(['mrv_n2', 'mrv_n1']);
+    // Not the same person from the newer member's page is posted to that page's member, so the answer lands there.
+    const notSame = /action="\/members\/([^/"]+)\/not-same"[\s\S]*?name="member" value="([^"]+)"/;
+    expect(notSame.exec(pairRow(await (await page('/members/mrv_n1', 'editor')).text(), 'mrv_n1', 'mrv_n2') ?? '')?.slice(1)).toEqual(['mrv_n1', 'mrv_n2']);
+    expect(notSame.exec(pairRow(await (await page('/members/mrv_n2', 'editor')).text(), 'mrv_n1', 'mrv_n2') ?? '')?.slice(1)).toEqual(['mrv_n2', 'mrv_n1']);
     const csrf = await csrfOf('/review', 'editor');
     const res = await post('/members/mrv_n2/merge', { _csrf: csrf, member_id: 'mrv_n1', back: 'member' }, 'editor');
     expect(location(res)).toMatch(/^\/members\/mrv_n2\?done=Merged mrv_n1 into this member/);
@@ -287,6 +291,8 @@ describe('review page', () => {
       const firstPairs = pairsOf(/<table id="duplicates">[\s\S]*?<\/table>/.exec(first)![0]);
       expect(firstPairs).toHaveLength(100);
       const next = /href="(\/review\?dup_after=[^"#]+)#duplicates-review">Next possible duplicates/.exec(first)?.[1];
+      // The links section's pager keeps the duplicates' position and the other way round.
+      expect(await (await page(`${next!}&after=7`, 'editor')).text()).toContain('href="/review?after=7#duplicates-review">← Best matches');
       expect(next).toBeTruthy();
       const second = await (await page(next!, 'editor')).text();
       const secondPairs = pairsOf(/<table id="duplicates">[\s\S]*?<\/table>/.exec(second)![0]);
@@ -297,6 +303,10 @@ describe('review page', () => {
         ORDER BY score DESC, member_a DESC, member_b DESC`).all<{ pair: string }>();
       expect(all).toEqual(results.map((r) => r.pair));
       expect(second).toContain('href="/review#duplicates-review">← Best matches');
+      // Exactly a page left over: no link to an empty page.
+      await db.prepare(`DELETE FROM member_suggestions WHERE member_a IN (SELECT member_a FROM member_suggestions ORDER BY score ASC LIMIT ?1)`)
+        .bind(all.length - 100).run();
+      expect(await (await page('/review', 'editor')).text()).not.toContain('Next possible duplicates');
       expect(second).not.toContain('Next possible duplicates');
       const bad = await (await page('/review?dup_after=not-a-cursor', 'editor')).text();
       expect(pairsOf(/<table id="duplicates">[\s\S]*?<\/table>/.exec(bad)![0])).toEqual(firstPairs);
