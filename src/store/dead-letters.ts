@@ -13,12 +13,28 @@ export interface DeadLetterRow {
   replayed_by: string | null;
 }
 
-/** A listed row: its body only for the activities queue (what the list summarises); other bodies are left in D1. */
-export type DeadLetterListRow = Omit<DeadLetterRow, 'body'> & { body: string | null };
+/**
+ * A listed row without its body (up to ~128 KB each): for an activities message, what its body says about itself,
+ * read by SQLite's JSON functions (null when the body is not a JSON object of that shape).
+ */
+export type DeadLetterListRow = Omit<DeadLetterRow, 'body'> & {
+  origin: string | null;
+  activities: number | null;
+  /** When the message was first accepted (its own received_at): its activities are at least that old. */
+  message_received_at: string | null;
+};
 
 export type DeadLetterState = 'open' | 'replayed' | 'all';
 
 const COLUMNS = 'id, queue, reason, body, received_at, replayed_at, replayed_by';
+
+/**
+ * An activities message (?1 = the activities queue): one whose retries ran out had passed the consumer's schema check,
+ * while one it could not parse was parked with an `unparseable message:` reason (src/ingest/consumer.ts). The outline
+ * check covers rows written otherwise; replay checks the body with the schema again.
+ */
+const SHAPED = `(queue = ?1 AND reason NOT LIKE 'unparseable message:%' AND json_valid(body)
+                 AND json_type(body, '$.items') = 'array' AND json_type(body, '$.origin') = 'text')`;
 
 /** Newest first, keyset on id (`before`: the last id of the previous page). */
 export async function listDeadLetters(
@@ -42,7 +58,10 @@ export async function listDeadLetters(
   binds.push(q.limit);
   const { results } = await db
     .prepare(
-      `SELECT id, queue, reason, CASE WHEN queue = ? THEN body END AS body, received_at, replayed_at, replayed_by
+      `SELECT id, queue, reason, received_at, replayed_at, replayed_by,
+              CASE WHEN ${SHAPED} THEN json_extract(body, '$.origin') END AS origin,
+              CASE WHEN ${SHAPED} THEN json_array_length(body, '$.items') END AS activities,
+              CASE WHEN ${SHAPED} THEN json_extract(body, '$.received_at') END AS message_received_at
          FROM dead_letters ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY id DESC LIMIT ?`,
     )
@@ -55,27 +74,16 @@ export async function getDeadLetter(db: D1Database, id: number): Promise<DeadLet
   return db.prepare(`SELECT ${COLUMNS} FROM dead_letters WHERE id = ?`).bind(id).first<DeadLetterRow>();
 }
 
-/**
- * Marks an open row replayed in one statement: of two replays at once only one gets the row back, so each claim sends
- * the message once. Null when the row is unknown or already replayed.
- */
-export async function claimDeadLetter(db: D1Database, id: number, by: string, at: string): Promise<DeadLetterRow | null> {
+/** Marks an open row replayed in one statement; null when it is unknown or was marked meanwhile. */
+export async function markReplayed(db: D1Database, id: number, by: string, at: string): Promise<DeadLetterRow | null> {
   return db
     .prepare(`UPDATE dead_letters SET replayed_at = ?, replayed_by = ? WHERE id = ? AND replayed_at IS NULL RETURNING ${COLUMNS}`)
     .bind(at, by, id)
     .first<DeadLetterRow>();
 }
 
-/** Opens a claimed row again when its message could not be sent, so nothing is lost; only that claim (by, at). */
-export async function releaseDeadLetter(db: D1Database, id: number, by: string, at: string): Promise<void> {
-  await db
-    .prepare('UPDATE dead_letters SET replayed_at = NULL, replayed_by = NULL WHERE id = ? AND replayed_at = ? AND replayed_by = ?')
-    .bind(id, at, by)
-    .run();
-}
-
-/** The first member erasure recorded after `since`, if any (audit_log_action index). */
-export async function erasureSince(db: D1Database, since: string): Promise<string | null> {
-  const row = await db.prepare(`SELECT at FROM audit_log WHERE action = 'member.erase' AND at > ?1 ORDER BY at LIMIT 1`).bind(since).first<{ at: string }>();
+/** The latest member erasure recorded, if any (audit_log_action index). */
+export async function latestErasure(db: D1Database): Promise<string | null> {
+  const row = await db.prepare(`SELECT max(at) AS at FROM audit_log WHERE action = 'member.erase'`).first<{ at: string | null }>();
   return row?.at ?? null;
 }

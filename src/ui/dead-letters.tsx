@@ -1,17 +1,16 @@
 import type { Context } from 'hono';
-import { ApiError } from '../http/errors';
-import { deadLetterSummary, replayDeadLetter } from '../http/routes/dead-letters';
 import type { AppEnv } from '../http/types';
+import { replayDeadLetter, summariesWithErasure } from '../ingest/dead-letters';
 import { listDeadLetters } from '../store/dead-letters';
 import { when } from './kit';
 
 /** Open dead letters shown on /sync (newest first); the API pages through the rest. */
 const SHOWN = 20;
 
-export type DeadLetterItem = ReturnType<typeof deadLetterSummary>;
+export type DeadLetterItem = Awaited<ReturnType<typeof summariesWithErasure>>[number];
 
 export async function openDeadLetters(db: D1Database): Promise<DeadLetterItem[]> {
-  return (await listDeadLetters(db, { queue: null, state: 'open', before: null, limit: SHOWN })).map(deadLetterSummary);
+  return summariesWithErasure(db, await listDeadLetters(db, { queue: null, state: 'open', before: null, limit: SHOWN }));
 }
 
 /** Queue messages that could not be processed, with Replay for an activities message that can be sent again. */
@@ -22,7 +21,8 @@ export function DeadLetters(props: { items: DeadLetterItem[]; csrf: string }) {
       <p class="small muted">
         Queue messages that could not be processed, kept so nothing accepted is lost. <strong>Replay</strong> sends an activities
         message to the queue again (activities already stored are not stored twice); a sync message needs nothing, as the next run
-        takes up the work. <code>GET /v1/dead-letters</code> lists them all, with bodies.
+        takes up the work; neither is offered for a message accepted before a member was erased. <code>GET /v1/dead-letters</code>
+        lists them all, and <code>GET /v1/dead-letters/:id</code> shows one with its body.
       </p>
       <div class="table-wrap">
         <table id="dead-letters-table">
@@ -42,7 +42,7 @@ export function DeadLetters(props: { items: DeadLetterItem[]; csrf: string }) {
                       <input type="hidden" name="_csrf" value={props.csrf} />
                       <button type="submit" class="secondary" aria-label={`Replay dead letter ${d.id}`}>Replay</button>
                     </form>
-                  ) : <span class="small muted">for diagnosis</span>}
+                  ) : <span class="small muted">{d.activities !== null ? 'held back: a member was erased since it was accepted' : 'for diagnosis'}</span>}
                 </td>
               </tr>
             ))}
@@ -59,11 +59,6 @@ export async function replayFromPage(c: Context<AppEnv>) {
   const principal = c.get('principal')!;
   const back = (kind: 'done' | 'error', message: string) => c.redirect(`/sync?${kind}=${encodeURIComponent(message)}#dead-letters`, 303);
   if (!Number.isSafeInteger(id) || id < 1) return back('error', 'No such dead letter.');
-  try {
-    const row = await replayDeadLetter(c.env.DB, c.env.ACTIVITIES, id, `${principal.kind}:${principal.id}`, c.get('log'));
-    return back('done', `Dead letter ${row.id} sent to the activities queue again.`);
-  } catch (error) {
-    if (error instanceof ApiError) return back('error', error.message);
-    throw error;
-  }
+  const result = await replayDeadLetter(c.env.DB, c.env.ACTIVITIES, id, `${principal.kind}:${principal.id}`, c.get('log'));
+  return result.ok ? back('done', `Dead letter ${result.row.id} sent to the activities queue again.`) : back('error', result.message);
 }

@@ -4,7 +4,7 @@ import { signSession } from '../../src/auth/session';
 import { loadConfig } from '../../src/env';
 import { describe, expect, it } from 'vitest';
 import worker from '../../src/index';
-import { replayDeadLetter } from '../../src/http/routes/dead-letters';
+import { replayDeadLetter } from '../../src/ingest/dead-letters';
 import { activity, call, countRows, postJson, waitFor } from './helpers';
 
 interface Summary {
@@ -26,7 +26,7 @@ interface ErrorJson {
   error: { code: string; message: string; issues?: { path: string; message: string }[] };
 }
 
-/** Rows of other test files may share the table: every row here is found by a marker of its own in its body. */
+/** Every row here is found by a marker of its own in its body, so the file's tests do not depend on each other's rows. */
 const rowWith = (marker: string) =>
   waitFor(() => env.DB.prepare('SELECT id, queue, reason, replayed_at FROM dead_letters WHERE instr(body, ?) > 0').bind(marker)
     .first<{ id: number; queue: string; reason: string; replayed_at: string | null }>(), 20_000);
@@ -124,10 +124,10 @@ describe('dead letters', () => {
     await waitFor(async () => (await stored(['dl-race'])) === 1, 20_000);
   });
 
-  it('a message the queue does not take: 503, the claim is released and nothing is audited; a later replay goes through', { timeout: 30_000 }, async () => {
+  it('a message the queue does not take: not marked, nothing audited; a later replay goes through', { timeout: 30_000 }, async () => {
     const id = await exhausted('ci-activities-dlq', activitiesMessage('api', ['dl-down']), 'dl-down');
     const down = { send: () => Promise.reject(new Error('queue unavailable')) } as unknown as Queue;
-    await expect(replayDeadLetter(env.DB, down, id, 'token:tok_test')).rejects.toMatchObject({ status: 503, code: 'queue_unavailable' });
+    expect(await replayDeadLetter(env.DB, down, id, 'token:tok_test')).toMatchObject({ ok: false, code: 'queue_unavailable' });
     expect((await rowWith('dl-down')).replayed_at).toBeNull();
     const audited = () => countRows('audit_log', "action = 'dead_letter.replay' AND detail ->> 'dead_letter_id' = ?", id);
     expect(await audited()).toBe(0);
@@ -254,7 +254,12 @@ describe('dead letters', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await stored(['dl-erased'])).toBe(0);
 
-    // A message parked after the erasure replays as usual.
+    // A message accepted before the erasure but parked after it (its retries ran out later) is held back too.
+    const early = await exhausted('ci-activities-dlq', { ...activitiesMessage('api', ['dl-accepted-early']), received_at: '2026-01-01T00:00:00.000Z' }, 'dl-accepted-early');
+    expect((await (await replay(early)).json<ErrorJson>()).error.code).toBe('erased_since');
+    expect((await listed('queue=ci-activities-dlq&limit=100')).find((r) => r.id === early)).toMatchObject({ replayable: false, activities: 1 });
+
+    // A message accepted after the erasure replays as usual.
     const later = await exhausted('ci-activities-dlq', activitiesMessage('api', ['dl-after-erase']), 'dl-after-erase');
     expect((await replay(later)).status).toBe(202);
     await waitFor(async () => (await stored(['dl-after-erase'])) === 1, 20_000);
