@@ -69,6 +69,11 @@ export function createApp() {
       c.get('log')?.error('configuration invalid', { issues: err.issues });
       return c.json(errorBody('not_configured', err.message), 503);
     }
+    if (err instanceof RulesInvalidError && !err.versioned) {
+      // A shipped file (identity.yaml) that does not validate: only a fixed file and a deploy help.
+      c.get('log')?.error('shipped mappings file invalid', { kind: err.kind, issues: err.issues });
+      return c.json(errorBody('not_configured', `mappings/${err.kind}.yaml in this deployment does not validate; fix it (npm run mappings:check) and deploy again`, err.issues.map((message) => ({ path: `${err.kind}.yaml`, message }))), 503);
+    }
     if (err instanceof RulesInvalidError) {
       // The active version stopped validating (a deploy tightened the schema): not the caller's fault and not worth
       // retrying; activating a valid version (PUT /v1/rules, or a rollback) is the way out.

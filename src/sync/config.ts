@@ -16,6 +16,11 @@ export class RulesInvalidError extends Error {
   constructor(readonly kind: string, readonly issues: string[]) {
     super(`${kind} is invalid: ${issues.join('; ')}`);
   }
+
+  /** Versioned in D1 (rules and field mappings): activating or rolling back fixes it; the others need a deploy. */
+  get versioned(): boolean {
+    return this.kind === 'rules' || this.kind === 'hubspot' || this.kind === 'salesforce';
+  }
 }
 
 /** The active version's text, else the file shipped in mappings/. */

@@ -65,11 +65,13 @@ ui.onError(async (err, c) => {
   if (err instanceof RulesInvalidError) {
     // Not worth retrying: the active version stopped validating (a deploy tightened the schema). Rolling back or
     // activating a valid version from the rules page is the way out.
-    return render(c, { title: 'Active rules invalid', status: 409 }, (
+    return render(c, { title: err.versioned ? 'Active rules invalid' : 'Deployment misconfigured', status: err.versioned ? 409 : 503 }, (
       <>
-        <h1>The active {err.kind}.yaml no longer validates</h1>
+        <h1>{err.versioned ? `The active ${err.kind}.yaml no longer validates` : `mappings/${err.kind}.yaml does not validate`}</h1>
         <ul>{err.issues.map((i) => <li>{i}</li>)}</ul>
-        <p><a href={`/rules?kind=${err.kind}`}>Roll back or activate a valid version</a>.</p>
+        {err.versioned
+          ? <p><a href={`/rules?kind=${err.kind}`}>Roll back or activate a valid version</a>.</p>
+          : <p>This file is part of the deployment: fix mappings/{err.kind}.yaml (<code>npm run mappings:check</code> names each problem) and deploy again.</p>}
       </>
     ));
   }
