@@ -52,7 +52,7 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             // A small ingestion limit so the limiter test can reach it.
-            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets, SLACK_WORKSPACE_URL: 'https://acme-dev.slack.com', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '100' }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
+            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ...secrets, SLACK_WORKSPACE_URL: 'https://acme-dev.slack.com', PLAN_CSV_MAX_RECORDS: '1100', FUZZ_RUNS: process.env.FUZZ_RUNS ?? '100' }, ratelimits: { INGEST_LIMITER: { namespace_id: '1001', simple: { limit: 150, period: 60 } } } },
           }),
         ],
         test: {

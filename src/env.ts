@@ -27,6 +27,7 @@ export interface Env extends Cloudflare.Env {
   SYNC_STEP_MAX_QUERIES?: string;
   PREVIEW_MAX_DEALS?: string;
   PREVIEW_STEP_DEALS?: string;
+  PLAN_CSV_MAX_RECORDS?: string;
   HUBSPOT_REQUESTS_PER_10S?: string;
   HUBSPOT_INDEX_LAG_SECONDS?: string;
   PUBLIC_URL?: string;
@@ -83,6 +84,11 @@ const configSchema = z.object({
   PREVIEW_MAX_DEALS: z.coerce.number().int().min(100).max(100_000).default(20_000),
   /** Deals a full preview (POST /v1/rules/previews) evaluates per queue message. */
   PREVIEW_STEP_DEALS: z.coerce.number().int().min(1).max(10_000).default(2_000),
+  /**
+   * Records one download of a run's writes as CSV (the run page) holds at most: the file is built within one request's
+   * CPU time (about 2 µs per field line). More is paged through GET /v1/sync/runs/:id/writes.
+   */
+  PLAN_CSV_MAX_RECORDS: z.coerce.number().int().min(1_000).max(500_000).default(200_000),
   /** HubSpot requests per rolling 10 s for this account (100 by default; 190 on Professional/Enterprise). */
   HUBSPOT_REQUESTS_PER_10S: intVar(100),
   /**

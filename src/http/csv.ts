@@ -14,9 +14,9 @@ export function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** CSV when asked for with `?format=csv` or `Accept: text/csv`. */
+/** CSV when asked for with `?format=csv`, or with `Accept: text/csv` unless `?format=json` says otherwise. */
 export function wantsCsv(c: Context, format: string | undefined): boolean {
-  return format === 'csv' || (c.req.header('accept') ?? '').includes('text/csv');
+  return format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
 }
 
 /** A CSV attachment: the header line, then one line per row, CRLF line ends. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   base64ToBytes, concatBytes, hexToBytes, hmacSha256Base64, hmacSha256Hex, timingSafeEqualStr, verifyHmacSha256,
 } from './hmac';
@@ -35,6 +35,22 @@ describe('hmac helpers', () => {
     expect(await verifyHmacSha256('s', 'data', mac)).toBe(true);
     mac[31] = mac[31]! ^ 1;
     expect(await verifyHmacSha256('s', 'data', mac)).toBe(false);
+  });
+
+  it('imports a secret’s key once, however many bodies it signs or verifies', async () => {
+    const spy = vi.spyOn(crypto.subtle, 'importKey');
+    try {
+      const secret = `once-${Math.random()}`;
+      for (let n = 0; n < 20; n++) {
+        const mac = Uint8Array.from(oracle(secret, `body ${n}`).digest());
+        expect(await verifyHmacSha256(secret, `body ${n}`, mac)).toBe(true);
+        expect(await hmacSha256Hex(secret, `body ${n}`)).toBe(oracle(secret, `body ${n}`).digest('hex'));
+      }
+      // One key per usage (verify, sign).
+      expect(spy).toHaveBeenCalledTimes(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('keys are cached per secret: a rotated secret verifies its own MACs only, across many secrets', async () => {

@@ -124,40 +124,41 @@ export async function syncPage(c: Context<AppEnv>, csrf: string) {
 
 /** Records shown on the run page (a line per field each); the CSV download has every one. */
 const PLAN_SHOWN = 50;
-/** Records per D1 read while streaming the CSV, and reads at most (well inside D1's 1,000 queries per invocation). */
+/** Records per D1 read while streaming the CSV (PLAN_CSV_MAX_RECORDS caps the file, far inside D1's 1,000 reads). */
 const CSV_PAGE = 1000;
-const CSV_PAGES = 600;
 
 const show = (v: unknown) => (v === null ? <span class="muted">empty</span> : typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
- * Every write of a run as one CSV (`PLAN_COLUMNS`), streamed a keyset page at a time so a first sync's plan of
- * hundreds of thousands of records never sits in memory. Past CSV_PAGES pages the file stops and its name says how
- * many records it holds; the API pages through the rest (GET /v1/sync/runs/:id/writes).
+ * Every write of a run as one CSV (`PLAN_COLUMNS`), streamed a keyset page at a time so a first sync's plan never sits
+ * in memory. Past PLAN_CSV_MAX_RECORDS the file stops and its name says how many records it holds; the API pages
+ * through the rest (GET /v1/sync/runs/:id/writes).
  */
 export async function runWritesCsv(c: Context<AppEnv>) {
   const run = await getRun(c.env.DB, c.req.param('id') ?? '');
   if (!run) return c.text('no such run', 404);
   const db = c.env.DB;
+  const max = c.get('config').PLAN_CSV_MAX_RECORDS;
+  // Counted once per download (the index's entries for the run), to name a cut file before its first byte.
+  const total = Object.values(await countWritesByStatus(db, run.id)).reduce((n, v) => n + v, 0);
   const encoder = new TextEncoder();
   const line = (row: readonly unknown[]) => row.map(csvCell).join(',') + '\r\n';
   let after: WritesAfter | null = null;
-  let pages = 0;
+  let sent = 0;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(line(PLAN_COLUMNS)));
     },
     async pull(controller) {
-      const page = await listSyncWrites(db, run.id, { limit: CSV_PAGE, after });
-      pages++;
+      const page = await listSyncWrites(db, run.id, { limit: Math.min(CSV_PAGE, max - sent), after });
+      sent += page.records.length;
       if (page.records.length) controller.enqueue(encoder.encode(planRows(page.records).map(line).join('')));
       const last = page.records[page.records.length - 1];
-      if (!page.next_cursor || !last || pages >= CSV_PAGES) controller.close();
+      if (!page.next_cursor || !last || sent >= max) controller.close();
       else after = { object: last.object, crmId: last.crm_id };
     },
   });
-  const total = Object.values(await countWritesByStatus(db, run.id)).reduce((n, v) => n + v, 0);
-  const cut = total > CSV_PAGE * CSV_PAGES ? `-first-${CSV_PAGE * CSV_PAGES}` : '';
+  const cut = total > max ? `-first-${max}` : '';
   const name = `sync-writes-${run.id.replace(/[^A-Za-z0-9_.-]/g, '_')}${cut}.csv`;
   return new Response(body, { headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"` } });
 }
@@ -168,10 +169,11 @@ export async function runPage(c: Context<AppEnv>, csrf: string) {
   const r = runView(row);
   const [remaining, byStatus, plan] = await Promise.all([
     r.status === 'running' ? countDirty(c.env.DB, row.crm) : Promise.resolve({} as Record<string, number>),
-    countWritesByStatus(c.env.DB, row.id),
+    // While the run goes on (the page refreshes every 3 s) its own counters stand in for counting every write.
+    r.status === 'running' ? Promise.resolve(null) : countWritesByStatus(c.env.DB, row.id),
     listSyncWrites(c.env.DB, row.id, { limit: PLAN_SHOWN }),
   ]);
-  const planned = Object.values(byStatus).reduce((n, v) => n + v, 0);
+  const planned = byStatus ? Object.values(byStatus).reduce((n, v) => n + v, 0) : (r.counts.writes_planned ?? 0);
   return render(c, { title: `Run ${r.id}`, nav: '/sync', csrf, ...(r.status === 'running' ? { refresh: 3 } : {}) }, (
     <>
       <p class="small"><a href="/sync">← All runs</a></p>
@@ -187,7 +189,7 @@ export async function runPage(c: Context<AppEnv>, csrf: string) {
       {r.status === 'running' ? <p class="small muted">Still to process: {Object.entries(remaining).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing queued'}</p> : null}
       <h2 id="writes">{r.dry_run ? 'The plan: what this dry run would write' : 'Writes'}</h2>
       <p>
-        {planned ? `${planned} record${planned === 1 ? '' : 's'}: ${Object.entries(byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}. ` : 'No record to write. '}
+        {planned ? `${planned} record${planned === 1 ? '' : 's'}${byStatus ? `: ${Object.entries(byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}` : ' planned so far'}. ` : 'No record to write. '}
         {planned ? <a href={`/sync/runs/${encodeURIComponent(r.id)}/writes.csv`} download>Download every write (CSV: a line per field, old → new)</a> : null}
       </p>
       {plan.records.length ? (

@@ -208,6 +208,10 @@ describe('GET /v1/sync/runs/:id/writes', () => {
       ['deal', 'd0', 'community_influence_score', '-1', '0', 'pending', ''],
       ['deal', 'd0', 'community_influenced', 'false', 'true', 'pending', ''],
     ]);
+    // An explicit ?format=json wins over the Accept header.
+    const json = await writes('?object=deal&limit=1&format=json', { headers: { accept: 'text/csv' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect((await json.json<Page>()).data.map((r) => r.crm_id)).toEqual(['d0']);
   });
 
   it('the audit CSV shares the cell escaping, formula guard included', async () => {
@@ -303,15 +307,22 @@ describe('the run page (admin UI)', () => {
     expect((await page(`/sync/runs/${RUN}`, 'editor')).status).toBe(403);
   });
 
-  it('streams every write of the run as one CSV, a line per field, in order, formulas defused', async () => {
+  it('streams the run’s writes as one CSV, a line per field, in order, formulas defused; past the cap the file stops and says so', async () => {
+    // PLAN_CSV_MAX_RECORDS is 1,100 in the tests: this run's 1,200 writes take a full page of 1,000 and a cut one.
     const res = await page(`/sync/runs/${RUN}/writes.csv`, 'admin');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="sync-writes-${RUN}.csv"`);
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="sync-writes-${RUN}-first-1100.csv"`);
     const rows = parseCsv(await res.text());
     expect(rows[0]).toEqual(['object', 'crm_id', 'field', 'old', 'new', 'status', 'error']);
-    const expected = ORDERED.flatMap((r) => Object.keys(r.fields).map((f) => `${r.object}/${r.crm_id}/${f}`));
+    const expected = ORDERED.slice(0, 1100).flatMap((r) => Object.keys(r.fields).map((f) => `${r.object}/${r.crm_id}/${f}`));
     expect(rows.slice(1).map((r) => `${r[0]}/${r[1]}/${r[2]}`)).toEqual(expected);
+    // Under the cap: every write, and a plain name.
+    const small = await page(`/sync/runs/${SMALL}/writes.csv`, 'admin');
+    expect(small.headers.get('content-disposition')).toBe(`attachment; filename="sync-writes-${SMALL}.csv"`);
+    const smallRows = parseCsv(await small.text());
+    const smallOrder = [...ROWS.slice(0, 3)].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+    expect(smallRows.slice(1).map((r) => `${r[0]}/${r[1]}/${r[2]}`)).toEqual(smallOrder.flatMap((r) => Object.keys(r.fields).map((f) => `${r.object}/${r.crm_id}/${f}`)));
     const formula = rows.find((r) => r[1] === 'a-formula' && r[2] === 'community_top_channel')!;
     expect(formula.slice(3, 5)).toEqual(["'+cmd", `'=HYPERLINK("http://evil.example","x")`]);
     expect((await page(`/sync/runs/${RUN}/writes.csv`, 'editor')).status).toBe(403);
