@@ -161,7 +161,7 @@ export function openapi(): object {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
             { name: 'cursor', in: 'query', description: 'the previous page\'s next_cursor', schema: { type: 'integer', minimum: 1 } },
           ],
-          responses: { 200: { description: '{data: [{id, queue, reason, received_at, replayed_at, replayed_by, replayable, activities, origin}], next_cursor}; activities (how many the message holds) and origin are null unless the body is an activities message; next_cursor is null on the last page' }, ...errors(400, 401, 403) },
+          responses: { 200: { description: '{data: [{id, queue, reason, received_at, replayed_at, replayed_by, replayable, activities, origin}], next_cursor}; activities (how many the message holds) and origin are null unless the body is an activities message; replayable: Replay would send it now (open, an activities message, no member erased since it was accepted); next_cursor is null on the last page' }, ...errors(400, 401, 403) },
         },
       },
       '/v1/dead-letters/{id}': { get: { summary: 'One dead letter with its body (parsed JSON, or the text when it is not JSON) (admin)', security: bearer, responses: { 200: { description: '{id, queue, reason, received_at, replayed_at, replayed_by, replayable, activities, origin, body}' }, ...errors(400, 401, 403, 404) } } },
@@ -171,7 +171,7 @@ export function openapi(): object {
           responses: {
             202: { description: 'the dead letter, as GET /v1/dead-letters/{id}, with replayed_at and replayed_by set' },
             ...errors(400, 401, 403, 404),
-            409: { description: 'already_replayed; or erased_since: a member was erased after the message was parked, so replaying it could restore erased activities (send what is wanted through POST /v1/activities)', content: errorContent },
+            409: { description: 'already_replayed; or erased_since: a member was erased after the message was accepted, so replaying it could restore erased activities (send what is wanted through POST /v1/activities)', content: errorContent },
             422: { description: 'not_replayable: the body is not an activities message (the message gives the recorded reason), or a sync-queue message, whose work the next sync run takes up', content: errorContent },
             503: { description: 'queue_unavailable: the queue did not take the message; the dead letter stays open', content: errorContent },
           },

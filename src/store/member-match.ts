@@ -138,11 +138,13 @@ export interface MemberDecisionRow {
 export async function memberDecisionsOf(db: D1Database, ids: string[]): Promise<MemberDecisionRow[]> {
   const { results } = await db
     .prepare(
+      // CROSS JOIN keeps absorbed as the outer loop: left to itself SQLite scanned every decision (one per merge ever
+      // made) for each call, a cost that grew with the organisation.
       `WITH RECURSIVE absorbed(id, root) AS (
          SELECT value, value FROM json_each(?1)
          UNION SELECT m.id, a.root FROM members m JOIN absorbed a ON m.merged_into = a.id)
        SELECT ra.root AS member_a, rb.root AS member_b, d.decision, d.decided_by, d.decided_at
-         FROM absorbed ra JOIN member_decisions d ON d.member_a = ra.id JOIN absorbed rb ON rb.id = d.member_b
+         FROM absorbed ra CROSS JOIN member_decisions d ON d.member_a = ra.id JOIN absorbed rb ON rb.id = d.member_b
         WHERE ra.root <> rb.root`,
     )
     .bind(json(ids))
