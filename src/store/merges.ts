@@ -58,11 +58,14 @@ export async function mergeMembersMany(db: D1Database, requests: readonly MergeR
           AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'into' AND merged_into IS NULL)
           AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'from' AND merged_into IS NULL)
           AND NOT (?4 AND EXISTS (SELECT 1 FROM member_decisions d WHERE d.member_a = p.value ->> 'a' AND d.member_b = p.value ->> 'b' AND d.decision = 'not_same'))
-          -- Nor two members a person told apart into one survivor (a decision recorded after the plan was made).
+          -- Nor two members a person told apart into one survivor (a decision recorded after the plan was made). From
+          -- the member's own decisions (two index lookups) to the call's pairs, not the pairs times each other.
           AND NOT (?4 AND EXISTS (
-                SELECT 1 FROM json_each(?1) q JOIN member_decisions d ON d.decision = 'not_same'
-                       AND d.member_a = min(p.value ->> 'from', q.value ->> 'from') AND d.member_b = max(p.value ->> 'from', q.value ->> 'from')
-                 WHERE q.value ->> 'into' = p.value ->> 'into' AND q.key <> p.key))
+                SELECT 1 FROM member_decisions d
+                 WHERE d.decision = 'not_same' AND (d.member_a = p.value ->> 'from' OR d.member_b = p.value ->> 'from')
+                   AND EXISTS (SELECT 1 FROM json_each(?1) q
+                                WHERE q.value ->> 'into' = p.value ->> 'into' AND q.key <> p.key
+                                  AND q.value ->> 'from' = CASE WHEN d.member_a = p.value ->> 'from' THEN d.member_b ELSE d.member_a END)))
        RETURNING id, json_array_length(identity_ids) AS identities, activity_count`,
     ).bind(pairs, actor, now, automated ? 1 : 0),
     db.prepare(`UPDATE identities SET member_id = ${intoOf('identities.member_id')} WHERE member_id IN ${froms}`).bind(pairs),

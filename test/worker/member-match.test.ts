@@ -190,6 +190,21 @@ describe('member matching', () => {
     await expect(mergeMembersMany(env.DB, [{ into: 'x', from: 'y' }, { into: 'y', from: 'z' }], 'test', true)).rejects.toThrow(/merged away once/);
   });
 
+  it('automation never merges two members a person told apart into one survivor in one call; a person may; others go ahead', async () => {
+    const now = new Date().toISOString();
+    const ids = ['mem_g_a', 'mem_g_b', 'mem_g_c', 'mem_g_d', 'mem_g_e'];
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO members (id, created_at, updated_at) SELECT value, ?1, ?1 FROM json_each(?2)`).bind(now, JSON.stringify(ids)),
+      // b and c are different people (recorded after matching planned b → a and c → a); d has a decision about e,
+      // who is not in the call, and b one about an unrelated member: neither stops anything.
+      env.DB.prepare(`INSERT INTO member_decisions (member_a, member_b, decision, decided_by, decided_at) VALUES
+        ('mem_g_b', 'mem_g_c', 'not_same', 'user:ana', ?1), ('mem_g_d', 'mem_g_e', 'not_same', 'user:ana', ?1), ('mem_g_b', 'mem_g_z', 'not_same', 'user:ana', ?1)`).bind(now),
+    ]);
+    const wanted = [{ into: 'mem_g_a', from: 'mem_g_b' }, { into: 'mem_g_a', from: 'mem_g_c' }, { into: 'mem_g_a', from: 'mem_g_d' }];
+    expect((await mergeMembersMany(env.DB, wanted, 'automation:member-match', true)).map((r) => r.merged)).toEqual([false, false, true]);
+    expect((await mergeMembersMany(env.DB, wanted.slice(0, 2), 'user:ana', false)).map((r) => r.merged)).toEqual([true, true]);
+  });
+
   it('refuses to undo a merge into a member that was itself merged away, and never attaches identities to one', async () => {
     const now = new Date().toISOString();
     await env.DB.batch([
