@@ -195,7 +195,7 @@ export async function runPage(c: Context<AppEnv>, csrf: string) {
       {plan.records.length ? (
         <div class="table-wrap">
           <table id="plan">
-            <caption>{plan.next_cursor ? `The first ${PLAN_SHOWN} records by object and id; the CSV has them all` : 'Every record'}</caption>
+            <caption>{plan.next_cursor ? `The first ${PLAN_SHOWN} records by object and id; the CSV download has the rest` : 'Every record'}</caption>
             <thead><tr><th scope="col">Object</th><th scope="col">CRM id</th><th scope="col">Field</th><th scope="col">Old</th><th scope="col">New</th><th scope="col">Status</th></tr></thead>
             <tbody>
               {planRows(plan.records).map(([object, crmId, field, old, value, status, error]) => (

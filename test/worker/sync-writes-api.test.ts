@@ -300,7 +300,7 @@ describe('the run page (admin UI)', () => {
     expect(html).toMatch(/1200 records: (pending|written|failed|skipped) \d+/);
     expect(html).toContain(`href="/sync/runs/${RUN}/writes.csv"`);
     const plan = /<table id="plan">[\s\S]*?<\/table>/.exec(html)![0];
-    expect(plan).toContain('The first 50 records by object and id; the CSV has them all');
+    expect(plan).toContain('The first 50 records by object and id; the CSV download has the rest');
     // The first record in (object, crm_id) order, with a field that was never written before.
     expect(plan).toContain(`<code>${ORDERED[0]!.crm_id}</code>`);
     expect(plan).toContain('never written');
