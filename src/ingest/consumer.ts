@@ -1,6 +1,7 @@
 import { loadConfig, type Env } from '../env';
 import type { IdentityConfig } from '../identity';
 import { MATCH_BATCH, MATCH_STATEMENTS, matchMembers, startMatchChain } from '../members/match';
+import { UNPARSEABLE } from '../store/dead-letters';
 import { meteredD1, type D1Meter } from '../store/metered';
 import { identityConfigFor } from '../sync/config';
 import { newId } from '../ids';
@@ -80,7 +81,7 @@ export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, 
     if (!parsed.success) {
       // Retrying cannot fix a body that does not parse: park it with its reason, keep the rest of the batch moving.
       const reason = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      const envelope: PoisonEnvelope = { poison: true, reason: `unparseable message: ${reason}`, queue: batch.queue, body: message.body };
+      const envelope: PoisonEnvelope = { poison: true, reason: `${UNPARSEABLE} ${reason}`, queue: batch.queue, body: message.body };
       await env.ACTIVITIES_DLQ.send(envelope, { contentType: 'json' });
       log.error('poison message sent to dead-letter queue', { message_id: message.id, reason });
       message.ack();

@@ -2,7 +2,7 @@ import { nowIso } from '../ids';
 import type { Logger } from '../log';
 import { recordAudit } from '../store/audit';
 import {
-  ACTIVITIES_DLQ, SYNC_DLQ, getDeadLetter, latestErasure, markReplayed, type DeadLetterListRow, type DeadLetterRow,
+  ACTIVITIES_DLQ, SYNC_DLQ, UNPARSEABLE, getDeadLetter, latestErasure, markReplayed, type DeadLetterListRow, type DeadLetterRow,
 } from '../store/dead-letters';
 import { activityMessageSchema, type ActivityMessage } from './message';
 
@@ -28,10 +28,11 @@ export function inspectDeadLetter(row: Pick<DeadLetterRow, 'queue' | 'reason' | 
   if (row.queue !== ACTIVITIES_DLQ) return { ok: false, issues: [], why: `only ${ACTIVITIES_DLQ} messages can be replayed` };
   const body = bodyValue(row.body);
   const parsed = activityMessageSchema.safeParse(body);
-  if (!parsed.success) {
+  // The consumer already judged a message it could not parse; the list (SQL) and this check use that one rule.
+  if (!parsed.success || row.reason.startsWith(UNPARSEABLE)) {
     return {
       ok: false,
-      issues: parsed.error.issues.slice(0, 5).map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })),
+      issues: parsed.success ? [] : parsed.error.issues.slice(0, 5).map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })),
       why: `the body is not an activities message, so it would fail again (recorded reason: ${row.reason})`,
     };
   }

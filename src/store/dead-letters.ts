@@ -1,6 +1,8 @@
 /** The dead-letter queues whose consumers record rows (wrangler.toml): only the activities one holds work to send again. */
 export const ACTIVITIES_DLQ = 'ci-activities-dlq';
 export const SYNC_DLQ = 'ci-sync-dlq';
+/** How the activities consumer begins the reason of a message it could not parse (src/ingest/consumer.ts). */
+export const UNPARSEABLE = 'unparseable message:';
 
 /** A queue message that could not be processed (migration 0001), and who sent it again, when (0013; NULL while open). */
 export interface DeadLetterRow {
@@ -33,8 +35,8 @@ const COLUMNS = 'id, queue, reason, body, received_at, replayed_at, replayed_by'
  * while one it could not parse was parked with an `unparseable message:` reason (src/ingest/consumer.ts). The outline
  * check covers rows written otherwise; replay checks the body with the schema again.
  */
-const SHAPED = `(queue = ?1 AND reason NOT LIKE 'unparseable message:%' AND json_valid(body)
-                 AND json_type(body, '$.items') = 'array' AND json_type(body, '$.origin') = 'text')`;
+const SHAPED = `(queue = ?1 AND reason NOT LIKE '${UNPARSEABLE}%' AND json_valid(body) AND json_extract(body, '$.v') = 1
+                 AND json_array_length(body, '$.items') > 0 AND json_type(body, '$.origin') = 'text' AND json_extract(body, '$.origin') <> '')`;
 
 /** Newest first, keyset on id (`before`: the last id of the previous page). */
 export async function listDeadLetters(

@@ -189,7 +189,10 @@ export async function runPage(c: Context<AppEnv>, csrf: string) {
       {r.status === 'running' ? <p class="small muted">Still to process: {Object.entries(remaining).map(([k, n]) => `${k} ${n}`).join(', ') || 'nothing queued'}</p> : null}
       <h2 id="writes">{r.dry_run ? 'The plan: what this dry run would write' : 'Writes'}</h2>
       <p>
-        {planned ? `${planned} record${planned === 1 ? '' : 's'}${byStatus ? `: ${Object.entries(byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}` : ' planned so far'}. ` : 'No record to write. '}
+        {!planned ? 'No record to write. ' : byStatus
+          ? `${planned} record${planned === 1 ? '' : 's'}: ${Object.entries(byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}. `
+          // The run's counter: a record planned again counts twice until the run ends and the rows are counted.
+          : `About ${planned} record${planned === 1 ? '' : 's'} planned so far. `}
         {planned ? <a href={`/sync/runs/${encodeURIComponent(r.id)}/writes.csv`} download>Download every write (CSV: a line per field, old → new)</a> : null}
       </p>
       {plan.records.length ? (

@@ -137,6 +137,13 @@ describe('dead letters', () => {
     await waitFor(async () => (await stored(['dl-down'])) === 1, 20_000);
   });
 
+  it('list, view and replay agree on a body that only looks like an activities message (no items)', { timeout: 30_000 }, async () => {
+    const id = await exhausted('ci-activities-dlq', { ...activitiesMessage('dl-empty-items', []), items: [] }, 'dl-empty-items');
+    expect((await listed('queue=ci-activities-dlq&limit=100')).find((r) => r.id === id)).toMatchObject({ replayable: false, activities: null });
+    expect(await (await call(`/v1/dead-letters/${id}`)).json()).toMatchObject({ replayable: false, activities: null });
+    expect((await replay(id)).status).toBe(422);
+  });
+
   it('a sync-queue dead letter is not replayable: the next run takes up the work', { timeout: 30_000 }, async () => {
     const id = await exhausted('ci-sync-dlq', { kind: 'step', runId: 'run_dl_gone', step: 2 }, 'run_dl_gone');
     expect((await rowWith('run_dl_gone')).reason).toBe('sync step retries exhausted');
