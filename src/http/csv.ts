@@ -19,10 +19,13 @@ export function wantsCsv(c: Context, format: string | undefined): boolean {
   return format === 'csv' || (format === undefined && (c.req.header('accept') ?? '').includes('text/csv'));
 }
 
-/** A CSV attachment: the header line, then one line per row, CRLF line ends. */
+/** One CSV line, CRLF-terminated. */
+export const csvRow = (row: readonly unknown[]): string => row.map(csvCell).join(',') + '\r\n';
+
+/** The headers of a CSV attachment. */
+export const csvHeaders = (filename: string) => ({ 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` });
+
+/** A CSV attachment: the header line, then one line per row. */
 export function csvResponse(c: Context, filename: string, columns: readonly string[], rows: readonly unknown[][]): Response {
-  const lines = [columns, ...rows].map((r) => r.map(csvCell).join(','));
-  c.header('content-type', 'text/csv; charset=utf-8');
-  c.header('content-disposition', `attachment; filename="${filename}"`);
-  return c.body(lines.join('\r\n') + '\r\n');
+  return c.body([columns, ...rows].map(csvRow).join(''), 200, csvHeaders(filename));
 }

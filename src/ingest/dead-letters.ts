@@ -6,10 +6,10 @@ import {
 } from '../store/dead-letters';
 import { activityMessageSchema, type ActivityMessage } from './message';
 
-export type Inspection = { ok: true; message: ActivityMessage; body: unknown } | { ok: false; why: string; issues: { path: string; message: string }[] };
+type Inspection = { ok: true; message: ActivityMessage; body: unknown } | { ok: false; why: string; issues: { path: string; message: string }[] };
 
 /** Bodies are stored as JSON text, or as the text itself when a producer sent a string (src/store/ingest.ts). */
-export function bodyValue(text: string): unknown {
+function bodyValue(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {

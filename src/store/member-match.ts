@@ -29,11 +29,6 @@ export async function releaseMatchLease(db: D1Database, token: string): Promise<
   await db.prepare('UPDATE member_match_lease SET until = ?2 WHERE token = ?1').bind(token, new Date(0).toISOString()).run();
 }
 
-/** Whether any live member waits to be matched (one row through the partial index). */
-export async function anyUnkeyed(db: D1Database): Promise<boolean> {
-  return (await db.prepare('SELECT 1 AS x FROM members WHERE keys_at IS NULL AND merged_into IS NULL LIMIT 1').first()) !== null;
-}
-
 export interface PendingMember {
   id: string;
   created_at: string;

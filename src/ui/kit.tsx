@@ -3,7 +3,7 @@ import type { Child } from 'hono/jsx';
 import { roleOf, type Principal } from '../auth/scopes';
 import type { AppEnv } from '../http/types';
 import { CSS } from './css';
-import { csvCell } from '../http/csv';
+import { csvHeaders, csvRow } from '../http/csv';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Security headers and timing
@@ -147,15 +147,13 @@ function rawValue<R>(col: Column<R>, r: R): string | number | null | undefined {
 }
 
 export function toCsv<R>(t: TableDef<R>): string {
-  // csvCell quotes per RFC 4180 and defuses cells a spreadsheet would run as a formula.
-  const lines = [t.columns.map((c) => csvCell(c.label)).join(',')];
-  for (const r of t.rows) lines.push(t.columns.map((c) => csvCell(rawValue(c, r))).join(','));
-  return lines.join('\r\n') + '\r\n';
+  // csvRow quotes per RFC 4180 and defuses cells a spreadsheet would run as a formula.
+  return [t.columns.map((c) => c.label), ...t.rows.map((r) => t.columns.map((c) => rawValue(c, r)))].map(csvRow).join('');
 }
 
 export function csvResponse(c: Context<AppEnv>, filename: string, body: string) {
   serverTiming(c);
-  return c.body(body, 200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${filename}"` });
+  return c.body(body, 200, csvHeaders(filename));
 }
 
 export function Table<R>(props: { t: TableDef<R>; csvHref?: string }) {

@@ -3,7 +3,7 @@ import type { AppEnv } from '../http/types';
 import { nowIso } from '../ids';
 import { decideLink, getLink, listLinks } from '../store/links';
 import { decodeSuggestionCursor, listConflicts, listSuggestions, suggestionCursor } from '../store/member-match';
-import { day, pct, render } from './kit';
+import { day, pct, qs, render } from './kit';
 import { ConflictsTable, DuplicateActions, MemberLink } from './member';
 
 const PAGE = 100;
@@ -27,13 +27,9 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
   const duplicates = duplicatesAndOne.slice(0, DUPLICATES);
   const moreDuplicates = duplicatesAndOne.length > DUPLICATES;
   // Each section pages on its own; a link of one keeps the other's position.
-  const pageLink = (q: { after?: number | null; dup?: string | null }, anchor: string) => {
-    const params = new URLSearchParams();
-    if (q.after) params.set('after', String(q.after));
-    if (q.dup) params.set('dup_after', q.dup);
-    return `/review${params.size ? `?${params}` : ''}#${anchor}`;
-  };
-  const dupParam = c.req.query('dup_after') && dupAfter ? c.req.query('dup_after')! : null;
+  const pageLink = (q: { after?: number | null; dup?: string | null }, anchor: string) =>
+    `/review${qs({ after: q.after ? String(q.after) : null, dup_after: q.dup })}#${anchor}`;
+  const dupParam = dupAfter ? c.req.query('dup_after')! : null;
   const done = c.req.query('done');
   const failed = c.req.query('error');
   return render(c, { title: 'Review queue', nav: '/review', csrf, script: SCRIPT }, (

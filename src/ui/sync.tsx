@@ -4,7 +4,7 @@ import { runView } from '../http/routes/sync';
 import type { AppEnv } from '../http/types';
 import { countDirty, getRun, listRuns } from '../store/sync';
 import { countWritesByStatus, listSyncWrites, PLAN_COLUMNS, planRows, type WritesAfter } from '../store/sync-writes';
-import { csvCell } from '../http/csv';
+import { csvHeaders, csvRow } from '../http/csv';
 import { accountKeyFor } from '../sync/connectors';
 import { startRun } from '../sync/runner';
 import { DeadLetters, openDeadLetters } from './dead-letters';
@@ -142,17 +142,16 @@ export async function runWritesCsv(c: Context<AppEnv>) {
   // Counted once per download (the index's entries for the run), to name a cut file before its first byte.
   const total = Object.values(await countWritesByStatus(db, run.id)).reduce((n, v) => n + v, 0);
   const encoder = new TextEncoder();
-  const line = (row: readonly unknown[]) => row.map(csvCell).join(',') + '\r\n';
   let after: WritesAfter | null = null;
   let sent = 0;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      controller.enqueue(encoder.encode(line(PLAN_COLUMNS)));
+      controller.enqueue(encoder.encode(csvRow(PLAN_COLUMNS)));
     },
     async pull(controller) {
       const page = await listSyncWrites(db, run.id, { limit: Math.min(CSV_PAGE, max - sent), after });
       sent += page.records.length;
-      if (page.records.length) controller.enqueue(encoder.encode(planRows(page.records).map(line).join('')));
+      if (page.records.length) controller.enqueue(encoder.encode(planRows(page.records).map(csvRow).join('')));
       const last = page.records[page.records.length - 1];
       if (!page.next_cursor || !last || sent >= max) controller.close();
       else after = { object: last.object, crmId: last.crm_id };
@@ -160,7 +159,7 @@ export async function runWritesCsv(c: Context<AppEnv>) {
   });
   const cut = total > max ? `-first-${max}` : '';
   const name = `sync-writes-${run.id.replace(/[^A-Za-z0-9_.-]/g, '_')}${cut}.csv`;
-  return new Response(body, { headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}"` } });
+  return new Response(body, { headers: csvHeaders(name) });
 }
 
 export async function runPage(c: Context<AppEnv>, csrf: string) {
