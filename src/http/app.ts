@@ -64,7 +64,7 @@ export function createApp() {
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.issues), err.status);
+    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message, err.issues, err.extra), err.status);
     if (err instanceof ConfigError) {
       c.get('log')?.error('configuration invalid', { issues: err.issues });
       return c.json(errorBody('not_configured', err.message), 503);

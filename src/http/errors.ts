@@ -12,14 +12,16 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly issues: ErrorIssue[] = [],
+    /** More members of `error`, e.g. the import job an upload that broke off left behind. */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ApiError';
   }
 }
 
-export function errorBody(code: string, message: string, issues: ErrorIssue[] = []) {
-  return { error: { code, message, ...(issues.length ? { issues } : {}) } };
+export function errorBody(code: string, message: string, issues: ErrorIssue[] = [], extra: Record<string, unknown> = {}) {
+  return { error: { code, message, ...(issues.length ? { issues } : {}), ...extra } };
 }
 
 /** `items.3.member.identities.0.id` style paths, so a client can point at the exact field. */

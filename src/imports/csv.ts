@@ -1,20 +1,15 @@
 /**
  * Incremental RFC 4180 CSV parser: feed it text chunks as they stream in, get complete rows out. Quoted fields may
  * contain commas, doubled quotes and line breaks; CRLF and LF both end a row; a UTF-8 BOM at the start is dropped.
+ * A syntax error spoils only its own row: the row comes out with `error` and parsing goes on at the next line, so one
+ * stray quote never costs the rows around it.
  */
 export interface CsvRow {
   /** 1-based line number where the row starts (header = line 1), for error messages. */
   line: number;
   fields: string[];
-}
-
-export class CsvError extends Error {
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
-    super(`line ${line}: ${message}`);
-  }
+  /** The first syntax error in the row; its fields are then unreliable. */
+  error?: string;
 }
 
 export class CsvParser {
@@ -26,6 +21,7 @@ export class CsvParser {
   private rowStart = 1;
   private started = false;
   private pendingCR = false;
+  private rowError: string | undefined;
 
   constructor(private readonly delimiter = ',') {}
 
@@ -52,6 +48,11 @@ export class CsvParser {
         }
         continue;
       }
+      if (ch === '"' && this.rowError) {
+        // The row is already rejected: quotes are plain text now, so they cannot swallow the lines after it.
+        this.field += ch;
+        continue;
+      }
       if (ch === '"') {
         if (this.afterQuote) {
           this.field += '"';
@@ -60,7 +61,8 @@ export class CsvParser {
         } else if (this.field === '') {
           this.quoted = true;
         } else {
-          throw new CsvError(this.line, 'a quote inside an unquoted field; quote the whole field and double inner quotes');
+          this.fail('a quote inside an unquoted field; quote the whole field and double inner quotes');
+          this.field += ch;
         }
         continue;
       }
@@ -76,14 +78,17 @@ export class CsvParser {
         if (ch === '\r') this.pendingCR = true;
         continue;
       }
-      if (this.afterQuote) throw new CsvError(this.line, 'characters after a closing quote');
+      if (this.afterQuote) {
+        this.fail('characters after a closing quote');
+        this.afterQuote = false;
+      }
       this.field += ch;
     }
     return rows;
   }
 
   end(): CsvRow[] {
-    if (this.quoted) throw new CsvError(this.rowStart, 'a quoted field is never closed');
+    if (this.quoted) this.fail(`a quoted field opened on line ${this.rowStart} is never closed; every line after it was read into it`);
     const rows: CsvRow[] = [];
     if (this.field !== '' || this.fields.length) {
       this.endField();
@@ -98,9 +103,14 @@ export class CsvParser {
     this.afterQuote = false;
   }
 
+  private fail(message: string) {
+    this.rowError ??= message;
+  }
+
   private emit(rows: CsvRow[]) {
-    const blank = this.fields.length === 1 && this.fields[0] === '';
-    if (!blank) rows.push({ line: this.rowStart, fields: this.fields });
+    const blank = this.fields.length === 1 && this.fields[0] === '' && !this.rowError;
+    if (!blank) rows.push({ line: this.rowStart, fields: this.fields, ...(this.rowError ? { error: this.rowError } : {}) });
     this.fields = [];
+    this.rowError = undefined;
   }
 }

@@ -1,8 +1,8 @@
 import { activityInputSchema, type ActivityInput } from '../activity/schema';
 import { ApiError, issuePath } from '../http/errors';
-import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, itemBytes, type ActivityMessage } from '../ingest/message';
+import { MAX_BATCH_MESSAGES, MAX_ITEM_BYTES, MAX_MESSAGE_BYTES, itemBytes, type ActivityMessage } from '../ingest/message';
 import { sendMessages } from '../ingest/enqueue';
-import { CsvError, CsvParser } from './csv';
+import { CsvParser } from './csv';
 import { resolveColumns, rowToActivity, type CsvMapping } from './mapping';
 
 export interface RowError {
@@ -16,8 +16,14 @@ export interface ImportSummary {
   rejected: number;
   errors: RowError[];
   chunks: number;
+  /** Rows in chunks the queue has taken: they are stored even if the upload breaks off later. */
+  rowsSent: number;
+  /** The last row read, for saying where an upload broke off. */
+  lastRow: number;
   failure: string | null;
 }
+
+export const emptySummary = (): ImportSummary => ({ rowsTotal: 0, rejected: 0, errors: [], chunks: 0, rowsSent: 0, lastRow: 0, failure: null });
 
 export interface ImportTarget {
   queue: Queue;
@@ -30,6 +36,13 @@ export interface ImportTarget {
 
 const MAX_ROW_ERRORS = 1000;
 
+/**
+ * What a non-fatal UTF-8 decoder puts in place of bytes that are not UTF-8. A file saved as Windows-1252 (Excel's
+ * "CSV" on Windows) decodes to it wherever a non-ASCII letter was: those rows are rejected, the rest go through.
+ */
+const REPLACEMENT = '\uFFFD';
+const NOT_UTF8 = 'holds bytes that are not UTF-8 text; save the file as UTF-8 (Excel: "CSV UTF-8")';
+
 /** Streams an upload into queue chunks: rows are validated one by one and never all held in memory. */
 class ChunkWriter {
   private items: ActivityInput[] = [];
@@ -37,13 +50,15 @@ class ChunkWriter {
   private messages: ActivityMessage[] = [];
   chunks = 0;
 
-  constructor(private readonly target: ImportTarget) {}
+  constructor(
+    private readonly target: ImportTarget,
+    private readonly summary: ImportSummary,
+  ) {}
 
-  async add(item: ActivityInput) {
-    const size = itemBytes(item) + 1;
-    if (this.items.length && this.bytes + size > MAX_MESSAGE_BYTES) await this.cut();
+  async add(item: ActivityInput, size: number) {
+    if (this.items.length && this.bytes + size + 1 > MAX_MESSAGE_BYTES) await this.cut();
     this.items.push(item);
-    this.bytes += size;
+    this.bytes += size + 1;
   }
 
   private async cut() {
@@ -60,7 +75,10 @@ class ChunkWriter {
   }
 
   async flush() {
-    if (this.messages.length) await sendMessages(this.target.queue, this.messages);
+    if (!this.messages.length) return;
+    await sendMessages(this.target.queue, this.messages);
+    this.summary.rowsSent += this.messages.reduce((n, m) => n + m.items.length, 0);
+    this.summary.chunks = this.chunks;
     this.messages = [];
   }
 
@@ -72,11 +90,16 @@ class ChunkWriter {
 
 async function* lines(body: ReadableStream<Uint8Array>, maxBytes: number): AsyncGenerator<string> {
   const reader = body.getReader();
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  // Not fatal: a stray byte must cost its own row, not the upload (see REPLACEMENT).
+  const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
+    if (size === 0 && isUtf16(value)) {
+      await reader.cancel();
+      throw new ApiError(400, 'invalid_import', 'the file is UTF-16 text; save it as UTF-8', [{ path: '(file)', message: 'starts with a UTF-16 byte order mark' }]);
+    }
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
@@ -86,6 +109,8 @@ async function* lines(body: ReadableStream<Uint8Array>, maxBytes: number): Async
   }
   yield decoder.decode();
 }
+
+const isUtf16 = (b: Uint8Array) => b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff));
 
 function recordErrors(summary: ImportSummary, row: number, issues: { path: string; message: string }[]) {
   summary.rejected++;
@@ -101,18 +126,26 @@ async function acceptCandidate(summary: ImportSummary, writer: ChunkWriter, row:
     recordErrors(summary, row, parsed.error.issues.map((i) => ({ path: issuePath(i.path), message: i.message })));
     return;
   }
-  await writer.add(parsed.data);
+  // The same cap as the batch API: one oversized row must not make its chunk too big for the queue.
+  const size = itemBytes(parsed.data);
+  if (size > MAX_ITEM_BYTES) {
+    recordErrors(summary, row, [{ path: '(row)', message: `the activity is ${size} bytes; at most ${MAX_ITEM_BYTES}` }]);
+    return;
+  }
+  await writer.add(parsed.data, size);
 }
 
-export async function importCsv(body: ReadableStream<Uint8Array>, mapping: CsvMapping, target: ImportTarget): Promise<ImportSummary> {
-  const summary: ImportSummary = { rowsTotal: 0, rejected: 0, errors: [], chunks: 0, failure: null };
-  const writer = new ChunkWriter(target);
+export async function importCsv(body: ReadableStream<Uint8Array>, mapping: CsvMapping, target: ImportTarget, summary = emptySummary()): Promise<ImportSummary> {
+  const writer = new ChunkWriter(target, summary);
   const parser = new CsvParser();
   let index: Map<string, number> | null = null;
   let width = 0;
-  const handle = async (rows: { line: number; fields: string[] }[]) => {
-    for (const { line, fields } of rows) {
+  const handle = async (rows: { line: number; fields: string[]; error?: string }[]) => {
+    for (const { line, fields, error } of rows) {
+      summary.lastRow = line;
       if (!index) {
+        const problem = error ?? (fields.some((f) => f.includes(REPLACEMENT)) ? `the header ${NOT_UTF8}` : null);
+        if (problem) throw new ApiError(400, 'invalid_import', `the CSV header is malformed: line ${line}: ${problem}`, [{ path: '(header)', message: problem }]);
         const resolved = resolveColumns(mapping, fields);
         if (resolved.missing.length) {
           throw new ApiError(400, 'invalid_import', 'the CSV header lacks columns the mapping names',
@@ -123,37 +156,37 @@ export async function importCsv(body: ReadableStream<Uint8Array>, mapping: CsvMa
         await target.onStart();
         continue;
       }
-      if (fields.length !== width) {
+      const problem = error ?? (fields.length !== width ? `expected ${width} fields, found ${fields.length}` : null)
+        ?? (fields.some((f) => f.includes(REPLACEMENT)) ? `the row ${NOT_UTF8}` : null);
+      if (problem) {
         summary.rowsTotal++;
-        recordErrors(summary, line, [{ path: '(row)', message: `expected ${width} fields, found ${fields.length}` }]);
+        recordErrors(summary, line, [{ path: '(row)', message: problem }]);
         continue;
       }
       await acceptCandidate(summary, writer, line, await rowToActivity(mapping, index, fields));
     }
   };
-  try {
-    for await (const text of lines(body, target.maxBytes)) await handle(parser.push(text));
-    await handle(parser.end());
-  } catch (e) {
-    if (!(e instanceof CsvError)) throw e;
-    if (!index) throw new ApiError(400, 'invalid_import', `the CSV header is malformed: ${e.message}`, [{ path: '(header)', message: e.message }]);
-    summary.failure = e.message;
-  }
+  for await (const text of lines(body, target.maxBytes)) await handle(parser.push(text));
+  await handle(parser.end());
   if (!index) throw new ApiError(400, 'invalid_import', 'the CSV is empty; expected a header row');
   await writer.close();
-  summary.chunks = writer.chunks;
   return summary;
 }
 
-export async function importNdjson(body: ReadableStream<Uint8Array>, target: ImportTarget): Promise<ImportSummary> {
-  const summary: ImportSummary = { rowsTotal: 0, rejected: 0, errors: [], chunks: 0, failure: null };
-  const writer = new ChunkWriter(target);
-  await target.onStart();
+export async function importNdjson(body: ReadableStream<Uint8Array>, target: ImportTarget, summary = emptySummary()): Promise<ImportSummary> {
+  const writer = new ChunkWriter(target, summary);
+  let started = false;
   let carry = '';
   let line = 0;
   const handleLine = async (text: string) => {
     line++;
+    summary.lastRow = line;
     if (!text.trim()) return;
+    if (text.includes(REPLACEMENT)) {
+      summary.rowsTotal++;
+      recordErrors(summary, line, [{ path: '(line)', message: `the line ${NOT_UTF8}` }]);
+      return;
+    }
     let candidate: unknown;
     try {
       candidate = JSON.parse(text);
@@ -165,12 +198,16 @@ export async function importNdjson(body: ReadableStream<Uint8Array>, target: Imp
     await acceptCandidate(summary, writer, line, candidate);
   };
   for await (const text of lines(body, target.maxBytes)) {
+    // The job exists once the first bytes passed the encoding check, so a refused file leaves no job behind.
+    if (!started) {
+      await target.onStart();
+      started = true;
+    }
     const parts = (carry + text).split('\n');
     carry = parts.pop()!;
     for (const part of parts) await handleLine(part.replace(/\r$/, ''));
   }
-  if (carry) await handleLine(carry);
+  if (carry) await handleLine(carry.replace(/\r$/, ''));
   await writer.close();
-  summary.chunks = writer.chunks;
   return summary;
 }

@@ -59,9 +59,28 @@ export async function applyActivityMessage(db: D1Database, msg: ActivityMessage,
   }
 }
 
-/** Full-jitter backoff in seconds for a retried message (Queues caps delays at 12 h). */
+/**
+ * Backoff in seconds for a retried message: at least half of 2^attempts (capped at an hour), plus jitter. The floor
+ * matters: with wrangler.toml's max_retries a message outlasts about five hours of D1 being down before it is parked.
+ */
 export function retryDelaySeconds(attempts: number): number {
-  return Math.min(3600, Math.ceil(Math.random() * 2 ** Math.min(attempts, 12)));
+  const base = Math.min(3600, 2 ** Math.min(attempts, 12));
+  return Math.ceil(base / 2 + (Math.random() * base) / 2);
+}
+
+/**
+ * A dead-letter queue has no queue behind it: if parking a message fails (D1 down), it is retried with backoff, not
+ * acked, or it would be deleted for good.
+ */
+export async function parkDeadLetter(message: Message<unknown>, log: Logger, park: () => Promise<void>): Promise<void> {
+  try {
+    await park();
+    message.ack();
+  } catch (error) {
+    const delaySeconds = retryDelaySeconds(message.attempts);
+    log.error('recording a dead letter failed; will retry', { message_id: message.id, attempts: message.attempts, delaySeconds, error });
+    message.retry({ delaySeconds });
+  }
 }
 
 export async function consumeActivities(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
@@ -123,8 +142,9 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env,
     const body = message.body;
     const isEnvelope = typeof body === 'object' && body !== null && (body as { poison?: unknown }).poison === true;
     const reason = isEnvelope ? String((body as PoisonEnvelope).reason) : `retries exhausted on ${batch.queue.replace(/-dlq$/, '')}`;
-    await recordDeadLetter(env.DB, batch.queue, reason, isEnvelope ? (body as PoisonEnvelope).body : body);
-    log.error('dead letter recorded', { queue: batch.queue, message_id: message.id, reason });
-    message.ack();
+    await parkDeadLetter(message, log, async () => {
+      await recordDeadLetter(env.DB, batch.queue, reason, isEnvelope ? (body as PoisonEnvelope).body : body);
+      log.error('dead letter recorded', { queue: batch.queue, message_id: message.id, reason });
+    });
   }
 }

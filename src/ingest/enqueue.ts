@@ -2,12 +2,16 @@ import type { ActivityInput } from '../activity/schema';
 import { nowIso } from '../ids';
 import { MAX_BATCH_BYTES, MAX_BATCH_MESSAGES, packItems, type ActivityMessage } from './message';
 
-/** Sends messages in as few sendBatch calls as the queue limits allow. Resolves only when the queue accepted them all. */
+/**
+ * Sends messages in as few sendBatch calls as the queue limits allow. Resolves only when the queue accepted them all.
+ * Sizes are UTF-8 bytes, as the queue counts them: text outside ASCII takes up to 3 bytes a character.
+ */
 export async function sendMessages(queue: Queue, messages: ActivityMessage[]): Promise<void> {
+  const encoder = new TextEncoder();
   let batch: MessageSendRequest<ActivityMessage>[] = [];
   let size = 0;
   for (const body of messages) {
-    const bytes = JSON.stringify(body).length;
+    const bytes = encoder.encode(JSON.stringify(body)).byteLength;
     if (batch.length && (batch.length >= MAX_BATCH_MESSAGES || size + bytes > MAX_BATCH_BYTES)) {
       await queue.sendBatch(batch);
       batch = [];

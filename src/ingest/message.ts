@@ -16,6 +16,8 @@ export type ActivityMessage = z.infer<typeof activityMessageSchema>;
 export const MAX_MESSAGE_BYTES = 96_000;
 export const MAX_BATCH_BYTES = 200_000;
 export const MAX_BATCH_MESSAGES = 100;
+/** One activity, as the batch API and imports accept it (UTF-8 bytes of its JSON). */
+export const MAX_ITEM_BYTES = 64_000;
 
 export function itemBytes(item: ActivityInput): number {
   return new TextEncoder().encode(JSON.stringify(item)).byteLength;

@@ -89,8 +89,4 @@ export const isoTime = z.string().transform((value, ctx) => {
   return iso;
 });
 
-/**
- * An absolute http(s) URL. Activity URLs end up as links in the UI and in CRM evidence, so other schemes
- * (javascript:, data:) are refused at the edge even though signed payloads should never carry them.
- */
-export const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+export { httpUrl } from '../activity/schema';

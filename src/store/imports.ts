@@ -45,10 +45,14 @@ export async function finishImportUpload(db: D1Database, id: string, s: ImportSu
     .run();
 }
 
-export async function failImportJob(db: D1Database, id: string, failure: string) {
+/**
+ * An upload that broke off: the counts so far, and no chunks_total, so chunks still committing fill in accepted and
+ * duplicate without turning the job 'done'.
+ */
+export async function failImportJob(db: D1Database, id: string, failure: string, s: Pick<ImportSummary, 'rowsTotal' | 'rejected' | 'errors'>) {
   await db
-    .prepare(`UPDATE import_jobs SET status = 'failed', failure = ?2, updated_at = ?3 WHERE id = ?1`)
-    .bind(id, failure, nowIso())
+    .prepare(`UPDATE import_jobs SET status = 'failed', failure = ?2, updated_at = ?3, rows_total = ?4, rejected = ?5, errors = ?6 WHERE id = ?1`)
+    .bind(id, failure, nowIso(), s.rowsTotal, s.rejected, JSON.stringify(s.errors))
     .run();
 }
 

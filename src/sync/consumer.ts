@@ -4,7 +4,7 @@ import { recordDeadLetter } from '../store/ingest';
 import type { GateFactory } from './connectors';
 import { syncMessageSchema } from './messages';
 import { failRunFromDeadLetter, handleSyncMessage } from './runner';
-import { retryDelaySeconds } from '../ingest/consumer';
+import { parkDeadLetter, retryDelaySeconds } from '../ingest/consumer';
 
 export async function consumeSync(batch: MessageBatch<unknown>, env: Env, log: Logger, gateFor: GateFactory): Promise<void> {
   for (const message of batch.messages) {
@@ -28,8 +28,9 @@ export async function consumeSync(batch: MessageBatch<unknown>, env: Env, log: L
 export async function consumeSyncDeadLetters(batch: MessageBatch<unknown>, env: Env, log: Logger): Promise<void> {
   for (const message of batch.messages) {
     const parsed = syncMessageSchema.safeParse(message.body);
-    if (parsed.success) await failRunFromDeadLetter(env, parsed.data, log);
-    await recordDeadLetter(env.DB, batch.queue, 'sync step retries exhausted', message.body);
-    message.ack();
+    await parkDeadLetter(message, log, async () => {
+      if (parsed.success) await failRunFromDeadLetter(env, parsed.data, log);
+      await recordDeadLetter(env.DB, batch.queue, 'sync step retries exhausted', message.body);
+    });
   }
 }

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { activityInputSchema } from '../../activity/schema';
 import { requireScope } from '../../auth/tokens';
 import { enqueueActivities } from '../../ingest/enqueue';
-import { itemBytes } from '../../ingest/message';
+import { itemBytes, MAX_ITEM_BYTES } from '../../ingest/message';
 import { listActivities } from '../../store/activities';
 import { findMemberIdsByIdentity } from '../../store/members';
 import { parseJsonBody, readBody, requireMediaType } from '../body';
@@ -13,7 +13,6 @@ import { parseQuery } from '../validate';
 import { byPrincipal, rateLimit } from '../ratelimit';
 
 export const MAX_BATCH = 1000;
-const MAX_ITEM_BYTES = 64_000;
 
 export const activities = new Hono<AppEnv>();
 

@@ -3,11 +3,13 @@ import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
 import { newId, nowIso } from '../../ids';
 import { csvMappingSchema } from '../../imports/mapping';
-import { importCsv, importNdjson, type ImportSummary } from '../../imports/run';
+import { emptySummary, importCsv, importNdjson } from '../../imports/run';
 import { createImportJob, failImportJob, finishImportUpload, getImportJob } from '../../store/imports';
 import { requireMediaType } from '../body';
 import { ApiError, invalid } from '../errors';
 import type { AppEnv } from '../types';
+import type { Logger } from '../../log';
+import type { ImportSummary } from '../../imports/run';
 import { parseQuery } from '../validate';
 import { byPrincipal, rateLimit } from '../ratelimit';
 
@@ -76,19 +78,35 @@ imports.post('/', requireScope('ingest'), rateLimit(byPrincipal), async (c) => {
       started = true;
     },
   };
-  let summary: ImportSummary;
+  const summary = emptySummary();
   try {
-    summary = format === 'csv' ? await importCsv(body, mapping!, target) : await importNdjson(body, target);
+    if (format === 'csv') await importCsv(body, mapping!, target, summary);
+    else await importNdjson(body, target, summary);
   } catch (e) {
-    // Chunks already enqueued are stored (each row is valid on its own); the job says where the upload broke off.
-    if (started) await failImportJob(c.env.DB, jobId, e instanceof Error ? e.message : 'upload failed');
-    throw e;
+    if (!started) throw e;
+    throw await brokenOff(c.env.DB, jobId, summary, e, c.get('log'));
   }
   await finishImportUpload(c.env.DB, jobId, summary);
   c.get('log').info('import received', { job: jobId, rows: summary.rowsTotal, rejected: summary.rejected, chunks: summary.chunks });
   const job = await getImportJob(c.env.DB, jobId);
   return c.json(jobView(job!), 202);
 });
+
+/**
+ * An upload that broke off after chunks were enqueued (too large, the queue refused, the connection dropped): the rows
+ * the queue took are stored (each is valid on its own), so the answer names the job and where the upload stopped.
+ * Sending the whole file again is safe: rows already stored count as duplicates.
+ */
+async function brokenOff(db: D1Database, jobId: string, summary: ImportSummary, e: unknown, log: Logger): Promise<ApiError> {
+  const cause = e instanceof Error ? e.message : 'upload failed';
+  const where = `the upload broke off after line ${summary.lastRow}: ${cause}. The ${summary.rowsSent} rows sent before that are being stored`;
+  await failImportJob(db, jobId, where, summary);
+  if (!(e instanceof ApiError)) log.error('import broke off', { job: jobId, error: e });
+  const status = e instanceof ApiError ? e.status : 503;
+  const code = e instanceof ApiError ? e.code : 'temporarily_unavailable';
+  return new ApiError(status, code, `${where} (import ${jobId}); send the file again: rows already stored count as duplicates`,
+    e instanceof ApiError ? e.issues : [], { import: { id: jobId, status: 'failed', rows_sent: summary.rowsSent, last_row: summary.lastRow } });
+}
 
 imports.get('/:id', requireScope('read'), async (c) => {
   const job = await getImportJob(c.env.DB, c.req.param('id'));
