@@ -6,7 +6,8 @@
  *   first_touch, last_touch (= last_touch_close), linear — credits per channel.
  * - A JSON journeys file (`{ "deals": [ deal with "touches" ] }`, see docs/attribution.md): any model; per deal and per
  *   channel. markov/shapley are fitted on the file's own closed deals first.
- * Human-readable lines first; the last line is one JSON object.
+ * Human-readable lines first; the last line is one JSON object. Bad input (arguments, files, fields, an order too
+ * high for the channels) is one line `attribute: …` on stderr and exit code 2.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,50 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** A file's text, or a clear failure (missing, unreadable) instead of a stack trace. */
+function read(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    fail(`${path}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? errorText(e)})`);
+  }
+}
+
+/** The paths CSV's journeys; a malformed line fails with the file and the parser's line and field. */
+function pathsFrom(file: string, text: string): Journey[] {
+  try {
+    return parsePathsCsv(text);
+  } catch (e) {
+    fail(`${file}: ${errorText(e)}`);
+  }
+}
+
+/** Runs a fit, reporting an order the channels cannot take (RangeError from fitMarkov) as bad input. */
+function fit<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof RangeError) fail(e.message);
+    throw e;
+  }
+}
+
+/** --order when given, else the rules' models.markov_order. */
+function orderOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const order = Number(value);
+  if (!value.trim() || !Number.isInteger(order) || order < 1) fail(`--order must be an integer ≥ 1, got "${value}"`);
+  return order;
+}
+
+async function rulesFrom(path: string) {
+  const loaded = await loadRules(read(path, 'rules'), path);
+  if (!loaded.ok) fail(`invalid rules:\n${loaded.issues.map(formatIssue).join('\n')}`);
+  return loaded.value;
+}
+
 /** Path-level heuristic credits for CSV input (no timestamps or CRM milestones there, so only position by order). */
 function heuristic(journeys: readonly Journey[], model: (typeof CSV_MODELS)[number]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -37,27 +82,40 @@ function heuristic(journeys: readonly Journey[], model: (typeof CSV_MODELS)[numb
   return out;
 }
 
+function args() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: { model: { type: 'string', default: 'w_shaped' }, order: { type: 'string' }, rules: { type: 'string', default: 'mappings/rules.yaml' }, 'as-of': { type: 'string' } },
+    });
+  } catch (e) {
+    fail(errorText(e));
+  }
+}
+
 async function main() {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { model: { type: 'string', default: 'w_shaped' }, order: { type: 'string', default: '1' }, rules: { type: 'string', default: 'mappings/rules.yaml' }, 'as-of': { type: 'string' } },
-  });
+  const { values, positionals } = args();
   const file = positionals[0];
   if (!file) fail('usage: npm run attribute -- <journeys.json|paths.csv> --model <name> [--order k]');
-  const order = Number(values.order);
-  if (!Number.isInteger(order) || order < 1) fail(`--order must be an integer ≥ 1, got ${values.order}`);
-  const text = readFileSync(file, 'utf8');
+  const orderGiven = orderOption(values.order);
+  const asOfGiven = values['as-of'];
+  if (asOfGiven !== undefined && !z.iso.datetime({ offset: true }).safeParse(asOfGiven).success) {
+    fail(`--as-of must be an ISO date-time with a time zone (e.g. 2025-03-10T00:00:00Z), got "${asOfGiven}"`);
+  }
+  const text = read(file, 'the journeys file').replace(/^\uFEFF/, '');
   const model = values.model;
 
   if (file.endsWith('.csv') || text.startsWith('path;')) {
     const csvModel = z.enum(CSV_MODELS).safeParse(model);
     if (!csvModel.success) fail(`model "${model}" needs timestamps; a paths CSV supports ${CSV_MODELS.join(', ')}`);
-    const journeys = parsePathsCsv(text);
+    const journeys = pathsFrom(file, text);
+    // The rules file is read only for the order it would set.
+    const order = csvModel.data === 'markov' ? (orderGiven ?? (await rulesFrom(values.rules)).rules.models.markov_order) : 1;
     const t = performance.now();
     let result: Record<string, unknown>;
     let credits: Record<string, number>;
     if (csvModel.data === 'markov') {
-      const f = fitMarkov(journeys, order);
+      const f = fit(() => fitMarkov(journeys, order));
       credits = f.credits;
       result = { model, order, states: f.states, solver: f.solver, residual: f.residual, p_conversion: f.pConversion, removal_effects: f.removalEffects, credits: f.credits, value_credits: f.valueCredits, total_conversions: f.totalConversions };
     } else if (csvModel.data === 'shapley') {
@@ -79,8 +137,7 @@ async function main() {
 
   const modelName = z.enum(MODEL_NAMES).safeParse(model);
   if (!modelName.success) fail(`unknown model "${model}"; one of ${MODEL_NAMES.join(', ')}`);
-  const loaded = await loadRules(readFileSync(values.rules, 'utf8'), values.rules);
-  if (!loaded.ok) fail(`invalid rules:\n${loaded.issues.map(formatIssue).join('\n')}`);
+  const loaded = await rulesFrom(values.rules);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -88,12 +145,13 @@ async function main() {
     fail(`${file}: not JSON and not a paths CSV (${e instanceof Error ? e.message : String(e)})`);
   }
   const parsed = journeysFileSchema.safeParse(json);
-  if (!parsed.success) fail(`${file}:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  if (!parsed.success) fail(`${file}:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
   const { deals, touchesByDeal } = splitJourneysFile(parsed.data);
   const m: ModelName = modelName.data;
-  const rules = { ...loaded.value.rules, models: { ...loaded.value.rules.models, primary: m, compare: [], markov_order: order } };
-  const fitted = fitForRules(deals, touchesByDeal, rules);
-  const ctx = { evidenceBaseUrl: 'http://127.0.0.1:8787', rulesVersion: loaded.value.version, asOf: values['as-of'] ?? parsed.data.asOf, fitted };
+  const order = orderGiven ?? loaded.rules.models.markov_order;
+  const rules = { ...loaded.rules, models: { ...loaded.rules.models, primary: m, compare: [], markov_order: order } };
+  const fitted = fit(() => fitForRules(deals, touchesByDeal, rules));
+  const ctx = { evidenceBaseUrl: 'http://127.0.0.1:8787', rulesVersion: loaded.version, asOf: asOfGiven ?? parsed.data.asOf, fitted };
   const perDeal = deals.map((d) => computeDealInfluence(d, touchesByDeal.get(d.id) ?? [], rules, ctx));
   // Amounts stay per currency: deals in different currencies are never added together.
   const channels: Record<string, { credit: number; amount: Record<string, number> }> = {};
@@ -107,7 +165,7 @@ async function main() {
       }
     }
   }
-  console.log(`${deals.length} deals from ${file}; model ${m}; rules ${loaded.value.version.slice(0, 19)}…`);
+  console.log(`${deals.length} deals from ${file}; model ${m}; rules ${loaded.version.slice(0, 19)}…`);
   for (const d of perDeal) {
     console.log(`  ${d.dealId.padEnd(12)} touches ${String(d.touchCount).padStart(3)}  score ${String(d.score).padStart(3)}  ${d.influenced ? 'influenced' : '-'} ${d.sourced ? 'sourced' : ''}  top ${d.topChannel ?? '-'}`);
   }
@@ -115,7 +173,7 @@ async function main() {
     JSON.stringify({
       model: m,
       ...(m === 'markov' ? { order } : {}),
-      rules_version: loaded.value.version,
+      rules_version: loaded.version,
       channels,
       deals: perDeal.map((d) => ({
         deal_id: d.dealId, influenced: d.influenced, sourced: d.sourced, assisted: d.assisted, score: d.score, touch_count: d.touchCount,

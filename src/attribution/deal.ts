@@ -233,11 +233,13 @@ export function channelCredits(channels: readonly string[], credits: Float64Arra
 
 /**
  * amount × community share. The share is the sum of credits over counted community touches (1 with touches, 0
- * without); a deal that is not "influenced" under the rules is attributed 0.
+ * without); a deal that is not "influenced" under the rules is attributed 0. A share within 1e-9 of 1 is 1: summing
+ * the credits leaves rounding noise (0.9999999999999999), which would show as 999.9999999999999 of 1000.
  */
 export function attributed(amount: number | null, influenced: boolean, share: number): number | null {
   if (amount === null) return null;
-  return influenced ? amount * share : 0;
+  if (!influenced) return 0;
+  return Math.abs(share - 1) <= 1e-9 ? amount : amount * share;
 }
 
 /** Highest credit wins; ties go to the alphabetically first channel so the answer is stable. */

@@ -18,19 +18,32 @@ describe('parsePathsCsv', () => {
   });
   it('names the malformed line', () => {
     expect(() => parsePathsCsv('a > b;1;2\n')).toThrow(/^line 1: expected/);
-    expect(() => parsePathsCsv('path;x;y;z\na;1;x;2\n')).toThrow(/^line 2:/);
+    expect(() => parsePathsCsv('path;x;y;z\na;1;x;2\n')).toThrow(/^line 2: total_conversion_value must be a finite number, got "x"/);
+  });
+  it('refuses an empty numeric field instead of reading it as 0', () => {
+    expect(() => parsePathsCsv('a > b;;;\n')).toThrow('line 1: total_conversions must be a non-negative number, got an empty field');
+    expect(() => parsePathsCsv('path;x;y;z\nb;1;2;3\na > b;3;;\n')).toThrow('line 3: total_conversion_value must be a finite number, got an empty field');
+    expect(() => parsePathsCsv('a;3;1; \n')).toThrow('line 1: total_null must be a non-negative number, got an empty field');
+    expect(() => parsePathsCsv('a;-1;1;0\n')).toThrow('line 1: total_conversions must be a non-negative number, got "-1"');
+  });
+  it('skips a leading byte order mark, so the header is still the header', () => {
+    expect(parsePathsCsv('\uFEFFpath;total_conversions;total_conversion_value;total_null\na > b;1;2;3\n')).toEqual([
+      { path: ['a', 'b'], conversions: 1, value: 2, nulls: 3 },
+    ]);
+    expect(parsePathsCsv('\uFEFFa;1;2;3')).toEqual([{ path: ['a'], conversions: 1, value: 2, nulls: 3 }]);
   });
 
-  /** The straightforward parser (split lines, split fields, Number()) that the one-pass parser must equal. */
+  /** The straightforward parser (split lines, split fields, Number() but blank = NaN) that the one-pass parser must equal. */
   function reference(text: string): Journey[] {
     const out: Journey[] = [];
-    const lines = text.split('\n');
+    const lines = text.replace(/^\uFEFF/, '').split('\n');
+    const num = (f: string | undefined) => (f?.trim() ? Number(f) : Number.NaN);
     for (let i = 0; i < lines.length; i++) {
       let line = lines[i] ?? '';
       if (line.endsWith('\r')) line = line.slice(0, -1);
       if (!line.trim() || (i === 0 && line.startsWith('path;'))) continue;
       const f = line.split(';');
-      const [conv, value, nulls] = [Number(f[1]), Number(f[2]), Number(f[3])];
+      const [conv, value, nulls] = [num(f[1]), num(f[2]), num(f[3])];
       if (f.length !== 4 || !(conv >= 0) || !(nulls >= 0) || !Number.isFinite(value)) throw new Error(`line ${i + 1}: expected`);
       let path = (f[0] ?? '').split(' > ');
       if (path.some((p) => p.includes('>') || p !== p.trim() || p === '')) path = (f[0] ?? '').split('>').map((p) => p.trim()).filter(Boolean);
@@ -58,8 +71,8 @@ describe('parsePathsCsv', () => {
       fc.constantFrom('', ' ', '\r', 'path;total_conversions;total_conversion_value;total_null', 'a;1;2', 'a;1;2;3;4', ';;;'),
     );
     fc.assert(
-      fc.property(fc.array(line, { maxLength: 8 }), fc.constantFrom('\n', '\r\n'), fc.boolean(), (lines, eol, trailing) => {
-        const text = lines.join(eol) + (trailing ? eol : '');
+      fc.property(fc.array(line, { maxLength: 8 }), fc.constantFrom('\n', '\r\n'), fc.boolean(), fc.boolean(), (lines, eol, trailing, bom) => {
+        const text = (bom ? '\uFEFF' : '') + lines.join(eol) + (trailing ? eol : '');
         expect(outcome(() => parsePathsCsv(text))).toEqual(outcome(() => reference(text)));
       }),
       { numRuns: 2000 },
@@ -85,6 +98,23 @@ describe('journeys from JSON and deals', () => {
     const { deals, touchesByDeal } = splitJourneysFile(file);
     expect(journeysFromDeals(deals, touchesByDeal, testRules())).toEqual([{ path: ['slack'], conversions: 1, nulls: 0, value: 10 }]);
     expect(journeysFileSchema.safeParse({ deals: [{ id: 'x', createdAt: 'yesterday' }] }).success).toBe(false);
+  });
+
+  const issues = (file: unknown) => journeysFileSchema.safeParse(file).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const created = '2025-03-01T00:00:00Z';
+  it('refuses a closed or won deal without closedAt (its window would never end)', () => {
+    expect(issues({ deals: [{ id: 'A', createdAt: created, closedAt: created, isWon: true }, { id: 'W', createdAt: created, isWon: true }] })).toEqual([
+      'deals.1.closedAt: a closed or won deal needs closedAt',
+    ]);
+    expect(issues({ deals: [{ id: 'L', createdAt: created, isClosed: true, closedAt: null }] })).toEqual(['deals.0.closedAt: a closed or won deal needs closedAt']);
+    expect(issues({ deals: [{ id: 'O', createdAt: created }] })).toBeUndefined();
+  });
+  it('refuses duplicate deal ids, naming the first', () => {
+    const d = (id: string) => ({ id, createdAt: created });
+    expect(issues({ deals: [d('D'), d('E'), d('D'), d('D')] })).toEqual([
+      'deals.2.id: duplicate deal id "D" (first at deals.0)',
+      'deals.3.id: duplicate deal id "D" (first at deals.0)',
+    ]);
   });
 });
 

@@ -9,7 +9,8 @@ import type { Deal, EngineContext, Touch } from './types';
 
 /**
  * `path;total_conversions;total_conversion_value;total_null` with channels joined by ` > ` (ChannelAttribution's
- * format). A header line is skipped; blank lines are ignored; a malformed line throws with its line number.
+ * format). A leading BOM and a header line are skipped; blank lines are ignored; a malformed line (wrong field count;
+ * a count that is empty, not a number or negative; a value that is empty or not finite) throws with its line number.
  *
  * One pass over the text without splitting it into lines or fields; plain decimal numbers are read digit by digit
  * (exactly: an integer mantissa below 2^53 divided by an exact power of ten is the correctly rounded value, as Number()
@@ -18,7 +19,8 @@ import type { Deal, EngineContext, Touch } from './types';
 export function parsePathsCsv(text: string): Journey[] {
   const out: Journey[] = [];
   const len = text.length;
-  for (let start = 0, i = 0; start < len; i++) {
+  // Spreadsheets save UTF-8 with a BOM; left in, it hides the header, which is then read as data.
+  for (let start = text.charCodeAt(0) === 0xfeff ? 1 : 0, i = 0; start < len; i++) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = len;
     const next = end + 1;
@@ -34,16 +36,37 @@ export function parsePathsCsv(text: string): Journey[] {
     const value = decimal(line, b + 1, c);
     const nulls = decimal(line, c + 1, line.length);
     if (c < 0 || line.indexOf(';', c + 1) >= 0 || !(conv >= 0) || !(nulls >= 0) || !Number.isFinite(value)) {
-      throw new Error(`line ${i + 1}: expected "path;total_conversions;total_conversion_value;total_null", got "${line.slice(0, 80)}"`);
+      throw new Error(`line ${i + 1}: ${lineProblem(line)}`);
     }
     out.push({ path: splitPath(line, a), conversions: conv, nulls, value });
   }
   return out;
 }
 
-/** `Number(s.slice(from, to))`, reading plain decimals (digits, at most one point, ≤ 15 digits) without a substring. */
+/** What is wrong with a line the fast check refused (only run to word the error). */
+function lineProblem(line: string): string {
+  const f = line.split(';');
+  if (f.length !== 4) return `expected "path;total_conversions;total_conversion_value;total_null", got ${f.length} field(s) in "${line.slice(0, 80)}"`;
+  const fields = [
+    ['total_conversions', 'a non-negative number', (v: number) => v >= 0],
+    ['total_conversion_value', 'a finite number', Number.isFinite],
+    ['total_null', 'a non-negative number', (v: number) => v >= 0],
+  ] as const;
+  for (const [k, [name, want, ok]] of fields.entries()) {
+    const raw = f[k + 1] ?? '';
+    if (!ok(field(raw))) return `${name} must be ${want}, got ${raw.trim() ? `"${raw.slice(0, 40)}"` : 'an empty field'}`;
+  }
+  return `malformed line "${line.slice(0, 80)}"`;
+}
+
+/** Number(), except that a blank field is NaN rather than 0: a missing count is an error, not a zero. */
+function field(t: string): number {
+  return t.trim() ? Number(t) : Number.NaN;
+}
+
+/** `field(s.slice(from, to))`, reading plain decimals (digits, at most one point, ≤ 15 digits) without a substring. */
 function decimal(s: string, from: number, to: number): number {
-  if (to < from) return Number(s.slice(from, to));
+  if (to < from) return field(s.slice(from, to));
   let mantissa = 0;
   let digits = 0;
   let point = -1;
@@ -53,9 +76,9 @@ function decimal(s: string, from: number, to: number): number {
       mantissa = mantissa * 10 + (ch - 48);
       digits++;
     } else if (ch === 46 && point < 0) point = k;
-    else return Number(s.slice(from, to));
+    else return field(s.slice(from, to));
   }
-  if (digits === 0 || digits > 15) return Number(s.slice(from, to));
+  if (digits === 0 || digits > 15) return field(s.slice(from, to));
   return point < 0 ? mantissa : mantissa / (POW10[to - point - 1] ?? 1);
 }
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
@@ -113,11 +136,21 @@ export const dealSchema = z.object({
   contacts: z.array(z.object({ contactId: z.string().min(1), isPrimary: z.boolean().default(false), createdAt: isoTime })).default([]),
   touches: z.array(touchSchema).default([]),
 })
+  // The close ends the window: without its date, touches after the close would be credited.
+  .refine((d) => d.closedAt !== null || !(d.isClosed || d.isWon), { path: ['closedAt'], message: 'a closed or won deal needs closedAt' })
   // A won deal is closed even when the file leaves isClosed out; an open deal's closedAt is its expected close date.
   .transform((d) => ({ ...d, isClosed: d.isClosed || d.isWon }));
 
 /** The offline journeys file: `{ "deals": [ Deal & { touches: Touch[] } ] }` (see docs/attribution.md). */
-export const journeysFileSchema = z.object({ asOf: isoTime.optional(), deals: z.array(dealSchema) });
+export const journeysFileSchema = z.object({ asOf: isoTime.optional(), deals: z.array(dealSchema) }).superRefine((file, ctx) => {
+  // Touches are looked up by deal id: a second deal with the same id would silently take the first one's place.
+  const first = new Map<string, number>();
+  file.deals.forEach((d, i) => {
+    const at = first.get(d.id);
+    if (at === undefined) first.set(d.id, i);
+    else ctx.addIssue({ code: 'custom', path: ['deals', i, 'id'], message: `duplicate deal id "${d.id}" (first at deals.${at})` });
+  });
+});
 export type JourneysFile = z.output<typeof journeysFileSchema>;
 
 export function splitJourneysFile(file: JourneysFile): { deals: Deal[]; touchesByDeal: Map<string, Touch[]> } {

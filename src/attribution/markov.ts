@@ -50,6 +50,7 @@ export function buildChain(journeys: readonly Journey[], order: number, channels
   const C = channels.length;
   const chIdx = new Map(channels.map((c, i) => [c, i]));
   const base = C + 1; // symbol C = start padding
+  checkKeySpace(base, order);
   const high = base ** (order - 1);
   let startKey = 0;
   for (let i = 0; i < order; i++) startKey = startKey * base + C;
@@ -155,6 +156,20 @@ export function buildChain(journeys: readonly Journey[], order: number, channels
     toConv[s] = tot > 0 ? (conv[s] ?? 0) / tot : 0;
   }
   return { n, rowStart, col, p, toConv, lastChannel: last.slice(0, n) };
+}
+
+/**
+ * State keys are numbers below base^order, held in doubles: beyond 2^53 distinct histories would share a key and the
+ * removal effects would be silently wrong, so such an order is refused. Exact (BigInt, at most 54 steps), once a fit.
+ */
+function checkKeySpace(base: number, order: number): void {
+  if (base < 2) return;
+  const limit = 2n ** 53n;
+  let keys = 1n;
+  for (let i = 0; i < order && keys <= limit; i++) keys *= BigInt(base);
+  if (keys > limit) {
+    throw new RangeError(`markov order ${order} is too high for ${base - 1} channels: (channels + 1)^order state keys pass 2^53; use a lower order`);
+  }
 }
 
 /**

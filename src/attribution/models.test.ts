@@ -139,6 +139,17 @@ describe('ties and fallbacks', () => {
   it('a deal without amount attributes null', () => {
     expect(computeDealInfluence(deal({ amount: null }), [touch({ at: 1 })], rules, ctx).attributedAmount.linear).toBeNull();
   });
+  it('an influenced deal attributes exactly its amount under every model (no 999.9999999999999 from summed credits)', () => {
+    const types = ['github.star', 'slack.message', 'discourse.post.created', 'events.attended'];
+    for (const amount of [1000, 0.1, 123_456.78]) {
+      for (let n = 2; n <= 7; n++) {
+        const touches = Array.from({ length: n }, (_, i) => touch({ at: 1 + i, type: types[i % types.length] ?? 'github.star' }));
+        const inf = computeDealInfluence(deal({ amount, isClosed: false, isWon: false, closedAt: null }), touches, rules, { ...ctx, asOf: day(10) });
+        expect(inf.influenced).toBe(true);
+        for (const m of inf.models) expect([m, n, inf.attributedAmount[m]]).toEqual([m, n, amount]);
+      }
+    }
+  });
 });
 
 describe('window, scope and exclusions', () => {
