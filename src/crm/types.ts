@@ -102,6 +102,11 @@ export interface RecordFailure {
   code: string;
   message: string;
   retryable: boolean;
+  /**
+   * The record can never take a write again (deleted, merged away, a converted Lead): the write stage records it as
+   * skipped instead of failed, so it is not planned again on every run.
+   */
+  gone?: boolean;
 }
 
 export interface WriteResult {
@@ -139,8 +144,13 @@ export interface ProvisionReport {
   created: string[];
   /** Missing and not created (provision false or dry run): exact name and type to create by hand. */
   missing: { object: WriteObject; name: string; type: FieldType }[];
-  /** Declared with one type, found with another: writing is refused until fixed. */
+  /**
+   * Cannot take the mapping's values: declared with one type and found with another, read-only or calculated, or an
+   * enumeration lacking options the mapping declares (`actual` says which). Writing is refused until fixed.
+   */
   wrongType: { object: WriteObject; name: string; expected: FieldType; actual: string }[];
+  /** Options added to existing enumerations, as `object.property:value`. */
+  optionsAdded?: string[];
   calls: number;
 }
 

@@ -26,11 +26,18 @@ async function opportunity(id: string) {
 
 describe('Salesforce end to end', () => {
   it('refuses to write until the fields exist: provision off reports exact API names and types', async () => {
+    // An admin created one field by hand, on Opportunity only; the Account field of the same name is still missing.
+    await emulator('/fields', { method: 'POST', body: JSON.stringify({ sobject: 'Opportunity', name: 'Community_Top_Channel__c', type: 'Text' }) }, SF());
     const run = await runSync('?full=1');
     expect(run.status).toBe('done');
     const missing = run.errors.find((e) => (e as { code?: string }).code === 'missing_fields') as { message: string } | undefined;
     expect(missing?.message).toContain('deal.Community_Influenced__c (bool)');
+    expect(missing?.message).toContain('company.Community_Top_Channel__c (string)');
+    expect(missing?.message).not.toContain('deal.Community_Top_Channel__c');
     expect((await opportunity(ids.opp!)).Community_Influenced__c).toBeUndefined();
+    // Skipped per object: the Opportunity's field is written although the Account's namesake is missing.
+    const write = await env.DB.prepare("SELECT status FROM sync_writes WHERE run_id = ? AND object = 'deal' AND crm_id = ?").bind(run.id, ids.opp).first<{ status: string }>();
+    expect(write?.status).toBe('written');
   });
 
   it('an editor activates provisioning; a signed GitHub event then reaches the Opportunity', async () => {

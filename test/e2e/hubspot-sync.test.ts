@@ -237,4 +237,24 @@ describe('HubSpot end to end', () => {
     expect(run.counts.d1_queries_max_step, JSON.stringify(run.counts)).toBeLessThanOrEqual(45);
     expect((await hubspotDeal(added.ids['bdl149']!)).community_evidence_url).toMatch(/\/deals\/hubspot\//);
   });
+
+  it('a deal deleted in HubSpot is recorded as gone (skipped), not failed, and is not planned again', async () => {
+    await idle();
+    const id = ids['deal-acme']!;
+    const deleted = await fetch(`${env.E2E_HUBSPOT_URL}/crm/v3/objects/deals/${id}`, { method: 'DELETE', headers: { authorization: 'Bearer someone-else' } });
+    expect(deleted.status).toBe(204);
+    // New activity from Ada changes the deal's influence, so a write is planned for the deleted deal.
+    await applyActivityMessage(env.DB, {
+      v: 1, origin: 'api', received_at: new Date().toISOString(),
+      items: [{ source: 'events', type: 'events.attended', occurred_at: daysAgo(2), external_id: 'gone-ada', member: { identities: [{ source: 'email', id: 'ada@acme.io', name: 'Ada Lovelace' }] }, title: 'Gone meetup' }],
+    });
+    const run = await runSync();
+    expect(run.status, JSON.stringify(run)).toBe('done');
+    const write = await env.DB.prepare("SELECT status, error FROM sync_writes WHERE run_id = ? AND object = 'deal' AND crm_id = ?").bind(run.id, id).first<{ status: string; error: string }>();
+    expect(write?.status).toBe('skipped');
+    expect(write?.error).toMatch(/^gone from the CRM: OBJECT_NOT_FOUND/);
+    expect(await countRows('sync_dirty', "kind = 'deal' AND ref = ?", id)).toBe(0);
+    const again = await runSync();
+    expect(again.counts.records_failed ?? 0).toBe(0);
+  });
 });

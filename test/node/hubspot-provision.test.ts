@@ -30,6 +30,8 @@ afterAll(() => emu.close());
 beforeEach(() => {
   emu.state.reset();
   emu.faults.clear();
+  // The sleep above is a no-op: keep the rolling window from filling across tests.
+  emu.limiter.reset();
 });
 
 describe('HubSpot provisioning', () => {
@@ -87,5 +89,72 @@ describe('HubSpot provisioning', () => {
     await connector().provision(mapping(), { dryRun: false });
     const after = JSON.stringify([...emu.state.properties.deals.entries()].filter(([k]) => !k.startsWith('ci_') || k === 'ci_legacy'));
     expect(after).toBe(snapshot);
+  });
+
+  it('adds declared options an existing enumeration lacks, keeping its own, so those values can be written', async () => {
+    const { ids } = emu.state.seed(makeOrg({ companies: 1, contacts: 1, deals: 1 }));
+    await connector().provision(mapping(), { dryRun: false });
+    // The portal's property predates "events" and has an option of its own.
+    emu.state.properties.deals.set('ci_top_channel', makeProperty('ci_top_channel', 'enumeration', 'select', 'ci_influence', {
+      hubspotDefined: false, options: ['github', 'meetup', 'slack'].map((value, displayOrder) => ({ label: value, value, displayOrder, hidden: false })),
+    }));
+    emu.state.resetStats();
+    const report = await connector().provision(mapping(), { dryRun: false });
+    expect(report).toMatchObject({ wrongType: [], missing: [], created: [], optionsAdded: ['deal.ci_top_channel:events'] });
+    expect(report.present).toContain('deal.ci_top_channel');
+    expect(report.calls).toBe(4);
+    expect(emu.state.stats.calls['PATCH /crm/v3/properties/deals/ci_top_channel']).toBe(1);
+    expect(emu.state.properties.deals.get('ci_top_channel')?.options.map((o) => o.value)).toEqual(['github', 'meetup', 'slack', 'events']);
+    const res = await connector().write([{ object: 'deal', crmId: ids['dl0'] ?? '', fields: { ci_top_channel: 'events' } }]);
+    expect(res.failed).toEqual([]);
+  });
+
+  it('with provision off or a dry run, reports missing options as a mismatch to fix by hand, and changes nothing', async () => {
+    await connector().provision(mapping(), { dryRun: false });
+    emu.state.properties.deals.set('ci_top_channel', makeProperty('ci_top_channel', 'enumeration', 'select', 'ci_influence', {
+      hubspotDefined: false, options: [{ label: 'github', value: 'github', displayOrder: 0, hidden: false }],
+    }));
+    for (const [dryRun, provision] of [[true, true], [false, false]] as const) {
+      emu.state.resetStats();
+      const report = await connector().provision(mapping(provision), { dryRun });
+      expect(report.wrongType).toEqual([{ object: 'deal', name: 'ci_top_channel', expected: 'enumeration', actual: 'enumeration without options slack, events' }]);
+      expect(report.present).not.toContain('deal.ci_top_channel');
+      expect(Object.keys(emu.state.stats.calls).every((k) => k.startsWith('GET '))).toBe(true);
+    }
+    expect(emu.state.properties.deals.get('ci_top_channel')?.options).toHaveLength(1);
+  });
+
+  it('refuses options HubSpot will not let us edit', async () => {
+    await connector().provision(mapping(), { dryRun: false });
+    emu.state.properties.deals.set('ci_top_channel', makeProperty('ci_top_channel', 'enumeration', 'select', 'ci_influence', { hubspotDefined: false, readOnlyOptions: true }));
+    const report = await connector().provision(mapping(), { dryRun: false });
+    expect(report.wrongType).toEqual([expect.objectContaining({ name: 'ci_top_channel', actual: 'enumeration without options github, slack, events (options are read-only)' })]);
+  });
+
+  it('reports a calculated or read-only property as unwritable and refuses before any write', async () => {
+    emu.state.properties.deals.set('ci_score', makeProperty('ci_score', 'number', 'calculation_equation', 'dealinformation', { hubspotDefined: false, calculated: true }));
+    emu.state.properties.contacts.set('ci_evidence_url', makeProperty('ci_evidence_url', 'string', 'text', 'contactinformation', { readOnly: true }));
+    const report = await connector().provision(mapping(), { dryRun: false });
+    expect(report.wrongType).toEqual([
+      { object: 'deal', name: 'ci_score', expected: 'number', actual: 'number (calculated, read-only)' },
+      { object: 'contact', name: 'ci_evidence_url', expected: 'string', actual: 'string (read-only value)' },
+    ]);
+    expect(report.created).toEqual([]);
+    expect(Object.keys(emu.state.stats.calls).every((k) => k.startsWith('GET '))).toBe(true);
+  });
+
+  it('the emulator enforces them: a calculated property can\'t be written; a PATCH replaces the options it is sent', async () => {
+    const { ids } = emu.state.seed(makeOrg({ companies: 1, contacts: 1, deals: 1 }));
+    emu.state.properties.deals.set('ci_score', makeProperty('ci_score', 'number', 'calculation_equation', 'dealinformation', { hubspotDefined: false, calculated: true }));
+    const res = await connector().write([{ object: 'deal', crmId: ids['dl0'] ?? '', fields: { ci_score: 5 } }]);
+    expect(res.failed[0]).toMatchObject({ code: 'VALIDATION_ERROR', message: '"ci_score" is a read only property; its value cannot be set.' });
+    const patch = (name: string, body: unknown) => fetch(`${emu.url}/crm/v3/properties/deals/${name}`, {
+      method: 'PATCH', headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    expect((await patch('dealstage', { options: [{ label: 'x', value: 'x' }] })).status).toBe(200);
+    expect(emu.state.properties.deals.get('dealstage')?.options.map((o) => o.value)).toEqual(['x']);
+    expect((await patch('nope', { label: 'x' })).status).toBe(404);
+    emu.state.properties.deals.set('locked', makeProperty('locked', 'enumeration', 'select', 'dealinformation', { readOnlyOptions: true }));
+    expect((await patch('locked', { options: [] })).status).toBe(400);
   });
 });

@@ -88,12 +88,12 @@ describe('HubSpot write', () => {
     expect(res.failed).toEqual([{ crmId: flaky, code: 'RATE_LIMITS', message: 'busy', retryable: true }]);
   });
 
-  it('a whole-batch validation error fails those records without retrying', async () => {
+  it('records whose value HubSpot rejects fail with its message, without a retry', async () => {
     const res = await connector().write(dealWrites(3, { dealstage: 'not-a-stage' }));
     expect(res.calls).toBe(1);
     expect(res.written).toEqual([]);
     expect(res.failed).toHaveLength(3);
-    expect(res.failed[0]).toMatchObject({ code: 'VALIDATION_ERROR', retryable: false });
+    expect(res.failed[0]).toMatchObject({ code: 'VALIDATION_ERROR', retryable: false, message: expect.stringContaining('dealstage: not-a-stage was not one of the allowed options') as string });
   });
 
   it('waits on a ten-secondly 429 and succeeds without duplicating a write', async () => {

@@ -5,7 +5,7 @@
  */
 import { callWithRetry, sleep as realSleep, type RateGate } from '../call';
 import type {
-  CrmCompany, CrmConnector, CrmContact, CrmDeal, CrmDealCompany, CrmDealContact, FieldMapping, PullCursor, PullObject,
+  CrmCompany, CrmConnector, CrmContact, CrmDeal, CrmDealCompany, CrmDealContact, FieldMapping, FieldSpec, PullCursor, PullObject,
   PullPage, PullRecord, ProvisionReport, RecordWrite, WriteObject, WriteResult,
 } from '../types';
 import { associationsApi, objectApi, propertiesApis, type ClientOptions, type HubspotObjectType } from './clients';
@@ -14,7 +14,9 @@ import {
   ASSOCIATION_BATCH, associationBatch, chunk, primaryCompanyByDeal, toDealCompanies, toDealContacts, type AssociationBatch,
 } from './links';
 import { OBJECT_SPECS, toCompany, toContact, toDeal, WRITE_TYPES, type WireRecord } from './objects';
-import { DEFAULT_GROUP, planProvision, propertyDefinition, type ExistingProperty } from './provision';
+import {
+  DEFAULT_GROUP, missingOptionsEntry, planProvision, propertyDefinition, type ExistingProperty, type HubspotProvisionReport, type OptionsToAdd,
+} from './provision';
 import { decideHubspotRetry } from './retry';
 import { readRateLimitHeaders, type RateLimitSnapshot, type TransportContext } from './transport';
 import { advance, initialCursor, MAX_SEARCH_LIMIT, searchFor } from './walk';
@@ -200,19 +202,34 @@ export class HubspotConnector implements CrmConnector {
     return { records, calls: this.requests - before };
   }
 
-  async provision(mapping: FieldMapping, opts: { dryRun: boolean }): Promise<ProvisionReport> {
+  /**
+   * Reads the declared properties, then (provision on, not a dry run, no wrong type) creates the missing ones and adds
+   * declared options that existing enumerations lack. Options not added are reported in `wrongType` (see provision.ts).
+   */
+  async provision(mapping: FieldMapping, opts: { dryRun: boolean }): Promise<HubspotProvisionReport> {
     const before = this.requests;
     const objects = [...new Set(mapping.fields.map((f) => f.object))];
     const existing = new Map<WriteObject, ExistingProperty[]>();
     for (const object of objects) {
       const all = await this.call('default', (ctx) => propertiesApis(this.client, ctx).core.getAll(WRITE_TYPES[object]));
-      existing.set(object, all.results.map((p) => ({ name: p.name, type: p.type })));
+      existing.set(object, all.results.map((p) => ({
+        name: p.name, type: p.type, options: p.options, calculated: p.calculated,
+        readOnlyValue: p.modificationMetadata?.readOnlyValue, readOnlyOptions: p.modificationMetadata?.readOnlyOptions,
+      })));
     }
-    const { report, toCreate } = planProvision(mapping, existing);
-    const done = () => ({ ...report, calls: this.requests - before });
-    if (report.wrongType.length > 0 || !mapping.provision || opts.dryRun || toCreate.size === 0) return done();
+    const { report, toCreate, toExtend } = planProvision(mapping, existing);
+    const out: HubspotProvisionReport = { ...report, optionsAdded: [] };
+    const done = () => ({ ...out, calls: this.requests - before });
+    if (report.wrongType.length > 0 || !mapping.provision || opts.dryRun) {
+      out.wrongType.push(...toExtend.map((add) => missingOptionsEntry(add)));
+      return done();
+    }
+    await this.createProperties(mapping.group ?? DEFAULT_GROUP, toCreate, out);
+    await this.addOptions(toExtend, out);
+    return done();
+  }
 
-    const group = mapping.group ?? DEFAULT_GROUP;
+  private async createProperties(group: { name: string; label: string }, toCreate: Map<WriteObject, FieldSpec[]>, report: ProvisionReport): Promise<void> {
     for (const [object, fields] of toCreate) {
       const type = WRITE_TYPES[object];
       const groups = await this.call('default', (ctx) => propertiesApis(this.client, ctx).groups.getAll(type));
@@ -234,6 +251,15 @@ export class HubspotConnector implements CrmConnector {
         report.missing = report.missing.filter((m) => !(m.object === object && m.name === f.name));
       }
     }
-    return done();
+  }
+
+  /** One PATCH per enumeration, sending existing options plus the missing ones (HubSpot replaces the whole list). */
+  private async addOptions(toExtend: OptionsToAdd[], report: HubspotProvisionReport): Promise<void> {
+    for (const add of toExtend) {
+      const options = add.options.map((o) => ({ ...o, hidden: o.hidden ?? false }));
+      await this.call('default', (ctx) => propertiesApis(this.client, ctx).core.update(WRITE_TYPES[add.object], add.field.name, { options }));
+      report.present.push(`${add.object}.${add.field.name}`);
+      report.optionsAdded.push(...add.missing.map((value) => `${add.object}.${add.field.name}:${value}`));
+    }
   }
 }

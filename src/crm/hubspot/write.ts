@@ -5,6 +5,10 @@
  * batch was applied. A failure that may have been applied (timeout, dropped connection, 5xx) comes up as InDoubtError;
  * the batch is then read back and only the records not already holding the sent values are sent again, so a lost
  * response never turns into a second write.
+ *
+ * HubSpot validates a whole batch before applying any of it, so one bad value 400s all 100 records. Such a batch is
+ * split: records the 400's own problem list blames (same property, same value) fail at once and the rest go again; when
+ * nothing can be blamed, the batch is halved. A record deleted or merged away fails alone, marked `gone`.
  */
 import * as z from 'zod';
 import { backoffMs, InDoubtError } from '../call';
@@ -63,21 +67,101 @@ function mergeById(writes: RecordWrite[]): Map<string, Record<string, string>> {
   return byId;
 }
 
-/** Maps a 207's errors onto the ids they name (`context.ids`); ids named by none get a generic failure. */
+/**
+ * Maps a 207's errors onto the ids they name (`context.ids`). OBJECT_NOT_FOUND means deleted: gone for good. HubSpot
+ * answers for a merged-away id under the id of the record it was merged into, so that id is in neither results nor
+ * errors; when the results hold such a stranger, the unanswered ids count as merged away (gone) too.
+ */
 function failuresOf(sent: string[], result: BatchUpdateResult): RecordFailure[] {
-  const ok = new Set(result.results.map((r) => r.id));
+  const sentIds = new Set(sent);
+  const ok = new Set<string>();
+  let strangers = 0;
+  for (const r of result.results) {
+    if (sentIds.has(r.id) && !ok.has(r.id)) ok.add(r.id);
+    else strangers++;
+  }
   const byId = new Map<string, RecordFailure>();
   for (const raw of result.errors) {
     const parsed = standardError.safeParse(raw);
     if (!parsed.success) continue;
     const e = parsed.data;
+    const gone = e.category === 'OBJECT_NOT_FOUND' ? { gone: true } : {};
     for (const id of e.context?.ids ?? []) {
-      byId.set(id, { crmId: id, code: e.category, message: e.message, retryable: isRetryableCategory(e.category) });
+      byId.set(id, { crmId: id, code: e.category, message: e.message, retryable: isRetryableCategory(e.category), ...gone });
     }
   }
-  return sent
-    .filter((id) => !ok.has(id))
-    .map((id) => byId.get(id) ?? { crmId: id, code: 'UNKNOWN', message: 'not in batch results', retryable: false });
+  const unanswered = (id: string): RecordFailure =>
+    strangers > 0
+      ? { crmId: id, code: 'MERGED', message: 'HubSpot answered for another record instead: merged into it', retryable: false, gone: true }
+      : { crmId: id, code: 'UNKNOWN', message: 'not in batch results', retryable: false };
+  return sent.filter((id) => !ok.has(id)).map((id) => byId.get(id) ?? unanswered(id));
+}
+
+/** One entry of a 400's "Property values were not valid: [...]" list. */
+const propertyProblem = z.object({ name: z.string(), message: z.string().default(''), error: z.string().default('') }).loose();
+type PropertyProblem = z.infer<typeof propertyProblem>;
+/** Errors about the property itself: every record carrying it fails, whatever its value. */
+const PROPERTY_LEVEL = new Set(['PROPERTY_DOESNT_EXIST', 'READ_ONLY_VALUE']);
+
+function isValidationError(error: unknown): error is HubspotApiError {
+  return error instanceof HubspotApiError && error.status === 400 && error.body.category === 'VALIDATION_ERROR';
+}
+
+/** The per-property problems a batch 400 lists in its message (HubSpot names property and value, never the record). */
+function problemsOf(error: HubspotApiError): PropertyProblem[] {
+  const message = error.body.message ?? '';
+  const start = message.indexOf('[');
+  if (start < 0) return [];
+  try {
+    const parsed = z.array(propertyProblem).safeParse(JSON.parse(message.slice(start)));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Does this problem belong to these properties? HubSpot's value messages start with the value ("x was not …"). */
+function blames(problem: PropertyProblem, props: Record<string, string>): boolean {
+  const value = props[problem.name];
+  if (value === undefined) return false;
+  if (PROPERTY_LEVEL.has(problem.error)) return true;
+  return value !== '' && (problem.message.startsWith(`${value} was `) || problem.message.startsWith(`${value} is `));
+}
+
+/** HubSpot's message, led by the property name unless it already names it. */
+const describe = (p: PropertyProblem) => (p.message.includes(p.name) ? p.message : `${p.name}: ${p.message}`);
+
+/** Extra calls a rejected batch of 100 may spend on finding its bad records: two bisections (2·log2 100 ≈ 14 each). */
+export const SPLIT_CALLS = 28;
+
+/**
+ * A batch HubSpot rejected whole (nothing of it applied): fails the records its problem list blames and sends the rest
+ * again, or halves it when none can be blamed, within `split.left` extra calls. Past that budget, or for a single record
+ * nothing can be blamed on, the rest fail with HubSpot's whole message.
+ */
+async function splitRejected(
+  type: HubspotObjectType,
+  pending: [string, Record<string, string>][],
+  error: HubspotApiError,
+  deps: WriteDeps,
+  out: WriteResult,
+  split: { left: number },
+): Promise<void> {
+  const problems = problemsOf(error);
+  const rest: [string, Record<string, string>][] = [];
+  for (const entry of pending) {
+    const mine = problems.filter((p) => blames(p, entry[1]));
+    if (mine.length === 0) rest.push(entry);
+    else out.failed.push({ crmId: entry[0], code: 'VALIDATION_ERROR', message: mine.map(describe).join('; '), retryable: false });
+  }
+  if (rest.length === 0) return;
+  const parts = rest.length < pending.length ? [rest] : rest.length > 1 ? [rest.slice(0, rest.length >> 1), rest.slice(rest.length >> 1)] : [];
+  if (parts.length === 0 || split.left < parts.length) {
+    out.failed.push(...wholeCallFailure(rest.map(([id]) => id), error));
+    return;
+  }
+  split.left -= parts.length;
+  for (const part of parts) await writeChunk(type, part, deps, out, split);
 }
 
 function wholeCallFailure(ids: string[], error: unknown): RecordFailure[] {
@@ -95,6 +179,7 @@ async function writeChunk(
   chunk: [string, Record<string, string>][],
   deps: WriteDeps,
   out: WriteResult,
+  split = { left: SPLIT_CALLS },
 ): Promise<void> {
   let pending = chunk;
   let doubts = 0;
@@ -112,6 +197,7 @@ async function writeChunk(
           continue;
         }
       }
+      if (isValidationError(error)) return splitRejected(type, pending, error, deps, out, split);
       out.failed.push(...wholeCallFailure(pending.map(([id]) => id), error));
       return;
     }

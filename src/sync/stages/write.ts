@@ -60,7 +60,8 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
       const names = report.wrongType.map((w) => `${w.object}.${w.name} is ${w.actual}, mapping says ${w.expected}`).join('; ');
       return { stage: 'write', checkpoint: cp, counts, errors, stop: { status: 'failed', reason: `field mapping does not match the CRM, nothing written: ${names}` } };
     }
-    cp.skipped = report.missing.map((m) => m.name);
+    // By object and name: a field missing on one object (Account) may exist under the same name on another.
+    cp.skipped = report.missing.map((m) => `${m.object}:${m.name}`);
     cp.provisioned = true;
     if (report.missing.length) {
       errors.push({ code: 'missing_fields', message: `not in the CRM and provision is off: ${report.missing.map((m) => `${m.object}.${m.name} (${m.type})`).join(', ')}` });
@@ -78,7 +79,10 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
     results.splice(0, results.length, ...results.filter((r) => r.object === object));
     const writes: RecordWrite[] = results.map((r) => {
       const fields = JSON.parse(r.fields) as Record<string, FieldValue>;
-      for (const name of skipped) delete fields[name];
+      for (const name of Object.keys(fields)) {
+        // A bare name is a checkpoint written before skips were per object: it applied to every object then.
+        if (skipped.has(`${r.object}:${name}`) || skipped.has(name)) delete fields[name];
+      }
       return { object: r.object, crmId: r.crm_id, fields };
     });
     const before = connector.calls;
@@ -120,6 +124,11 @@ export async function writeStep(ctx: RunContext, checkpoint: unknown): Promise<S
         continue;
       }
       const failure = failedIds.get(row.crm_id);
+      if (failure?.gone) {
+        // Deleted, merged away or a converted Lead: it can never take the write, so it is not planned again.
+        statuses.push({ object: row.object, crm_id: row.crm_id, status: 'skipped', error: `gone from the CRM: ${failure.code}: ${failure.message}` });
+        continue;
+      }
       if (failure || !written.has(row.crm_id)) {
         const message = failure ? `${failure.code}: ${failure.message}` : 'the CRM did not confirm this record';
         statuses.push({ object: row.object, crm_id: row.crm_id, status: 'failed', error: message });

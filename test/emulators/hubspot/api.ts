@@ -59,6 +59,17 @@ const propertyCreate = z.object({
   description: z.string().optional(),
   options: z.array(z.object({ label: z.string(), value: z.string(), displayOrder: z.number().optional(), hidden: z.boolean().default(false) })).optional(),
 });
+const mergeInput = z.object({ primaryObjectId: z.union([z.string(), z.number()]).transform(String), objectIdToMerge: z.union([z.string(), z.number()]).transform(String) });
+const propertyUpdate = z.object({
+  label: z.string().optional(),
+  description: z.string().optional(),
+  groupName: z.string().optional(),
+  hidden: z.boolean().optional(),
+  displayOrder: z.number().optional(),
+  type: z.string().optional(),
+  fieldType: z.string().optional(),
+  options: z.array(z.object({ label: z.string(), value: z.string(), displayOrder: z.number().optional(), hidden: z.boolean().default(false) })).optional(),
+});
 const groupCreate = z.object({ name: z.string(), label: z.string(), displayOrder: z.number().optional() });
 
 function batchEnvelope(startedAt: string, results: unknown[], errors: unknown[]) {
@@ -104,7 +115,7 @@ export function hubspotApi(deps: ApiDeps): Hono {
       for (const [name, value] of Object.entries(input.properties)) {
         const def = state.properties[type].get(name);
         if (!def) problems.push({ isValid: false, message: `Property "${name}" does not exist`, error: 'PROPERTY_DOESNT_EXIST', name });
-        else if (def.modificationMetadata.readOnlyValue) problems.push({ isValid: false, message: `"${name}" is a read only property; its value cannot be set.`, error: 'READ_ONLY_VALUE', name });
+        else if (def.modificationMetadata.readOnlyValue || def.calculated) problems.push({ isValid: false, message: `"${name}" is a read only property; its value cannot be set.`, error: 'READ_ONLY_VALUE', name });
         else {
           const why = invalidValue(def, value);
           if (why) problems.push({ isValid: false, message: why, error: def.type === 'enumeration' ? 'INVALID_OPTION' : 'INVALID_VALUE', name });
@@ -152,12 +163,16 @@ export function hubspotApi(deps: ApiDeps): Hono {
     const names = [...new Set([...req.data.properties, 'hs_object_id', 'createdate', state.modifiedProps(type)[0] ?? 'hs_lastmodifieddate'])];
     const results: unknown[] = [];
     const missing: string[] = [];
+    const answered = new Set<string>();
     for (const id of new Set(req.data.inputs.map((i) => i.id))) {
-      const obj = state.objects[type].byId.get(id);
+      // A merged-away id answers with the record it was merged into, under that record's id.
+      const obj = state.find(type, id);
       if (!obj) {
         missing.push(id);
         continue;
       }
+      if (answered.has(obj.id)) continue;
+      answered.add(obj.id);
       results.push({
         id: obj.id, properties: Object.fromEntries(names.map((n) => [n, obj.properties[n] ?? null])),
         createdAt: new Date(obj.createdAt).toISOString(), updatedAt: new Date(obj.updatedAt).toISOString(), archived: false,
@@ -172,7 +187,7 @@ export function hubspotApi(deps: ApiDeps): Hono {
   app.get('/crm/v3/objects/:type/:id', (c) => {
     const type = typeOr400(c, c.req.param('type'));
     if (type instanceof Response) return type;
-    const obj = state.objects[type].byId.get(c.req.param('id'));
+    const obj = state.find(type, c.req.param('id'));
     if (!obj) return hubspotError(c, 404, 'OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.');
     const wanted = c.req.queries('properties')?.flatMap((p) => p.split(',')) ?? [];
     const names = [...new Set([...wanted, 'hs_object_id', 'createdate', state.modifiedProps(type)[0] ?? 'hs_lastmodifieddate'])];
@@ -180,6 +195,25 @@ export function hubspotApi(deps: ApiDeps): Hono {
       id: obj.id, properties: Object.fromEntries(names.map((n) => [n, obj.properties[n] ?? null])),
       createdAt: new Date(obj.createdAt).toISOString(), updatedAt: new Date(obj.updatedAt).toISOString(), archived: false,
     });
+  });
+
+  // BasicApi.archive: 204 whether or not the record existed.
+  app.delete('/crm/v3/objects/:type/:id', (c) => {
+    const type = typeOr400(c, c.req.param('type'));
+    if (type instanceof Response) return type;
+    state.archive(type, c.req.param('id'));
+    return c.body(null, 204);
+  });
+
+  // PublicObjectApi.merge: the primary survives with its id; the merged id then resolves to it.
+  app.post('/crm/v3/objects/:type/merge', async (c) => {
+    const type = typeOr400(c, c.req.param('type'));
+    if (type instanceof Response) return type;
+    const req = await body(c, mergeInput);
+    if (!req.ok) return req.res;
+    const obj = state.merge(type, req.data.primaryObjectId, req.data.objectIdToMerge, deps.now());
+    if (!obj) return hubspotError(c, 400, 'VALIDATION_ERROR', `Could not merge ${req.data.objectIdToMerge} into ${req.data.primaryObjectId}: both must exist and differ.`);
+    return c.json({ id: obj.id, properties: obj.properties, createdAt: new Date(obj.createdAt).toISOString(), updatedAt: new Date(obj.updatedAt).toISOString(), archived: false });
   });
 
   app.post('/crm/v4/associations/:from/:to/batch/read', async (c) => {
@@ -250,6 +284,25 @@ export function hubspotApi(deps: ApiDeps): Hono {
     if (!req.ok) return req.res;
     const made = createProperty(type, req.data);
     return made.ok ? c.json(made.def, 201) : hubspotError(c, made.status, made.category, made.message);
+  });
+
+  // CoreApi.update: `options`, when given, replace the property's options (keeping existing ones is the caller's job).
+  app.patch('/crm/v3/properties/:type/:name', async (c) => {
+    const type = typeOr400(c, c.req.param('type'));
+    if (type instanceof Response) return type;
+    const def = state.properties[type].get(c.req.param('name'));
+    if (!def) return hubspotError(c, 404, 'OBJECT_NOT_FOUND', `Unable to find property ${c.req.param('name')} for object type ${type}.`);
+    const req = await body(c, propertyUpdate);
+    if (!req.ok) return req.res;
+    const { options, ...rest } = req.data;
+    const meta = def.modificationMetadata;
+    if (options && meta.readOnlyOptions) return hubspotError(c, 400, 'VALIDATION_ERROR', `The options of ${def.name} are read-only.`);
+    if ((rest.type && rest.type !== def.type) || (rest.fieldType && rest.fieldType !== def.fieldType)) {
+      if (meta.readOnlyDefinition) return hubspotError(c, 400, 'VALIDATION_ERROR', `The definition of ${def.name} is read-only.`);
+    }
+    Object.assign(def, rest, { updatedAt: new Date(deps.now()).toISOString() });
+    if (options) def.options = options.map((o, i) => ({ label: o.label, value: o.value, displayOrder: o.displayOrder ?? i, hidden: o.hidden }));
+    return c.json(def);
   });
 
   app.post('/crm/v3/properties/:type/batch/create', async (c) => {

@@ -30,7 +30,8 @@ export interface PropertyDef {
   createdAt: string;
   updatedAt: string;
   archived: boolean;
-  modificationMetadata: { archivable: boolean; readOnlyDefinition: boolean; readOnlyValue: boolean };
+  /** readOnlyValue: no API write can set it (HubSpot-computed); readOnlyOptions: its options can't be edited. */
+  modificationMetadata: { archivable: boolean; readOnlyDefinition: boolean; readOnlyValue: boolean; readOnlyOptions: boolean };
 }
 
 export interface PropertyGroupDef {
@@ -50,9 +51,15 @@ type Short = [name: string, type: string, fieldType: string, extra?: { options?:
 
 export function makeProperty(
   name: string, type: string, fieldType: string, groupName: string,
-  extra: { label?: string; description?: string; options?: PropertyOption[]; readOnly?: boolean; hubspotDefined?: boolean } = {},
+  extra: {
+    label?: string; description?: string; options?: PropertyOption[]; readOnly?: boolean; hubspotDefined?: boolean;
+    /** A calculation property: its value is computed, so it is read-only too. */
+    calculated?: boolean; readOnlyOptions?: boolean;
+  } = {},
 ): PropertyDef {
   const now = extra.hubspotDefined === false ? new Date().toISOString() : EPOCH;
+  const hubspotDefined = extra.hubspotDefined ?? true;
+  const calculated = extra.calculated ?? false;
   return {
     name,
     label: extra.label ?? name,
@@ -63,15 +70,18 @@ export function makeProperty(
     options: extra.options ?? [],
     displayOrder: -1,
     hidden: false,
-    hubspotDefined: extra.hubspotDefined ?? true,
+    hubspotDefined,
     formField: false,
-    calculated: false,
+    calculated,
     externalOptions: false,
     hasUniqueValue: false,
     createdAt: now,
     updatedAt: now,
     archived: false,
-    modificationMetadata: { archivable: !(extra.hubspotDefined ?? true), readOnlyDefinition: extra.hubspotDefined ?? true, readOnlyValue: extra.readOnly ?? false },
+    modificationMetadata: {
+      archivable: !hubspotDefined, readOnlyDefinition: hubspotDefined, readOnlyValue: calculated || (extra.readOnly ?? false),
+      readOnlyOptions: extra.readOnlyOptions ?? false,
+    },
   };
 }
 
@@ -141,7 +151,7 @@ export function invalidValue(def: PropertyDef, value: string): string | null {
       return Number.isNaN(/^\d+$/.test(value) ? Number(value) : Date.parse(value)) ? `${value} was not a valid datetime.` : null;
     case 'enumeration':
       if (def.options.length === 0 || def.fieldType === 'checkbox') return null;
-      return def.options.some((o) => o.value === value) ? null : `${value} was not one of the allowed options: ${def.options.map((o) => o.value).join(', ')}`;
+      return def.options.some((o) => o.value === value) ? null : `${value} was not one of the allowed options: [${def.options.map((o) => o.label).join(', ')}]`;
     default:
       return null;
   }

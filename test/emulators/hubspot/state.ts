@@ -77,6 +77,8 @@ export class HubspotState {
   groups!: Record<ObjectType, Map<string, PropertyGroupDef>>;
   /** `from>to` → from id → linked ids with their association types. */
   associations!: Map<string, Map<string, AssociatedTo[]>>;
+  /** Merged-away id → the id it was merged into: HubSpot keeps answering for the old id with the surviving record. */
+  merged!: Record<ObjectType, Map<string, string>>;
   private labels!: Map<string, number>;
   stats!: Stats;
 
@@ -89,6 +91,7 @@ export class HubspotState {
     this.properties = { contacts: standardProperties('contacts'), companies: standardProperties('companies'), deals: standardProperties('deals') };
     this.groups = { contacts: standardGroups('contacts'), companies: standardGroups('companies'), deals: standardGroups('deals') };
     this.associations = new Map();
+    this.merged = { contacts: new Map(), companies: new Map(), deals: new Map() };
     this.labels = new Map();
     this.typeLists = new Map();
     this.resetStats();
@@ -115,15 +118,68 @@ export class HubspotState {
     return obj;
   }
 
-  /** Applies property values and stamps the modified time, as a HubSpot write does. */
+  /** The live record for an id, following merges (a merged-away id answers with the record it was merged into). */
+  find(type: ObjectType, id: string): StoredObject | undefined {
+    let current = id;
+    for (let hops = 0; hops < 10 && this.merged[type].has(current); hops++) current = this.merged[type].get(current) ?? current;
+    return this.objects[type].byId.get(current);
+  }
+
+  /** Deletes (archives) a record with its associations; its id is then unknown to the API. */
+  archive(type: ObjectType, id: string): boolean {
+    if (!this.objects[type].byId.delete(id)) return false;
+    this.relink(type, id, null);
+    this.objects[type].version++;
+    return true;
+  }
+
+  /** Merges `mergedId` into `primaryId`, as HubSpot's merge does: the primary keeps its id and takes the associations. */
+  merge(type: ObjectType, primaryId: string, mergedId: string, now: number): StoredObject | null {
+    const primary = this.objects[type].byId.get(primaryId);
+    if (!primary || primaryId === mergedId || !this.objects[type].byId.delete(mergedId)) return null;
+    this.merged[type].set(mergedId, primaryId);
+    this.relink(type, mergedId, primaryId);
+    const before = primary.properties.hs_merged_object_ids;
+    primary.properties.hs_merged_object_ids = before ? `${before};${mergedId}` : mergedId;
+    primary.updatedAt = now;
+    for (const p of this.modifiedProps(type)) primary.properties[p] = new Date(now).toISOString();
+    this.objects[type].version++;
+    return primary;
+  }
+
+  /** Moves every association of `id` (both directions) to `into`, or drops them when `into` is null. */
+  private relink(type: ObjectType, id: string, into: string | null): void {
+    for (const [key, byFrom] of this.associations) {
+      const [from, to] = key.split('>');
+      const links = from === type ? byFrom.get(id) : undefined;
+      if (links) {
+        byFrom.delete(id);
+        if (into !== null) {
+          const target = byFrom.get(into) ?? [];
+          for (const l of links) if (!target.some((t) => t.id === l.id)) target.push(l);
+          byFrom.set(into, target);
+        }
+      }
+      if (to !== type) continue;
+      for (const list of byFrom.values()) {
+        const i = list.findIndex((l) => l.id === id);
+        if (i < 0) continue;
+        const link = list[i]!;
+        if (into !== null && !list.some((l) => l.id === into)) list[i] = { ...link, id: into };
+        else list.splice(i, 1);
+      }
+    }
+  }
+
+  /** Applies property values and stamps the modified time, as a HubSpot write does. Follows merged ids. */
   update(type: ObjectType, id: string, props: Record<string, string>, now: number): StoredObject | null {
-    const obj = this.objects[type].byId.get(id);
+    const obj = this.find(type, id);
     if (!obj) return null;
     for (const [k, v] of Object.entries(props)) obj.properties[k] = v === '' ? null : v;
     obj.updatedAt = now;
     for (const p of this.modifiedProps(type)) obj.properties[p] = new Date(now).toISOString();
     this.objects[type].version++;
-    const key = `${type}:${id}`;
+    const key = `${type}:${obj.id}`;
     this.stats.recordWrites[key] = (this.stats.recordWrites[key] ?? 0) + 1;
     return obj;
   }
