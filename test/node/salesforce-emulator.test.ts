@@ -45,6 +45,18 @@ describe('SOQL subset', () => {
       expect((e as SoqlError).errorCode).toBe(code);
     }
   });
+  it('filters on booleans (IsConverted = false) and follows conversions and deletions', () => {
+    const s = new SalesforceState();
+    const { ids } = s.seed(buildOrg({ contacts: 3, leads: 2, convertedLeads: 1 }));
+    const open = () => s.run(s.parse('SELECT Id FROM Lead WHERE IsConverted = false ORDER BY Id')).map((r) => r.Id);
+    expect(open()).toEqual([ids.l1, ids.l2]);
+    s.convertLead(ids.l1!, ids.p1!);
+    expect(open()).toEqual([ids.l2]);
+    expect(s.records.Lead.get(ids.l1!)).toMatchObject({ IsConverted: true, ConvertedContactId: ids.p1, ConvertedAccountId: ids.co1 });
+    s.delete('Contact', ids.p2!, ids.p0!);
+    expect(s.run(s.parse('SELECT Id FROM Contact')).map((r) => r.Id)).toEqual([ids.p0, ids.p1]);
+    expect(s.recycleBin.get(ids.p2!)?.record).toMatchObject({ IsDeleted: true, MasterRecordId: ids.p0 });
+  });
   it('evaluates (SystemModstamp, Id) paging with ties', () => {
     const s = new SalesforceState();
     s.seed(buildOrg({ contacts: 10, sameStamp: true }));
@@ -127,6 +139,40 @@ describe('HTTP shapes', () => {
     expect(await bad.text()).toContain('defaultValue invalid at this location in type CustomField');
     const good = await post('<fullName>Contact.A__c</fullName><defaultValue>false</defaultValue><label>A</label><type>Checkbox</type>');
     expect(await good.text()).toContain('<success>true</success>');
+  });
+  it('describe says which fields are updateable: system fields, formulas and read-only field-level security are not', async () => {
+    emu.state.addCustomField('Opportunity', 'Open__c', 'Number');
+    emu.state.addCustomField('Opportunity', 'Formula__c', 'Number', { formula: true });
+    emu.state.addCustomField('Opportunity', 'Locked__c', 'Number', { readOnly: true });
+    const { fields } = (await (await get('/services/data/v62.0/sobjects/Opportunity/describe')).json()) as { fields: { name: string; updateable: boolean; calculated: boolean }[] };
+    const f = (name: string) => fields.find((x) => x.name === name);
+    expect(f('Open__c')).toMatchObject({ updateable: true, calculated: false });
+    expect(f('Formula__c')).toMatchObject({ type: 'double', updateable: false, calculated: true });
+    expect(f('Locked__c')).toMatchObject({ updateable: false, calculated: false });
+    expect(f('IsWon')).toMatchObject({ updateable: false });
+  });
+  it('a converted Lead and a deleted record refuse updates, per record', async () => {
+    const { ids } = emu.state.seed(buildOrg({ contacts: 2, leads: 2, deals: 1 }));
+    await fetch(`${emu.url}/__emulator/objects/Lead/${ids.l0}/convert`, { method: 'POST', body: JSON.stringify({ contactId: ids.p0 }) });
+    await fetch(`${emu.url}/__emulator/objects/Opportunity/${ids.d0}`, { method: 'DELETE' });
+    const res = await fetch(`${emu.url}/services/data/v62.0/composite/sobjects`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        allOrNone: false,
+        records: [
+          { attributes: { type: 'Lead' }, Id: ids.l0, Title: 'x' },
+          { attributes: { type: 'Lead' }, Id: ids.l1, Title: 'x' },
+          { attributes: { type: 'Opportunity' }, Id: ids.d0, Name: 'x' },
+        ],
+      }),
+    });
+    expect(await res.json()).toEqual([
+      { id: ids.l0, success: false, errors: [{ statusCode: 'CANNOT_UPDATE_CONVERTED_LEAD', message: 'cannot reference converted lead', fields: [] }] },
+      { id: ids.l1, success: true, errors: [] },
+      { id: ids.d0, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] },
+    ]);
+    expect((await get(`/services/data/v62.0/sobjects/Opportunity/${ids.d0}`)).status).toBe(404);
   });
   it('collections refuse more than 200 records', async () => {
     const res = await fetch(`${emu.url}/services/data/v62.0/composite/sobjects`, {

@@ -164,6 +164,18 @@ describe('transient failures', () => {
     expect((await stats()).calls['POST /services/Soap/m']).toBe(3);
   });
 
+  it('an HTML 503 from the Metadata API (a proxy or maintenance page, not a SOAP fault) is retried', async () => {
+    emu.state.seed(buildOrg({ contacts: 2 }));
+    const sf = connector();
+    await sf.pull('contacts', null);
+    await faults({ serverErrors: { count: 2, status: 503, pathPrefix: '/services/Soap/m', html: true } });
+    const report = await sf.provision({ crm: 'salesforce', provision: true, fields: [{ object: 'contact', output: 'x', name: 'Y__c', label: 'Y', type: 'date' }] }, { dryRun: false });
+    expect(report.created).toEqual(['contact.Y__c']);
+    expect(sf.lastCreateFailures).toEqual([]);
+    // Two 503 pages, the createMetadata that lands, then the permission-set upsert.
+    expect((await stats()).calls['POST /services/Soap/m']).toBe(4);
+  });
+
   it('a dropped connection is retried', async () => {
     const sf = await ready();
     await faults({ drop: { count: 1, pathPrefix: '/query' } });

@@ -172,7 +172,7 @@ describe('pull', () => {
     emu.state.seed(buildOrg({ contacts: 2500 }));
     // One poll per pull: the job is still InProgress after it, so the first page is empty but carries the job.
     const first = await connector({ bulkMaxPolls: 1, bulkPageSize: 1000 }).pull('contacts', null, 100);
-    expect(first).toMatchObject({ records: [], done: false, cursor: { phase: 'initial', pageToken: expect.stringMatching(/^bulk2:750\w+:pending$/) } });
+    expect(first).toMatchObject({ records: [], done: false, cursor: { phase: 'initial', pageToken: expect.stringMatching(/^bulk2:750\w+:\d{13}:pending$/) } });
     const second = await connector({ bulkPageSize: 1000 }).pull('contacts', first.cursor, 100);
     expect(second.records).toHaveLength(1000);
     const rest = await drain((c) => connector({ bulkPageSize: 1000 }).pull('contacts', c, 100), second.cursor);
@@ -180,6 +180,44 @@ describe('pull', () => {
     expect(new Set(ids).size).toBe(2500);
     expect(ids).toHaveLength(2500);
     expect(emu.state.stats.calls['POST /jobs/query']).toBe(1);
+  });
+
+  it('a record edited during a Bulk load is pulled again even when a later-read record carries a newer stamp', async () => {
+    const ids = emu.state.seed(buildOrg({ contacts: 2500 })).ids;
+    const sf = connector({ bulkPageSize: 1000 });
+    const first = await sf.pull('contacts', null, 100);
+    expect(first.records.map((r) => r.crmId)).toContain(ids.p0);
+    // Bulk 2.0 results are not a point-in-time snapshot: p0 changes after it was read, p2400 after that and before its
+    // page is read, so the load's largest stamp is later than p0's edit.
+    emu.state.update('Contact', ids.p0!, { Title: 'Edited during the load' });
+    emu.state.update('Contact', ids.p2400!, { Title: 'Also edited' });
+    const rest = await drain((c) => sf.pull('contacts', c, 100), first.cursor);
+    expect(rest.all.find((r) => r.crmId === ids.p2400)?.title).toBe('Also edited');
+    const job = [...emu.state.bulkJobs.values()][0]!;
+    // The next incremental pull starts no later than the job's creation, less the margin.
+    expect(Date.parse(rest.cursor.updatedAfter!)).toBeLessThanOrEqual(Date.parse(job.createdDate.replace('+0000', 'Z')) - 5000);
+    const next = await drain((c) => sf.pull('contacts', c, 100), rest.cursor);
+    expect(next.all.find((r) => r.crmId === ids.p0)?.title).toBe('Edited during the load');
+    expect(emu.state.stats.calls['POST /jobs/query']).toBe(1);
+  });
+
+  it('a Bulk cursor stored before it carried the job’s creation time still ends no later than that time', async () => {
+    const ids = emu.state.seed(buildOrg({ contacts: 2100 })).ids;
+    const sf = connector({ bulkPageSize: 1000 });
+    const first = await sf.pull('contacts', null, 1000);
+    // As stored by the previous version: no creation time in the token.
+    const legacy = { ...first.cursor, pageToken: first.cursor.pageToken!.replace(/:\d{13}:/, ':') };
+    expect(legacy.pageToken).not.toBe(first.cursor.pageToken);
+    emu.state.update('Contact', ids.p0!, { Title: 'Edited during the load' });
+    emu.state.update('Contact', ids.p2050!, { Title: 'Also edited' });
+    const rest = await drain((c) => sf.pull('contacts', c, 1000), legacy);
+    expect(new Set([...first.records, ...rest.all].map((r) => r.crmId)).size).toBe(2100);
+    const job = [...emu.state.bulkJobs.values()][0]!;
+    expect(Date.parse(rest.cursor.updatedAfter!)).toBeLessThanOrEqual(Date.parse(job.createdDate.replace('+0000', 'Z')) - 5000);
+    // Two polls, then one job-info call at the end for the creation time the token lacked.
+    expect(emu.state.stats.calls['GET /jobs/query/:id']).toBe(3);
+    const next = await drain((c) => sf.pull('contacts', c, 1000), rest.cursor);
+    expect(next.all.map((r) => r.crmId)).toContain(ids.p0);
   });
 
   it('a Bulk cursor whose job is gone restarts the initial load instead of skipping records', async () => {

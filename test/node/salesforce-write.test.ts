@@ -122,6 +122,28 @@ describe('provision', () => {
     expect(emu.state.stats.writeCalls).toBe(writesBefore);
   });
 
+  it('a field that exists but is not updateable (read-only field-level security, a formula) is refused like a wrong type', async () => {
+    const field = (body: object) => fetch(`${emu.url}/__emulator/fields`, { method: 'POST', body: JSON.stringify(body) });
+    expect((await field({ sobject: 'Opportunity', name: 'Community_Score__c', type: 'Number', readOnly: true })).status).toBe(200);
+    expect((await field({ sobject: 'Account', name: 'Community_Evidence__c', type: 'Text', formula: true })).status).toBe(200);
+    expect((await field({ sobject: 'Lead', name: 'Community_Last_Touch__c', type: 'Date', readOnly: true })).status).toBe(200);
+    const ids = emu.state.seed(buildOrg({ deals: 1 })).ids;
+    const sf = connector();
+    const report = await sf.provision(mapping(true), { dryRun: false });
+    expect(report.wrongType).toEqual([
+      { object: 'deal', name: 'Community_Score__c', expected: 'number', actual: 'read-only (not updateable)' },
+      { object: 'contact', name: 'Community_Last_Touch__c', expected: 'date', actual: 'read-only (not updateable) (on Lead)' },
+      { object: 'company', name: 'Community_Evidence__c', expected: 'string', actual: 'formula (calculated, not updateable)' },
+    ]);
+    expect(emu.state.stats.metadataCreates).toBe(0);
+    const writesBefore = emu.state.stats.writeCalls;
+    await expect(sf.write([{ object: 'deal', crmId: ids.d0!, fields: { Community_Score__c: 5 } }])).rejects.toMatchObject({
+      code: 'field_type',
+      message: expect.stringMatching(/^Opportunity\.Community_Score__c is read-only \(not updateable\) in Salesforce/),
+    });
+    expect(emu.state.stats.writeCalls).toBe(writesBefore);
+  });
+
   it('refuses to write a field the mapping does not declare', async () => {
     const ids = emu.state.seed(buildOrg({ deals: 1 })).ids;
     const sf = connector();
@@ -225,6 +247,26 @@ describe('write', () => {
     expect(result.failed).toEqual([{ crmId: dealIds[0], code: 'UNABLE_TO_LOCK_ROW', message: 'locked', retryable: true }]);
     expect(result.calls).toBe(1 + 3); // token + first call + 2 retry rounds
     void sf;
+  });
+
+  it('a converted Lead, a deleted record and a merged-away one fail as gone (not retryable), without retry rounds', async () => {
+    const ids = emu.state.seed(buildOrg({ contacts: 3, leads: 2, deals: 2 })).ids;
+    for (const sobject of ['Contact', 'Lead', 'Opportunity'] as const) emu.state.addCustomField(sobject, 'Score__c', 'Number');
+    // Over the control plane, as a workerd test would.
+    const control = (path: string, method: string, body?: object) => fetch(`${emu.url}/__emulator${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+    expect((await control(`/objects/Lead/${ids.l0}/convert`, 'POST', { contactId: ids.p0 })).status).toBe(200);
+    expect((await control(`/objects/Opportunity/${ids.d0}`, 'DELETE')).status).toBe(200);
+    expect((await control(`/objects/Contact/${ids.p2}?mergedInto=${ids.p1}`, 'DELETE')).status).toBe(200);
+    const sf = connector();
+    const write = (object: RecordWrite['object'], id: string): RecordWrite => ({ object, crmId: id, fields: { Score__c: 1 } });
+    const result = await sf.write([...[ids.l0!, ids.l1!, ids.p1!, ids.p2!].map((id) => write('contact', id)), ...[ids.d0!, ids.d1!].map((id) => write('deal', id))]);
+    expect(result.written.sort()).toEqual([ids.l1, ids.p1, ids.d1].sort());
+    expect(result.failed).toEqual([
+      { crmId: ids.l0, code: 'CANNOT_UPDATE_CONVERTED_LEAD', message: 'cannot reference converted lead', retryable: false, gone: true },
+      { crmId: ids.p2, code: 'ENTITY_IS_DELETED', message: 'entity is deleted', retryable: false, gone: true },
+      { crmId: ids.d0, code: 'ENTITY_IS_DELETED', message: 'entity is deleted', retryable: false, gone: true },
+    ]);
+    expect(result.calls).toBe(1 + 1); // token + one collections call: nothing is re-sent
   });
 
   it('merges two writes to the same record into one', async () => {

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import type { SalesforceSession } from './session';
+import { isoFromSalesforce } from './soql';
 import { bulkJobInfo, csvRow } from './wire';
 
 export interface BulkPollOptions {
@@ -14,13 +15,30 @@ export interface BulkPollOptions {
   sleep: (ms: number) => Promise<void>;
 }
 
-export async function createQueryJob(session: SalesforceSession, soql: string): Promise<string> {
+/** The job and when Salesforce created it (epoch ms, its own clock: the one SystemModstamp is on). */
+export async function createQueryJob(session: SalesforceSession, soql: string): Promise<{ id: string; createdMs: number }> {
+  const requestedAt = Date.now();
   const job = await session.request(bulkJobInfo, {
     method: 'POST',
     url: `${session.dataPath}/jobs/query`,
     body: { operation: 'query', query: soql, contentType: 'CSV', columnDelimiter: 'COMMA', lineEnding: 'LF' },
   });
-  return job.id;
+  return { id: job.id, createdMs: createdMsOf(job.createdDate) ?? requestedAt };
+}
+
+/** A job's creation time, for Bulk cursors stored before they carried it. */
+export async function jobCreatedMs(session: SalesforceSession, jobId: string): Promise<number | null> {
+  const info = await session.request(bulkJobInfo, { method: 'GET', url: `${session.dataPath}/jobs/query/${jobId}` });
+  return createdMsOf(info.createdDate);
+}
+
+function createdMsOf(stamp: string | undefined): number | null {
+  if (!stamp) return null;
+  try {
+    return Date.parse(isoFromSalesforce(stamp));
+  } catch {
+    return null;
+  }
 }
 
 /** True when the job completed, false when it is still running after maxPolls; throws when it failed or was aborted. */

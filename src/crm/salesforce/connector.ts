@@ -45,6 +45,15 @@ export interface SalesforceConnectorOptions extends SessionOptions {
   permissionSet?: PermissionSetSpec | false;
 }
 
+/** Why writing a field is refused, for the CrmStopError the write stage shows once. */
+function refusal(w: ProvisionReport['wrongType'][number]): string {
+  const field = `${SOBJECT_OF[w.object]}.${w.name}`;
+  if (/not updateable/.test(w.actual)) {
+    return `${field} is ${w.actual} in Salesforce, so no record can take it; give the integration user edit access to a plain ${w.expected} field, or map another field`;
+  }
+  return `${field} is a ${w.actual} field in Salesforce but the mapping declares ${w.expected}; fix the field or the mapping before writing`;
+}
+
 export class SalesforceConnector implements CrmConnector {
   readonly kind = 'salesforce' as const;
   private readonly session: SalesforceSession;
@@ -156,12 +165,7 @@ export class SalesforceConnector implements CrmConnector {
     const { report, toCreate } = planProvision(mapping, await fresh());
     this.declared = new Set(mapping.fields.map((f) => `${f.object}.${f.name}`.toLowerCase()));
     this.refused.clear();
-    for (const w of report.wrongType) {
-      this.refused.set(
-        `${w.object}.${w.name}`.toLowerCase(),
-        `${SOBJECT_OF[w.object]}.${w.name} is a ${w.actual} field in Salesforce but the mapping declares ${w.expected}; fix the field or the mapping before writing`,
-      );
-    }
+    for (const w of report.wrongType) this.refused.set(`${w.object}.${w.name}`.toLowerCase(), refusal(w));
     const done = () => ({ ...report, calls: this.session.calls - calls0 });
     if (report.wrongType.length > 0 || !mapping.provision || opts.dryRun || toCreate.length === 0) return done();
 

@@ -75,6 +75,8 @@ export async function metadataCall(
     body: envelope(conn.accessToken, operation, type, records),
   });
   const body = await res.text();
-  if (!res.ok && !/Fault>/.test(body)) throw Object.assign(new Error(`Metadata API answered ${res.status}`), { errorCode: `HTTP_${res.status}` });
+  // A non-SOAP error body (a proxy's or maintenance page's 5xx) gets jsforce's code for non-JSON REST errors, so the
+  // retry policy treats it like any other: 5xx retried, 401 re-authenticated.
+  if (!res.ok && !/Fault>/.test(body)) throw Object.assign(new Error(`Metadata API answered ${res.status}`), { errorCode: `ERROR_HTTP_${res.status}` });
   return parseResults(body);
 }

@@ -1,7 +1,8 @@
 /**
  * Provisioning from a FieldMapping. The plan is pure (mapping + describes → present / missing / wrong type); creation
  * goes through the Metadata API (SOAP createMetadata of CustomField, ≤ 10 per call) only when the mapping says
- * `provision: true`, it isn't a dry run, and no declared field has the wrong type (then nothing is written at all).
+ * `provision: true`, it isn't a dry run, and no declared field has the wrong type or is read-only (then nothing is
+ * written at all).
  * Only declared fields are ever looked at or created.
  */
 import type { FieldMapping, FieldSpec, FieldType, ProvisionReport } from '../types';
@@ -36,6 +37,18 @@ export interface ProvisionPlan {
   toCreate: { spec: FieldSpec; sobject: string }[];
 }
 
+type DescribedField = DescribeResult['fields'][number];
+
+/**
+ * Why a found field can't take the declared values, or null when it can: the wrong type, or not updateable (a formula,
+ * or read-only field-level security), which would fail every record with INVALID_FIELD_FOR_INSERT_UPDATE.
+ */
+function unwritable(found: DescribedField, type: FieldType): string | null {
+  if (!ACCEPTED_TYPES[type].includes(found.type)) return found.type;
+  if (found.updateable !== false) return null;
+  return found.calculated ? 'formula (calculated, not updateable)' : 'read-only (not updateable)';
+}
+
 /** `describes` is keyed by sObject name and must hold every sObject of SOBJECTS_OF for the mapping's objects. */
 export function planProvision(mapping: FieldMapping, describes: Map<string, DescribeResult>): ProvisionPlan {
   const report: ProvisionReport = { present: [], created: [], missing: [], wrongType: [], calls: 0 };
@@ -50,8 +63,9 @@ export function planProvision(mapping: FieldMapping, describes: Map<string, Desc
     for (const sobject of SOBJECTS_OF[spec.object]) {
       // API names are case-insensitive in Salesforce; report the declared spelling.
       const found = describes.get(sobject)?.fields.find((f) => f.name.toLowerCase() === spec.name.toLowerCase());
+      const why = found ? unwritable(found, spec.type) : null;
       if (!found) missingOn.push(sobject);
-      else if (!ACCEPTED_TYPES[spec.type].includes(found.type)) wrong ??= sobject === SOBJECT_OF[spec.object] ? found.type : `${found.type} (on ${sobject})`;
+      else if (why !== null) wrong ??= sobject === SOBJECT_OF[spec.object] ? why : `${why} (on ${sobject})`;
     }
     if (wrong !== null) {
       report.wrongType.push({ object: spec.object, name: spec.name, expected: spec.type, actual: wrong });

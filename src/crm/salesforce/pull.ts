@@ -3,12 +3,14 @@
  *  - REST: SOQL ordered by (SystemModstamp, Id), then queryMore through nextRecordsUrl (kept as the cursor's pageToken).
  *    If a locator expired (INVALID_QUERY_LOCATOR) the query restarts after the cursor's (SystemModstamp, Id).
  *  - Bulk API 2.0 for initial loads above the threshold (decided by a COUNT() query): the pageToken is
- *    `bulk2:<jobId>:<locator|pending>`. Bulk results are unordered, so the cursor keeps the running maximum
- *    (SystemModstamp, Id); anything edited after the job's snapshot has a later stamp and the next incremental pull gets it.
+ *    `bulk2:<jobId>:<createdMs>:<locator|pending>`. Bulk results are unordered, so the cursor keeps the running maximum
+ *    (SystemModstamp, Id). They are no point-in-time snapshot either: a record read early may change while a later-read
+ *    one carries a newer stamp. So the load ends with the cursor at min(maximum, job creation − margin), and the first
+ *    incremental pull re-reads what changed during the job (the sync compares with its mirror, so that is harmless).
  */
 import * as z from 'zod';
 import type { CrmDealCompany, CrmDealContact, PullCursor, PullObject, PullPage, PullRecord } from '../types';
-import { type BulkPollOptions, createQueryJob, readResults, waitForJob } from './bulk';
+import { type BulkPollOptions, createQueryJob, jobCreatedMs, readResults, waitForJob } from './bulk';
 import { PULL_SPECS } from './normalise';
 import { salesforceErrorCode } from './retry';
 import type { SalesforceSession } from './session';
@@ -24,7 +26,16 @@ export interface PullOptions {
 }
 
 const START: PullCursor = { phase: 'initial', updatedAfter: null, lastId: null, pageToken: null };
-const BULK = /^bulk2:([0-9A-Za-z]{15,18}):([A-Za-z0-9_=+/-]+)$/;
+/** `bulk2:<job>:<createdMs>:<position>`; tokens stored before the creation time was kept lack it. */
+const BULK = /^bulk2:([0-9A-Za-z]{15,18}):(?:(\d{13}):)?([A-Za-z0-9_=+/-]+)$/;
+/**
+ * How far before a Bulk job's creation the following incremental pull starts: SystemModstamp is taken when a transaction
+ * starts, so one still committing when the job began carries an earlier stamp (the same allowance as HubSpot's index lag).
+ */
+export const BULK_START_MARGIN_MS = 5_000;
+
+type BulkJobRef = { id: string; createdMs: number | null };
+const bulkToken = (job: BulkJobRef, position: string) => `bulk2:${job.id}:${job.createdMs === null ? '' : `${job.createdMs}:`}${position}`;
 
 /**
  * Cursors come back from storage: check them. A pageToken is followed with the bearer token attached, so it must be a
@@ -34,7 +45,7 @@ export const pullCursor = z.object({
   phase: z.enum(['initial', 'incremental']),
   updatedAfter: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'not a datetime').nullable(),
   lastId: z.string().regex(/^[0-9A-Za-z]{15}([0-9A-Za-z]{3})?$/).nullable(),
-  pageToken: z.string().regex(/^(\/services\/data\/v\d+\.\d+\/query\/[0-9A-Za-z-]+|bulk2:[0-9A-Za-z]{15,18}:[A-Za-z0-9_=+/-]+)$/).nullable(),
+  pageToken: z.string().regex(/^(\/services\/data\/v\d+\.\d+\/query\/[0-9A-Za-z-]+|bulk2:[0-9A-Za-z]{15,18}:(\d{13}:)?[A-Za-z0-9_=+/-]+)$/).nullable(),
 });
 
 type Mark = { updatedAfter: string | null; lastId: string | null };
@@ -45,6 +56,12 @@ function after(stamp: string, id: string, mark: Mark): boolean {
   const a = Date.parse(stamp);
   const b = Date.parse(mark.updatedAfter);
   return a > b || (a === b && id > (mark.lastId ?? ''));
+}
+
+/** The mark, moved back to `ms` when it lies later: the next pull starts no later than that instant. */
+function notAfter(mark: Mark, ms: number): Mark {
+  if (!mark.updatedAfter || Date.parse(mark.updatedAfter) <= ms) return mark;
+  return { updatedAfter: new Date(ms).toISOString(), lastId: null };
 }
 
 export class Puller {
@@ -96,7 +113,8 @@ export class Puller {
     const bulkSize = Math.max(pageSize ?? 0, this.opts.bulkPageSize);
     if (bulk) {
       try {
-        return await this.bulkPage(object, cursor, bulk[1]!, bulk[2]!, bulkSize, calls0);
+        const job = { id: bulk[1]!, createdMs: bulk[2] ? Number(bulk[2]) : null };
+        return await this.bulkPage(object, cursor, job, bulk[3]!, bulkSize, calls0);
       } catch (error) {
         // Bulk results expire (7 days) and jobs can be deleted. The running maximum of an unordered load is no place to
         // resume from, so the initial load starts over; re-reading records is harmless, skipping them is not.
@@ -119,8 +137,8 @@ export class Puller {
         const count = await this.query(countQuery(spec.sobject, cursor));
         if (count.totalSize > this.opts.bulkThreshold) {
           const soql = `SELECT ${fields.join(', ')} FROM ${spec.sobject}`;
-          const jobId = await createQueryJob(this.session, soql);
-          return this.bulkPage(object, cursor, jobId, 'pending', bulkSize, calls0);
+          const job = await createQueryJob(this.session, soql);
+          return this.bulkPage(object, cursor, job, 'pending', bulkSize, calls0);
         }
       }
       page = await this.query(incrementalQuery(spec.sobject, fields, cursor), Math.max(200, Math.min(2000, pageSize ?? 2000)));
@@ -141,16 +159,16 @@ export class Puller {
     };
   }
 
-  private async bulkPage<O extends PullObject>(object: O, cursor: PullCursor, jobId: string, position: string, maxRecords: number, calls0: number): Promise<PullPage<PullRecord[O]>> {
+  private async bulkPage<O extends PullObject>(object: O, cursor: PullCursor, job: BulkJobRef, position: string, maxRecords: number, calls0: number): Promise<PullPage<PullRecord[O]>> {
     const spec = PULL_SPECS[object];
     if (position === 'pending') {
-      const complete = await waitForJob(this.session, jobId, this.opts.poll);
+      const complete = await waitForJob(this.session, job.id, this.opts.poll);
       if (!complete) {
-        return { records: [], done: false, calls: this.session.calls - calls0, cursor: { ...cursor, pageToken: `bulk2:${jobId}:pending` } };
+        return { records: [], done: false, calls: this.session.calls - calls0, cursor: { ...cursor, pageToken: bulkToken(job, 'pending') } };
       }
     }
     const types = new Map((await this.describe(spec.sobject)).fields.map((f) => [f.name, f.type]));
-    const page = await readResults(this.session, jobId, position === 'pending' ? null : position, maxRecords);
+    const page = await readResults(this.session, job.id, position === 'pending' ? null : position, maxRecords);
     const mark: Mark = { updatedAfter: cursor.updatedAfter, lastId: cursor.lastId };
     const records = page.rows.map((row) => {
       const json = csvToJson(row, types);
@@ -163,12 +181,12 @@ export class Puller {
       return spec.parse(json);
     });
     const done = page.next === null;
-    return {
-      records,
-      done,
-      calls: this.session.calls - calls0,
-      cursor: { phase: done ? 'incremental' : 'initial', ...mark, pageToken: done ? null : `bulk2:${jobId}:${page.next}` },
-    };
+    if (!done) {
+      return { records, done, calls: this.session.calls - calls0, cursor: { phase: 'initial', ...mark, pageToken: bulkToken(job, page.next!) } };
+    }
+    const createdMs = job.createdMs ?? (await jobCreatedMs(this.session, job.id));
+    const end = createdMs === null ? mark : notAfter(mark, createdMs - BULK_START_MARGIN_MS);
+    return { records, done, calls: this.session.calls - calls0, cursor: { phase: 'incremental', ...end, pageToken: null } };
   }
 
   /** OpportunityContactRole rows and Opportunity.AccountId for the given deals, 200 ids per IN clause. */

@@ -73,6 +73,15 @@ export function isRetryableRecordCode(code: string): boolean {
   return RETRYABLE_RECORD_CODES.has(code);
 }
 
+/**
+ * Per-record codes meaning the record can never take a write again: deleted (merge losers are deleted too) or a converted
+ * Lead. Reported `gone`, so the write stage stops planning writes for them.
+ */
+const GONE_RECORD_CODES = new Set(['ENTITY_IS_DELETED', 'CANNOT_UPDATE_CONVERTED_LEAD']);
+export function isGoneRecordCode(code: string): boolean {
+  return GONE_RECORD_CODES.has(code);
+}
+
 /** `Sforce-Limit-Info: api-usage=18/15000` → { used, limit }; null when absent or unreadable. */
 export function parseLimitInfo(header: string | undefined | null): { used: number; limit: number } | null {
   const m = /(?:^|[\s,])api-usage=(\d+)\/(\d+)/.exec(header ?? '');

@@ -60,6 +60,9 @@ export const describeResult = z.object({
         type: z.string(),
         custom: z.boolean(),
         label: z.string().optional(),
+        /** False for formulas, system fields and fields our field-level security lets us read but not edit. */
+        updateable: z.boolean().optional(),
+        calculated: z.boolean().optional(),
         picklistValues: z.array(z.object({ value: z.string() }).loose()).optional(),
       })
       .loose(),
@@ -80,6 +83,7 @@ export const bulkJobInfo = z
   .object({
     id: z.string(),
     state: z.enum(['Open', 'UploadComplete', 'InProgress', 'Aborted', 'JobComplete', 'Failed']),
+    createdDate: z.string().optional(),
     errorMessage: z.string().optional(),
     numberRecordsProcessed: z.number().optional(),
   })

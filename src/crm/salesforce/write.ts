@@ -4,13 +4,13 @@
  * later round on its own, and a record that succeeded is never sent again. Refused calls are retried by the session; a
  * call that may have been applied (timeout, dropped connection, 5xx) is settled by reading its records back, and only the
  * records not holding the sent values go out again. Failures that persist are reported per record (retryable) rather
- * than thrown, except stops.
+ * than thrown, except stops; a deleted record or a converted Lead is reported `gone`.
  */
 import { backoffMs, InDoubtError } from '../call';
 import { settleByReadBack, type ReadBack } from '../reconcile';
 import { CrmStopError, type FieldValue, type RecordFailure, type RecordWrite, type WriteResult } from '../types';
 import { sobjectFor } from './normalise';
-import { isRetryableRecordCode, salesforceErrorCode } from './retry';
+import { isGoneRecordCode, isRetryableRecordCode, salesforceErrorCode } from './retry';
 import type { SalesforceSession } from './session';
 import { saveResults } from './wire';
 
@@ -91,7 +91,7 @@ export async function writeRecords(session: SalesforceSession, writes: RecordWri
         const code = err?.statusCode ?? 'MISSING_RESULT';
         const retryable = isRetryableRecordCode(code);
         if (retryable && !lastRound) again.push(w);
-        else failed.push({ crmId: w.crmId, code, message: err?.message ?? 'no result for this record', retryable });
+        else failed.push({ crmId: w.crmId, code, message: err?.message ?? 'no result for this record', retryable, ...(isGoneRecordCode(code) ? { gone: true } : {}) });
       }
     }
     pending = again;

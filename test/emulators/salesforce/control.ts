@@ -54,8 +54,13 @@ export const orgSchema: z.ZodType<Org> = z.object({ companies: z.array(orgCompan
 
 /** Every fault kind in one body; several can be armed at once. */
 export const faultsBody = z.object({
-  /** 5xx for the next `count` calls whose path (version stripped, e.g. `/query`) starts with `pathPrefix`. */
-  serverErrors: z.object({ count: z.number().int().positive(), status: z.number().int().min(500).max(599).default(503), pathPrefix: z.string().default('') }).optional(),
+  /**
+   * 5xx for the next `count` calls whose path (version stripped, e.g. `/query`) starts with `pathPrefix`. `html`: an HTML
+   * page instead of the surface's own error body, as a proxy or a maintenance page answers.
+   */
+  serverErrors: z
+    .object({ count: z.number().int().positive(), status: z.number().int().min(500).max(599).default(503), pathPrefix: z.string().default(''), html: z.boolean().default(false) })
+    .optional(),
   slow: z.object({ count: z.number().int().positive(), delayMs: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
   /** Destroys the socket without answering (what a refused/reset connection looks like to the client). */
   drop: z.object({ count: z.number().int().positive(), pathPrefix: z.string().default('') }).optional(),
@@ -76,8 +81,8 @@ const SERVER_ERROR_CODES: Record<number, string> = { 500: 'UNKNOWN_EXCEPTION', 5
 
 export function armFaults(state: SalesforceState, f: z.output<typeof faultsBody>): void {
   if (f.serverErrors) {
-    const { status, count, pathPrefix } = f.serverErrors;
-    state.faults.push({ kind: 'status', status, errorCode: SERVER_ERROR_CODES[status] ?? 'SERVER_UNAVAILABLE', pathPrefix, remaining: count });
+    const { status, count, pathPrefix, html } = f.serverErrors;
+    state.faults.push({ kind: 'status', status, errorCode: SERVER_ERROR_CODES[status] ?? 'SERVER_UNAVAILABLE', pathPrefix, remaining: count, html });
   }
   if (f.slow) state.faults.push({ kind: 'slow', delayMs: f.slow.delayMs, pathPrefix: f.slow.pathPrefix, remaining: f.slow.count });
   if (f.drop) state.faults.push({ kind: 'drop', pathPrefix: f.drop.pathPrefix, remaining: f.drop.count });
@@ -143,6 +148,21 @@ export function controlRoutes(state: SalesforceState) {
     return rec ? c.json(rec) : sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist');
   });
 
+  /** Deletes a record (to the recycle bin); `?mergedInto=<id>` makes it the loser of a merge. */
+  app.delete('/objects/:sobject/:id', (c) => {
+    const object = c.req.param('sobject');
+    const ok = isSObjectName(object) && state.delete(object, c.req.param('id'), c.req.query('mergedInto') ?? null);
+    return ok ? c.json({ ok: true }) : sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist');
+  });
+
+  /** Converts a Lead into an existing Contact (IsConverted, ConvertedContactId/AccountId), as the convert button does. */
+  app.post('/objects/Lead/:id/convert', async (c) => {
+    const body = z.object({ contactId: z.string() }).safeParse(await c.req.json().catch(() => null));
+    if (!body.success) return c.json({ error: body.error.message }, 400);
+    const rec = state.convertLead(c.req.param('id'), body.data.contactId);
+    return rec ? c.json(rec) : sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist');
+  });
+
   app.post('/apps', async (c) => {
     const body = z.object({ clientId: z.string(), clientSecret: z.string().nullable().default(null), publicKeyPem: z.string().nullable().default(null) }).safeParse(await c.req.json().catch(() => null));
     if (!body.success) return c.json({ error: body.error.message }, 400);
@@ -150,11 +170,17 @@ export function controlRoutes(state: SalesforceState) {
     return c.json({ ok: true });
   });
 
-  /** Creates a field directly (e.g. a custom field with the wrong type, to test provisioning refusals). */
+  /**
+   * Creates a field directly (e.g. a custom field with the wrong type, to test provisioning refusals); `readOnly` gives the
+   * API user read-only field-level security on it, `formula` makes it a calculated field of that type.
+   */
   app.post('/fields', async (c) => {
-    const body = z.object({ sobject: z.string(), name: z.string(), type: z.string() }).safeParse(await c.req.json().catch(() => null));
+    const body = z
+      .object({ sobject: z.string(), name: z.string(), type: z.string(), readOnly: z.boolean().optional(), formula: z.boolean().optional() })
+      .safeParse(await c.req.json().catch(() => null));
     if (!body.success || !isSObjectName(body.data.sobject) || !METADATA_TYPE_TO_DESCRIBE[body.data.type]) return c.json({ error: 'bad request' }, 400);
-    return c.json(state.addCustomField(body.data.sobject, body.data.name, body.data.type));
+    const { sobject, name, type, readOnly, formula } = body.data;
+    return c.json(state.addCustomField(sobject, name, type, { ...(readOnly ? { readOnly } : {}), ...(formula ? { formula } : {}) }));
   });
 
   return app;

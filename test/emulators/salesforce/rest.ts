@@ -78,7 +78,7 @@ export function restRoutes(state: SalesforceState) {
       keyPrefix: KEY_PREFIX[object],
       updateable: true,
       queryable: true,
-      fields: state.fieldsOf(object) ?? [],
+      fields: state.describeFields(object),
       urls: { describe: `/services/data/${c.req.param('version')}/sobjects/${object}/describe` },
     });
   });
@@ -86,6 +86,7 @@ export function restRoutes(state: SalesforceState) {
   app.get('/sobjects/:object/:id', (c) => {
     const object = c.req.param('object');
     const rec = isSObjectName(object) ? state.records[object].get(c.req.param('id')) : undefined;
+    if (state.recycleBin.has(c.req.param('id'))) return sfError(c, 404, 'ENTITY_IS_DELETED', 'entity is deleted');
     if (!rec || !isSObjectName(object)) return sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist');
     const select = (state.fieldsOf(object) ?? []).map((f) => f.name);
     return c.json(projectRecord(object, rec, select, state.fieldTypes(object), c.req.param('version')));
@@ -161,7 +162,9 @@ function saveOne(state: SalesforceState, rec: Record<string, unknown>): SaveResu
   if (typeof id !== 'string' || !isValidId(id)) return fail('MALFORMED_ID', `malformed id ${String(id)}`, ['Id']);
   if (!id.startsWith(KEY_PREFIX[type])) return fail('MALFORMED_ID', `${type} ID: id value of incorrect type: ${id}`, ['Id']);
   const stored = state.records[type].get(id);
+  // Deleted (in the recycle bin, merge losers included) or never there: Salesforce answers the same.
   if (!stored) return fail('ENTITY_IS_DELETED', 'entity is deleted', [], id);
+  if (type === 'Lead' && stored.IsConverted === true) return fail('CANNOT_UPDATE_CONVERTED_LEAD', 'cannot reference converted lead', [], id);
   for (const fault of state.recordFaults) {
     const left = fault.remaining.get(id) ?? 0;
     if (left > 0) {

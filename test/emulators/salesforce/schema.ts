@@ -24,7 +24,10 @@ export interface SfField {
   label: string;
   type: SfFieldType;
   custom: boolean;
+  /** False for system fields, formulas and fields whose field-level security is read-only for the API user. */
   updateable: boolean;
+  /** A formula (or roll-up) field: describes as its result type (double, string…) but can never be written. */
+  calculated: boolean;
   nillable: boolean;
   length: number;
   precision: number;
@@ -45,15 +48,17 @@ const picklist = (values: string[]) =>
 export function field(
   name: string,
   type: SfFieldType,
-  opts: { custom?: boolean; updateable?: boolean; values?: string[]; label?: string; precision?: number; scale?: number } = {},
+  opts: { custom?: boolean; updateable?: boolean; calculated?: boolean; values?: string[]; label?: string; precision?: number; scale?: number } = {},
 ): SfField {
   const readOnly = ['Id', 'CreatedDate', 'SystemModstamp', 'LastModifiedDate', 'IsClosed', 'IsWon', 'IsConverted'];
+  const calculated = opts.calculated ?? false;
   return {
     name,
     label: opts.label ?? name.replace(/__c$/, '').replace(/_/g, ' '),
     type,
     custom: opts.custom ?? false,
-    updateable: opts.updateable ?? !readOnly.includes(name),
+    updateable: !calculated && (opts.updateable ?? !readOnly.includes(name)),
+    calculated,
     nillable: !['Id', 'LastName', 'Name', 'StageName', 'CloseDate', 'Company', 'Status', 'IsPrimary'].includes(name),
     length: ['string', 'textarea', 'email', 'url', 'phone', 'picklist'].includes(type) ? 255 : type === 'id' || type === 'reference' ? 18 : 0,
     precision: opts.precision ?? (type === 'double' || type === 'currency' || type === 'percent' ? 18 : 0),

@@ -47,7 +47,9 @@ export function createSalesforceApp(state: SalesforceState, baseUrl: () => strin
       if (fault.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.kind === 'status') {
         const status = fault.status === 500 ? 500 : fault.status === 502 ? 502 : 503;
-        // Each surface fails in its own dialect: SOAP faults on the Metadata API, an HTML page from the login servers.
+        // Each surface fails in its own dialect: SOAP faults on the Metadata API, an HTML page from the login servers
+        // (and from anything when a proxy or maintenance page answers instead of Salesforce).
+        if (fault.html) return c.html('<html><body>Service Unavailable</body></html>', status);
         if (path.startsWith('/services/Soap/')) {
           c.header('Content-Type', 'text/xml');
           return c.body(soapFault(fault.errorCode, 'Injected server error'), status);

@@ -16,7 +16,8 @@ export interface ConnectedApp {
 }
 
 export type Fault =
-  | { kind: 'status'; status: number; errorCode: string; pathPrefix: string; remaining: number }
+  /** `html`: answer an HTML page (a proxy or maintenance page) instead of the surface's own error body. */
+  | { kind: 'status'; status: number; errorCode: string; pathPrefix: string; remaining: number; html?: boolean }
   | { kind: 'slow'; delayMs: number; pathPrefix: string; remaining: number }
   | { kind: 'drop'; pathPrefix: string; remaining: number }
   /** Handles the request (a write is applied), then destroys the socket: the answer is lost on the way back. */
@@ -79,6 +80,10 @@ export class SalesforceState {
   fieldSecurity = false;
   /** `Object.Field` of custom fields that need a permission set grant (created through the Metadata API under FLS). */
   securedFields = new Set<string>();
+  /** `Object.Field` the API user's profile may read but not edit (read-only field-level security). */
+  readOnlyFields = new Set<string>();
+  /** Deleted records (a merge deletes the losers too), by id: they refuse updates with ENTITY_IS_DELETED. */
+  recycleBin = new Map<string, { object: SObjectName; record: StoredRecord }>();
   /** Permission sets by Name (records live in `records.PermissionSet`; grants here). */
   permissionSets = new Map<string, FieldPermissions>();
   apiUsed = 0;
@@ -104,6 +109,8 @@ export class SalesforceState {
     this.multiCurrency = opts.multiCurrency ?? false;
     this.fieldSecurity = opts.fieldSecurity ?? false;
     this.securedFields.clear();
+    this.readOnlyFields.clear();
+    this.recycleBin.clear();
     this.permissionSets.clear();
     this.apiUsed = 0;
     this.fields = standardFields(this.multiCurrency);
@@ -141,6 +148,7 @@ export class SalesforceState {
   /** What the integration user may do with a field: FLS applies only to secured custom fields. */
   access(object: SObjectName, name: string): { readable: boolean; editable: boolean } {
     const key = `${object}.${name}`;
+    if (this.readOnlyFields.has(key)) return { readable: true, editable: false };
     if (!this.securedFields.has(key)) return { readable: true, editable: true };
     const assigned = new Set([...this.records.PermissionSetAssignment.values()].filter((a) => a.AssigneeId === this.userId).map((a) => a.PermissionSetId));
     const out = { readable: false, editable: false };
@@ -157,6 +165,11 @@ export class SalesforceState {
   fieldsOf(object: string): SfField[] | null {
     if (!isSObjectName(object)) return null;
     return this.fields[object].filter((f) => this.access(object, f.name).readable);
+  }
+
+  /** Describe's view: visible fields, `updateable` only where the field and the user's access both allow edits. */
+  describeFields(object: SObjectName): SfField[] {
+    return (this.fieldsOf(object) ?? []).map((f) => ({ ...f, updateable: f.updateable && this.access(object, f.name).editable }));
   }
 
   fieldTypes(object: SObjectName): Map<string, SfField['type']> {
@@ -189,14 +202,41 @@ export class SalesforceState {
     return rec;
   }
 
-  addCustomField(object: SObjectName, name: string, metadataType: string, opts: { label?: string; values?: string[]; precision?: number; scale?: number; secured?: boolean } = {}): SfField {
+  /**
+   * `formula`: a calculated field of that result type (never writable). `readOnly`: the profile grants read, not edit.
+   * `secured`: hidden until a permission set grants it (only under fieldSecurity, as Metadata API creates are).
+   */
+  addCustomField(
+    object: SObjectName,
+    name: string,
+    metadataType: string,
+    opts: { label?: string; values?: string[]; precision?: number; scale?: number; secured?: boolean; readOnly?: boolean; formula?: boolean } = {},
+  ): SfField {
     const type = METADATA_TYPE_TO_DESCRIBE[metadataType];
     if (!type) throw new Error(`unsupported field type ${metadataType}`);
-    const { secured, ...fieldOpts } = opts;
-    const created = field(name, type, { custom: true, ...fieldOpts });
+    const { secured, readOnly, formula, ...fieldOpts } = opts;
+    const created = field(name, type, { custom: true, calculated: formula ?? false, ...fieldOpts });
     this.fields[object].push(created);
     if (this.fieldSecurity && secured) this.securedFields.add(`${object}.${name}`);
+    if (readOnly) this.readOnlyFields.add(`${object}.${name}`);
     return created;
+  }
+
+  /** Moves a record to the recycle bin; `mergedInto` records a merge loser's MasterRecordId. False when not found. */
+  delete(object: SObjectName, id: string, mergedInto: string | null = null): boolean {
+    const rec = this.records[object].get(id);
+    if (!rec) return false;
+    this.records[object].delete(id);
+    const now = this.stamp();
+    this.recycleBin.set(id, { object, record: { ...rec, IsDeleted: true, MasterRecordId: mergedInto, SystemModstamp: now, LastModifiedDate: now } });
+    return true;
+  }
+
+  /** Lead conversion: the Lead is kept, marked converted and pointing at its Contact (and that Contact's Account). */
+  convertLead(leadId: string, contactId: string): StoredRecord | null {
+    const contact = this.records.Contact.get(contactId);
+    if (!contact || !this.records.Lead.has(leadId)) return null;
+    return this.update('Lead', leadId, { IsConverted: true, Status: 'Closed - Converted', ConvertedContactId: contactId, ConvertedAccountId: contact.AccountId ?? null });
   }
 
   /** Runs a parsed query against the data; returns matching rows sorted and limited (projection happens on output). */
