@@ -13,7 +13,15 @@ export interface DealRow {
   is_closed: number;
   is_won: number;
   company_id: string | null;
+  /** The CRM's last modification (crm_deals rows carry it; stored results do not). */
+  updated_at?: string;
 }
+
+/**
+ * When a closed deal closed. A closed deal whose close date was cleared (HubSpot allows it) ends at its last
+ * modification instead, so touches after the close never count without end.
+ */
+export const dealCloseDate = (row: Pick<DealRow, 'close_date' | 'updated_at'>): string | null => row.close_date ?? row.updated_at ?? null;
 
 export interface TouchRow {
   seq: number;
@@ -121,7 +129,7 @@ export async function loadTouches(db: D1Database, memberIds: string[]): Promise<
 /** A deal result to store: the influence, the deal's dates, and when it next changes with time alone (null: never). */
 export interface StoredDeal {
   influence: DealInfluence;
-  deal: Pick<DealRow, 'created_at' | 'close_date'>;
+  deal: Pick<DealRow, 'created_at' | 'close_date' | 'updated_at'>;
   refreshAt: string | null;
   /** Keeps this computed_at instead of now: a re-score for time alone is not a computation (and moves no refit). */
   computedAt?: string;
@@ -172,7 +180,7 @@ export function upsertDealInfluenceStmts(db: D1Database, crm: CrmKind, rows: Sto
       assisted: d.assisted ? 1 : 0, score: d.score, touchCount: d.touchCount, firstTouchAt: d.firstTouchAt,
       lastTouchAt: d.lastTouchAt, topChannel: d.topChannel, amount: d.amount,
       attributed: d.attributedAmount[d.primaryModel] ?? null, currency: d.currency, isClosed: d.isClosed ? 1 : 0,
-      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: deal.close_date, detail,
+      isWon: d.isWon ? 1 : 0, createdAt: deal.created_at, closeDate: d.isClosed ? dealCloseDate(deal) : deal.close_date, detail,
       // The channels of the counted touches in time order: what the data-driven models are fitted on.
       journey: json(d.evidence.map((e) => e.channel)),
       refreshAt, computedAt,

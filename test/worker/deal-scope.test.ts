@@ -41,4 +41,24 @@ describe('deal scope in the sync path', () => {
     expect(account.touchCount).toBe(2);
     expect(account.membersInvolved).toEqual([buyer, colleague].sort());
   });
+  it('a closed deal whose close date was cleared ends at its last modification: later touches never count', async () => {
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO crm_contacts (crm, crm_id, kind, email, created_at, updated_at) VALUES ('hubspot', 'ct-nc', 'contact', 'nc@noclose.example', '2025-01-01T00:00:00Z', '2025-01-01')`),
+      env.DB.prepare(`INSERT INTO crm_deals (crm, crm_id, name, amount, currency, created_at, close_date, is_closed, is_won, updated_at) VALUES ('hubspot', 'dl-nc', 'No close date', 1000, 'USD', '2025-06-01T00:00:00Z', NULL, 1, 1, '2025-07-01T00:00:00Z')`),
+      env.DB.prepare(`INSERT INTO crm_deal_contacts (crm, deal_id, contact_id, is_primary) VALUES ('hubspot', 'dl-nc', 'ct-nc', 1)`),
+    ]);
+    const touch = (external_id: string, occurred_at: string) => ({
+      source: 'github', type: 'github.issues.opened', occurred_at, external_id,
+      member: { identities: [{ source: 'github', id: '9201', handle: 'nc', email: 'nc@noclose.example', email_verified: true }] },
+    });
+    await postJson('/v1/activities', { activities: [touch('nc-before', '2025-05-20T00:00:00Z'), touch('nc-after', '2025-09-01T00:00:00Z')] });
+    const member = await waitFor(async () => (await env.DB.prepare("SELECT count(*) AS n, max(member_id) AS m FROM activities WHERE external_id LIKE 'nc-%'").first<{ n: number; m: string }>())?.n === 2
+      ? (await env.DB.prepare("SELECT member_id FROM activities WHERE external_id = 'nc-after'").first<{ member_id: string }>())!.member_id : null);
+    await env.DB.prepare(`INSERT INTO links (member_id, crm, target_kind, crm_id, method, status, confidence, evidence, created_at, updated_at) VALUES (?1, 'hubspot', 'contact', 'ct-nc', 'email', 'auto', 1, '[]', 'x', 'x')`).bind(member).run();
+    const base = await loadRules(BUNDLED_MAPPINGS.rules);
+    if (!base.ok) throw new Error('bundled rules invalid');
+    const [one] = await computeDeals({ db: env.DB, crm: 'hubspot', rules: base.value.rules, rulesVersion: 'v', evidenceBaseUrl: 'http://x' }, ['dl-nc']);
+    expect(one!.influence.touchCount).toBe(1);
+    expect(one!.influence.lastTouchAt).toBe('2025-05-20T00:00:00.000Z');
+  });
 });

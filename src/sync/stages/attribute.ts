@@ -3,7 +3,7 @@ import { fittedModels, fittedOrEmpty, type Fitted } from '../../attribution/fit'
 import type { Deal, DealInfluence, Touch } from '../../attribution/types';
 import type { CrmName } from '../../env';
 import type { Rules } from '../../rules';
-import { loadDeals, loadLinksTo, noRefreshStmt, type DealRow } from '../../store/influence';
+import { dealCloseDate, loadDeals, loadLinksTo, noRefreshStmt, type DealRow } from '../../store/influence';
 import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
 import { fitState, refit } from '../fit';
@@ -16,7 +16,7 @@ const CHUNK = 50;
 export function toDeal(crm: CrmName, row: DealRow, contacts: { contact_id: string; is_primary: number; created_at: string | null }[]): Deal {
   return {
     id: row.crm_id, crm, amount: row.amount, currency: row.currency, createdAt: row.created_at,
-    closedAt: row.is_closed ? row.close_date : null, isClosed: row.is_closed === 1, isWon: row.is_won === 1,
+    closedAt: row.is_closed ? dealCloseDate(row) : null, isClosed: row.is_closed === 1, isWon: row.is_won === 1,
     companyId: row.company_id,
     contacts: contacts.map((c) => ({ contactId: c.contact_id, isPrimary: c.is_primary === 1, createdAt: c.created_at ?? row.created_at })),
   };

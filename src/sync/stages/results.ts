@@ -4,7 +4,7 @@ import { companyRefreshAt, computeCompanyInfluence, computeContactInfluence, con
 import type { Touch } from '../../attribution/types';
 import type { FieldValue, WriteObject } from '../../crm/types';
 import {
-  loadWritten, planWritesStmt, upsertCompanyInfluenceStmt, upsertContactInfluenceStmt, upsertDealInfluenceStmts,
+  dealCloseDate, loadWritten, planWritesStmt, upsertCompanyInfluenceStmt, upsertContactInfluenceStmt, upsertDealInfluenceStmts,
   type PlannedWrite, type StoredDeal,
 } from '../../store/influence';
 import { clearDirtyStmt } from '../../store/sync';
@@ -39,7 +39,7 @@ async function diffWrites(ctx: RunContext, object: WriteObject, values: Map<stri
 export type ComputedDeal = Omit<StoredDeal, 'refreshAt'>;
 
 /** When the deal closed, as the engine saw it: toDeal gives open deals no close time. */
-export const closedAtOf = (c: Pick<ComputedDeal, 'influence' | 'deal'>) => (c.influence.isClosed ? c.deal.close_date : null);
+export const closedAtOf = (c: Pick<ComputedDeal, 'influence' | 'deal'>) => (c.influence.isClosed ? dealCloseDate(c.deal) : null);
 
 /**
  * Stores deal results, with when each next changes with time alone, and plans the field writes that changed, in one
