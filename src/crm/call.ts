@@ -12,6 +12,11 @@ export interface RetryDecision {
 /** Shared rate budget: resolves when a request of the given bucket may go out. */
 export interface RateGate {
   take(bucket: 'default' | 'search', cost?: number): Promise<void>;
+  /**
+   * What a response said about the account's budget (remaining counts, a 429's Retry-After), for gates shared by every
+   * isolate: other integrations spend the same CRM allowance, which our own count cannot see.
+   */
+  observe?(status: number, headers: Record<string, string>): Promise<void>;
 }
 
 export const unlimitedGate: RateGate = { take: async () => {} };

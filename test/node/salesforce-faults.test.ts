@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { localGate } from '../../src/crm/budget/gate';
+import { SALESFORCE_LIMITS } from '../../src/crm/budget/limits';
 import { SalesforceConnector, type SalesforceConnectorOptions } from '../../src/crm/salesforce';
 import { CrmStopError } from '../../src/crm/types';
 import type { FaultsBody } from '../emulators/salesforce/control';
@@ -14,6 +16,14 @@ beforeEach(async () => {
   // Through the control plane, as tests in workerd do.
   await fetch(`${emu.url}/__emulator/reset`, { method: 'POST', body: JSON.stringify({ dailyApiLimit: 1_000_000 }) });
 });
+
+async function waitFor<T>(check: () => Promise<T | null>, ms = 2000): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) {
+    const value = await check();
+    if (value) return value;
+  }
+  throw new Error('timed out');
+}
 
 const faults = async (body: FaultsBody) => {
   const res = await fetch(`${emu.url}/__emulator/faults`, { method: 'POST', body: JSON.stringify(body) });
@@ -110,6 +120,20 @@ describe('limits', () => {
       for (let i = 0; i < 10; i++) cursor = (await sf.pull('contacts', cursor, 200)).cursor;
     })().catch((e: unknown) => e);
     expect(stop).toMatchObject({ code: 'request_limit' });
+  });
+
+  it("tells the shared budget when the org's daily allowance runs dry, so every caller sharing it stops", async () => {
+    await fetch(`${emu.url}/__emulator/reset`, { method: 'POST', body: JSON.stringify({ dailyApiLimit: 4 }) });
+    emu.state.seed(buildOrg({ contacts: 900 }));
+    const gate = localGate(SALESFORCE_LIMITS, undefined, { maxWaitMs: 1000 });
+    const sf = connector({ gate });
+    let cursor = null;
+    await (async () => {
+      for (let i = 0; i < 10; i++) cursor = (await sf.pull('contacts', cursor, 200)).cursor;
+    })().catch(() => null);
+    const status = await waitFor(async () => ((await gate.status()).pausedUntil ? gate.status() : null));
+    expect(status.reason).toBe('daily limit reached');
+    expect(new Date(status.pausedUntil!).toISOString()).toMatch(/T00:00:00\.000Z$/);
   });
 });
 

@@ -88,7 +88,7 @@ export class HubspotConnector implements CrmConnector {
     return callWithRetry(
       (signal) => {
         this.requests++;
-        return op({ signal, fetch: this.fetchImpl, onHeaders: (h) => (this.rate = readRateLimitHeaders(h, this.now())) });
+        return op({ signal, fetch: this.fetchImpl, onHeaders: (h, status) => this.heard(h, status) });
       },
       {
         decide: (error, attempt) => decideHubspotRetry(error, attempt, this.now()),
@@ -100,6 +100,20 @@ export class HubspotConnector implements CrmConnector {
         idempotent,
       },
     );
+  }
+
+  /**
+   * Keeps the last rate headers for our own pacing, and tells the shared gate when they matter to everyone: a 429, or
+   * less than a tenth of the window or of the day left (other apps on the portal spend the same allowance). Quiet
+   * otherwise, so a normal call costs no extra round trip to the budget object.
+   */
+  private async heard(headers: Record<string, string>, status: number): Promise<void> {
+    const r = (this.rate = readRateLimitHeaders(headers, this.now()));
+    const low = (left: number | null, max: number | null) => left !== null && max !== null && max > 0 && left <= max / 10;
+    const daily = Number(headers['x-hubspot-ratelimit-daily']);
+    if (status === 429 || low(r.remaining, r.max) || low(r.dailyRemaining, Number.isFinite(daily) ? daily : null)) {
+      await this.gate.observe?.(status, headers);
+    }
   }
 
   private async pace(): Promise<void> {

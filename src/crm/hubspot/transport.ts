@@ -75,7 +75,7 @@ export interface WireBody {
 export interface TransportContext {
   signal: AbortSignal;
   fetch: typeof fetch;
-  onHeaders(headers: Record<string, string>): void;
+  onHeaders(headers: Record<string, string>, status: number): void | Promise<void>;
 }
 
 function headerRecord(headers: Headers): Record<string, string> {
@@ -115,7 +115,7 @@ export function fetchLibrary<Res>(
         signal: ctx.signal,
       });
       const headers = headerRecord(response.headers);
-      ctx.onHeaders(headers);
+      await ctx.onHeaders(headers, response.status);
       const text = await response.text();
       if (response.status >= 400) throw new HubspotApiError(response.status, parseErrorBody(text), headers, request.getUrl());
       return respond(response.status, headers, {

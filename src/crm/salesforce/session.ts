@@ -91,6 +91,8 @@ export class SalesforceSession {
         (res: HttpResponse) => {
           const usage = parseLimitInfo(res.headers['sforce-limit-info']);
           if (usage) this.apiUsage = usage;
+          // The org's 24-hour allowance is shared with every other integration: tell the shared gate once it runs low.
+          if (usage && usage.used >= usage.limit * 0.9) this.opts.gate?.observe?.(res.statusCode, res.headers).catch(() => {});
           const url = new URL(req.url);
           this.lastHeaders.set(url.pathname + url.search, res.headers);
           // Only the last few are ever read (right after their own request); keep the map from growing with every URL.
