@@ -41,8 +41,8 @@ export const CONTACT_OUTPUTS: Record<string, OutputDef<ContactInfluence>> = {
   stage: { types: TEXT, get: (c) => c.stage },
   last_activity_at: { types: TIME, get: (c) => c.lastActivityAt },
   activity_90d: { types: NUM, get: (c) => c.activityRecent },
-  // HubSpot multi-select values are `;`-separated; Salesforce multi-picklists too.
-  channels: { types: TEXT, get: (c) => c.channels.join(';') },
+  // Text only: several channels joined by `;` would be refused by the single-select enumeration provisioning creates.
+  channels: { types: ['string'], get: (c) => c.channels.join(';') },
 };
 
 export const COMPANY_OUTPUTS: Record<string, OutputDef<CompanyInfluence>> = {

@@ -129,6 +129,16 @@ fields:
     expect(m.issues[1]?.message).toContain('unknown deal output "influence"; expected one of: influenced,');
   });
 
+  it('refuses channels as an enumeration: several channels joined by ";" fit no single-select', () => {
+    const m = parseFieldMapping(`crm: hubspot
+fields:
+  - { object: contact, output: channels, name: community_channels, label: C, type: enumeration, options: [github, slack] }
+`, 'h.yaml');
+    expect(m.ok).toBe(false);
+    if (m.ok) return;
+    expect(m.issues.map((i) => `${i.path}: ${i.message}`)).toEqual(['fields.0.type: output "channels" is written as string, not enumeration']);
+  });
+
   it('cross-checks stage options against the rules', () => {
     const rules = parseRules(MIN);
     const text = `crm: hubspot
