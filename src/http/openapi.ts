@@ -62,9 +62,10 @@ export function openapi(): object {
       '/v1/imports': {
         post: {
           summary: 'Import CSV (with ?mapping=) or NDJSON activities, streamed', security: bearer,
+          description: 'Bad rows are rejected by line (errors[]); the rest are stored. An upload that breaks off after rows were queued (413 past MAX_IMPORT_BYTES without content-length, 503) answers with error.import {id, status, rows_sent, last_row}: those rows are stored; sending the file again is safe.',
           parameters: [{ name: 'mapping', in: 'query', description: 'JSON CsvMapping, required for text/csv', schema: { type: 'string' } }, { name: 'filename', in: 'query', schema: { type: 'string' } }],
           requestBody: { content: { 'text/csv': {}, 'application/x-ndjson': {} } },
-          responses: { 202: { description: 'import job' }, ...errors(400, 401, 403, 413, 415), ...rateLimited },
+          responses: { 202: { description: 'import job' }, ...errors(400, 401, 403, 413, 415, 503), ...rateLimited },
         },
       },
       '/v1/imports/{id}': { get: { summary: 'Import job with counts and rejected rows', security: bearer, responses: { 200: { description: 'import job' }, ...errors(401, 403, 404) } } },
