@@ -11,7 +11,7 @@ const DEFAULT_PLUS_TAG_PROVIDERS = [
   'fastmail.com', 'fastmail.fm', 'proton.me', 'protonmail.com', 'pm.me', 'yandex.ru', 'yandex.com', 'hey.com', 'zoho.com',
 ];
 
-const DEFAULT_ROLE_LOCAL_PARTS = [
+export const DEFAULT_ROLE_LOCAL_PARTS = [
   'info', 'sales', 'support', 'admin', 'team', 'hello', 'contact', 'office', 'marketing', 'billing', 'noreply', 'no-reply',
   'dev', 'devops', 'engineering', 'hr', 'jobs', 'careers', 'security', 'it', 'help', 'webmaster', 'postmaster', 'events',
 ];

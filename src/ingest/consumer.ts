@@ -29,7 +29,8 @@ export async function applyActivityMessage(db: D1Database, msg: ActivityMessage,
   if (msg.import && (await importChunkApplied(db, msg.import.job, msg.import.chunk))) {
     return { inserted: 0, duplicates: 0, rowsWritten: 0, rowsRead: 0, skipped: true, matching: 'done' as const };
   }
-  const keys = batchIdentityKeys(msg.items);
+  const roleLocalParts = identity ? new Set(identity.emails.role_local_parts) : undefined;
+  const keys = batchIdentityKeys(msg.items, roleLocalParts);
   const stored = await loadIdentities(db, keys);
   // Only a batch bringing new identities can join a second account of a platform to a member: then read what the
   // owners hold there.
@@ -37,7 +38,7 @@ export async function applyActivityMessage(db: D1Database, msg: ActivityMessage,
   const owners = [...new Set([...stored.values()].map((s) => s.member_id))];
   const joins = keys.some(([source, id]) => singleAccount.has(source) && !stored.has(identityKey(source, id)));
   const held = joins && owners.length ? await accountsHeld(db, owners, [...singleAccount]) : new Map<string, [string, string][]>();
-  const plan = planIngest(msg.items, stored, () => newId('mem'), { singleAccount, held });
+  const plan = planIngest(msg.items, stored, () => newId('mem'), { singleAccount, held, ...(roleLocalParts ? { roleLocalParts } : {}) });
   const outcome = await writePlan(db, plan, { origin: msg.origin, receivedAt: msg.received_at, importJob: msg.import });
   const memberIds = [...new Set([...plan.newIdentities, ...plan.changedIdentities].map((i) => i.member_id).concat(plan.members.map((m) => m.id)))];
   // Members one activity names together by its own identities (a relay that knows both accounts). Identities joined

@@ -30,6 +30,31 @@ describe('planIngest', () => {
     expect(plan.members).toHaveLength(2);
   });
 
+  it('never joins people on a verified role mailbox or a bot\'s address: each keeps its own member', () => {
+    const shared = planIngest([
+      act('a', [{ source: 'github', id: '1', name: 'Alice Smith', email: 'info@acme.com', email_verified: true }]),
+      act('b', [{ source: 'discourse', id: 'bob', name: 'Bob Jones', email: 'Info@Acme.com', email_verified: true }]),
+    ], new Map(), ids);
+    expect(shared.members).toHaveLength(2);
+    expect(shared.newIdentities.map((i) => i.source)).toEqual(['github', 'discourse']);
+    // The address stays on each identity: weak evidence for member matching and the review queue.
+    expect(shared.newIdentities.map((i) => i.email)).toEqual(['info@acme.com', 'info@acme.com']);
+
+    const bot = planIngest([
+      act('c', [{ source: 'github', id: '9', handle: 'deploy[bot]', email: 'jane.doe@acme.com', email_verified: true }]),
+      act('d', [{ source: 'discourse', id: 'jane', name: 'Jane Doe', email: 'jane.doe@acme.com', email_verified: true }]),
+    ], new Map(), ids);
+    expect(bot.members).toHaveLength(2);
+    expect(bot.newIdentities.filter((i) => i.source === 'email').map((i) => i.member_id)).toEqual([bot.newIdentities.find((i) => i.source === 'discourse')!.member_id]);
+
+    // identity.yaml's own list decides: with "info" taken off it, the address joins again.
+    const custom = planIngest([
+      act('e', [{ source: 'github', id: '1', email: 'info@acme.com', email_verified: true }]),
+      act('f', [{ source: 'discourse', id: 'bob', email: 'info@acme.com', email_verified: true }]),
+    ], new Map(), ids, { singleAccount: new Set(), held: new Map(), roleLocalParts: new Set(['sales']) });
+    expect(custom.members).toHaveLength(1);
+  });
+
   it('attaches new identities to the member that already holds one of them', () => {
     const known = new Map([[identityKey('email', 'ada@acme.io'), stored({ source: 'email', external_id: 'ada@acme.io', member_id: 'mem_old' })]]);
     const plan = planIngest([act('a', [{ source: 'slack', id: 'U2', email: 'Ada@Acme.io', email_verified: true }])], known, ids);

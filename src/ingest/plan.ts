@@ -1,4 +1,5 @@
 import type { ActivityInput, IdentityInput } from '../activity/schema';
+import { DEFAULT_ROLE_LOCAL_PARTS } from '../identity/config';
 
 /**
  * Decides, without I/O, which members and identities a batch of activities creates. This is the ingestion seam of
@@ -80,8 +81,19 @@ function isBot(identity: IdentityInput): boolean {
   return identity.is_bot === true || /\[bot\]$/i.test(identity.handle ?? '');
 }
 
-/** An activity's identities plus the `email:` identity of each verified address they carry. */
-export function expandIdentities(identities: IdentityInput[]): IdentityInput[] {
+const DEFAULT_ROLES: ReadonlySet<string> = new Set(DEFAULT_ROLE_LOCAL_PARTS);
+
+/**
+ * Whether a verified address may stand for one person at ingest, where sharing it joins identities outright. A role
+ * mailbox (info@, support@: identity.yaml's role_local_parts) is shared by a team and a bot's address is not a person's:
+ * both stay on their identity as weak evidence for member matching and the review queue, never a join.
+ */
+function joinsByEmail(identity: IdentityInput, email: string, roles: ReadonlySet<string>): boolean {
+  return !isBot(identity) && !roles.has(email.slice(0, email.indexOf('@')));
+}
+
+/** An activity's identities plus the `email:` identity of each verified address that names one person. */
+export function expandIdentities(identities: IdentityInput[], roles: ReadonlySet<string> = DEFAULT_ROLES): IdentityInput[] {
   const out: IdentityInput[] = [];
   const seen = new Set<string>();
   const add = (i: IdentityInput) => {
@@ -94,7 +106,7 @@ export function expandIdentities(identities: IdentityInput[]): IdentityInput[] {
   for (const identity of identities) {
     add(identity);
     const email = normaliseEmail(identity.email);
-    if (email && identity.email_verified && identity.source !== 'email') {
+    if (email && identity.email_verified && identity.source !== 'email' && joinsByEmail(identity, email, roles)) {
       add({ source: 'email', id: email, email, email_verified: true, name: identity.name, company: identity.company });
     }
   }
@@ -161,6 +173,8 @@ function changed(stored: StoredIdentity, row: IdentityRow): boolean {
 export interface AccountGuard {
   singleAccount: ReadonlySet<string>;
   held: ReadonlyMap<string, readonly [string, string][]>;
+  /** Local parts of shared mailboxes (identity.yaml); the shipped defaults when absent. */
+  roleLocalParts?: ReadonlySet<string>;
 }
 
 export function planIngest(
@@ -171,7 +185,7 @@ export function planIngest(
 ): IngestPlan {
   const uf = new UnionFind();
   const inputs = new Map<string, IdentityInput[]>();
-  const expanded = items.map((item) => expandIdentities(item.member.identities));
+  const expanded = items.map((item) => expandIdentities(item.member.identities, guard.roleLocalParts));
   for (const identities of expanded) {
     const keys = identities.map((i) => identityKey(i.source, canonicalExternalId(i.source, i.id)));
     keys.forEach((key, n) => {
@@ -249,10 +263,10 @@ export function planIngest(
 }
 
 /** Every identity key a batch touches, for the one lookup the consumer makes before planning. */
-export function batchIdentityKeys(items: ActivityInput[]): [string, string][] {
+export function batchIdentityKeys(items: ActivityInput[], roleLocalParts?: ReadonlySet<string>): [string, string][] {
   const seen = new Map<string, [string, string]>();
   for (const item of items) {
-    for (const i of expandIdentities(item.member.identities)) {
+    for (const i of expandIdentities(item.member.identities, roleLocalParts)) {
       const id = canonicalExternalId(i.source, i.id);
       seen.set(identityKey(i.source, id), [i.source, id]);
     }
