@@ -40,7 +40,7 @@ export async function listRulesVersions(db: D1Database, kind: RulesKind) {
  * comments or layout), so activating an edit of the comments keeps the version and its first author but stores the
  * newest text: what GET /v1/rules and the editor show is what was last activated.
  */
-export async function activateRules(db: D1Database, v: { kind: RulesKind; hash: string; content: string; author: string }) {
+export async function activateRules(db: D1Database, v: { kind: RulesKind; hash: string; content: string; author: string }, also: D1PreparedStatement[] = []) {
   const now = nowIso();
   // The audit row reads the version it replaces inside the same transaction, before the switch: two activations at
   // once each record the one they really replaced.
@@ -55,6 +55,12 @@ export async function activateRules(db: D1Database, v: { kind: RulesKind; hash: 
       `INSERT INTO rules_active (kind, hash, activated_by, activated_at) VALUES (?1, ?2, ?3, ?4)
        ON CONFLICT (kind) DO UPDATE SET hash = excluded.hash, activated_by = excluded.activated_by, activated_at = excluded.activated_at`,
     ).bind(v.kind, v.hash, v.author, now),
+    ...also,
   ]);
   return { previous: audit?.results[0]?.old_value ?? null };
+}
+
+/** When any versioned file was last activated ('' before the first activation). */
+export async function lastActivation(db: D1Database): Promise<string> {
+  return (await db.prepare("SELECT coalesce(max(activated_at), '') AS at FROM rules_active").first<{ at: string }>())?.at ?? '';
 }

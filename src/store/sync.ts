@@ -151,6 +151,21 @@ export function clearDirtyStmt(db: D1Database, crm: CrmKind, kind: string, refs:
     .bind(crm, kind, JSON.stringify(refs));
 }
 
+/**
+ * Clears what a step just computed under rules loaded when `activatedAt` was the latest activation, in the same batch
+ * as the results. A version activated since then marked everything dirty, maybe before this clear: the marks go back,
+ * so no result of the old version is left standing. (Activation commits before it marks, so one of the two sees it.)
+ */
+export function clearComputedStmts(db: D1Database, crm: CrmKind, kind: string, refs: string[], activatedAt: string) {
+  return [
+    clearDirtyStmt(db, crm, kind, refs),
+    db.prepare(
+      `INSERT INTO sync_dirty (crm, kind, ref) SELECT ?1, ?2, value FROM json_each(?3)
+        WHERE (SELECT coalesce(max(activated_at), '') FROM rules_active) > ?4 ON CONFLICT DO NOTHING`,
+    ).bind(crm, kind, JSON.stringify(refs), activatedAt),
+  ];
+}
+
 export async function countDirty(db: D1Database, crm: CrmKind): Promise<Record<string, number>> {
   const { results } = await db
     .prepare('SELECT kind, count(*) AS n FROM sync_dirty WHERE crm = ? GROUP BY kind')

@@ -3,13 +3,18 @@ import type { Config, CrmName } from '../env';
 import { parseIdentityConfig, type IdentityConfig } from '../identity';
 import { formatIssue, loadRules, parseFieldMapping, type Rules } from '../rules';
 import { BUNDLED_MAPPINGS } from '../rules/bundled';
-import { activeRules, type RulesKind } from '../store/rules';
+import { activeRules, lastActivation, type RulesKind } from '../store/rules';
 
 export interface ActiveConfig {
   rules: Rules;
   rulesVersion: string;
   mappings: Partial<Record<CrmName, FieldMapping>>;
   identity: IdentityConfig;
+  /**
+   * The latest activation of any versioned file, read before the files: a step that clears dirty marks puts them back
+   * when an activation came after it loaded its rules (its results are then of the old version).
+   */
+  activatedAt: string;
 }
 
 export class RulesInvalidError extends Error {
@@ -40,6 +45,7 @@ export async function rulesFrom(content: string) {
  * The identity configuration is the shipped file plus ORG_DOMAINS from the environment.
  */
 export async function loadActiveConfig(db: D1Database, config: Config): Promise<ActiveConfig> {
+  const activatedAt = await lastActivation(db);
   const rules = await rulesFrom(await activeText(db, 'rules'));
   const mappings: ActiveConfig['mappings'] = {};
   for (const crm of ['hubspot', 'salesforce'] as const) {
@@ -47,7 +53,7 @@ export async function loadActiveConfig(db: D1Database, config: Config): Promise<
     if (!parsed.ok) throw new RulesInvalidError(crm, parsed.issues.map(formatIssue));
     mappings[crm] = parsed.value;
   }
-  return { rules: rules.rules, rulesVersion: rules.version, mappings, identity: identityConfigFor(config) };
+  return { rules: rules.rules, rulesVersion: rules.version, mappings, identity: identityConfigFor(config), activatedAt };
 }
 
 const identityCache = new WeakMap<Config, IdentityConfig>();

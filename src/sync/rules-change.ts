@@ -158,9 +158,8 @@ export async function activateVersion(
 ): Promise<{ ok: true; hash: string; previous: string | null; runs: (StartResult & { crm: CrmName })[] } | { ok: false; issues: SourceIssue[] }> {
   const validated = await validateProposal(env.DB, config, input.kind, input.content);
   if (!validated.ok) return validated;
-  const { previous } = await activateRules(env.DB, { kind: input.kind, hash: validated.hash, content: input.content, author: input.author });
-  const dirty = markAllDirtyStmts(env.DB, config);
-  if (dirty.length) await env.DB.batch(dirty);
+  // One transaction: an activation never stands without everything it could change marked for recomputing.
+  const { previous } = await activateRules(env.DB, { kind: input.kind, hash: validated.hash, content: input.content, author: input.author }, markAllDirtyStmts(env.DB, config));
   const runs = await Promise.all(connectedCrms(config).map(async (crm) => ({ crm, ...(await startRun(env, crm, { trigger: 'api', rerunIfBusy: true })) })));
   return { ok: true, hash: validated.hash, previous, runs };
 }

@@ -78,7 +78,7 @@ describe('storing deal results', () => {
     // Due for a refresh, it cannot be re-scored from evidence it no longer has: it is marked to be computed from its touches.
     const ctx = {
       env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: 'run_huge' },
-      active: { rules, rulesVersion: 'v', mappings: {}, identity: {} }, spent: () => false,
+      active: { rules, rulesVersion: 'v', mappings: {}, identity: {}, activatedAt: '9999-12-31T23:59:59.999Z' }, spent: () => false,
     } as unknown as RunContext;
     expect(await dueDealsChunk(ctx)).toEqual({ deals_rescored: 0, writes_planned: 0, deals_requeued: 1 });
     const dirty = await env.DB.prepare(`SELECT ref FROM sync_dirty WHERE crm = 'hubspot' AND kind = 'deal'`).all<{ ref: string }>();

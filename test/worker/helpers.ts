@@ -64,7 +64,7 @@ export async function shippedRules() {
   const context = (runId: string): RunContext =>
     ({
       env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: runId },
-      active: { rules, rulesVersion: version, mappings: { hubspot: mapping.value }, identity: {} }, spent: () => false,
+      active: { rules, rulesVersion: version, mappings: { hubspot: mapping.value }, identity: {}, activatedAt: '9999-12-31T23:59:59.999Z' }, spent: () => false,
     }) as unknown as RunContext;
   return { rules, version, context };
 }

@@ -34,7 +34,7 @@ function context(runId: string, looks: number): RunContext {
   let n = 0;
   return {
     env, db: env.DB, config: loadConfig(env), crm: 'hubspot', ownsDeals: true, run: { id: runId } as RunContext['run'],
-    active: { rules, rulesVersion: version, mappings: { hubspot: mapping.ok ? mapping.value : undefined }, identity: {} } as unknown as RunContext['active'],
+    active: { rules, rulesVersion: version, mappings: { hubspot: mapping.ok ? mapping.value : undefined }, identity: {}, activatedAt: '9999-12-31T23:59:59.999Z' } as unknown as RunContext['active'],
     spent: () => ++n > looks,
   } as unknown as RunContext;
 }

@@ -4,7 +4,8 @@ import type { Deal, DealInfluence, Touch } from '../../attribution/types';
 import type { CrmName } from '../../env';
 import type { Rules } from '../../rules';
 import { dealCloseDate, loadDeals, loadLinksTo, noRefreshStmt, type DealRow } from '../../store/influence';
-import { clearDirtyStmt, dirtyBatch } from '../../store/sync';
+import { lastActivation } from '../../store/rules';
+import { clearComputedStmts, dirtyBatch } from '../../store/sync';
 import { addCounts, type Counts, type RunContext, type StepResult } from '../context';
 import { fitState, refit } from '../fit';
 import { peopleChunk, saveDeals } from './results';
@@ -97,7 +98,7 @@ async function dealsChunk(ctx: RunContext, ids: string[], fitted: Fitted | undef
   // A stored result whose deal is no longer in the mirror is not due again: its refresh would requeue it for ever.
   const found = new Set(computed.map((c) => c.influence.dealId));
   const gone = ids.filter((id) => !found.has(id));
-  const also = [clearDirtyStmt(db, crm, 'deal', ids), ...(gone.length ? [noRefreshStmt(db, crm, gone)] : [])];
+  const also = [...clearComputedStmts(db, crm, 'deal', ids, active.activatedAt), ...(gone.length ? [noRefreshStmt(db, crm, gone)] : [])];
   const planned = await saveDeals(ctx, computed, also);
   return { deals_computed: computed.length, writes_planned: planned, influenced: computed.filter((c) => c.influence.influenced).length };
 }
@@ -134,6 +135,9 @@ export async function attributeStep(ctx: RunContext, checkpoint: unknown): Promi
       const ids = await dirtyBatch(db, crm, kind, CHUNK);
       if (ids.length) {
         counts = addCounts(counts, kind === 'deal' ? await dealsChunk(ctx, ids, state?.fitted) : await peopleChunk(ctx, kind, ids));
+        // Rules activated since this step loaded its own: the chunk put its marks back (clearComputedStmts), and the
+        // next step, which loads the new rules, takes them up. Going on would compute the same records again.
+        if ((await lastActivation(db)) > active.activatedAt) return { stage: 'attribute', checkpoint: {}, counts, errors: [] };
         continue;
       }
       if (kind === 'deal' && recrediting !== null && state) {

@@ -7,7 +7,7 @@ import {
   dealCloseDate, loadWritten, planWritesStmt, upsertCompanyInfluenceStmt, upsertContactInfluenceStmt, upsertDealInfluenceStmts,
   type PlannedWrite, type StoredDeal,
 } from '../../store/influence';
-import { clearDirtyStmt } from '../../store/sync';
+import { clearComputedStmts } from '../../store/sync';
 import type { Counts, RunContext } from '../context';
 import { touchesOf } from './touches';
 
@@ -92,7 +92,7 @@ export async function peopleChunk(ctx: RunContext, kind: 'contact' | 'company', 
     stmt = upsertCompanyInfluenceStmt(db, crm, rows, now);
   }
   const writes = await diffWrites(ctx, kind, values);
-  const stmts = [stmt, clearDirtyStmt(db, crm, kind, ids)];
+  const stmts = [stmt, ...clearComputedStmts(db, crm, kind, ids, active.activatedAt)];
   if (writes.length) stmts.push(planWritesStmt(db, ctx.run.id, writes));
   await db.batch(stmts);
   return { [kind === 'contact' ? 'contacts_computed' : 'companies_computed']: ids.length, writes_planned: writes.length };
