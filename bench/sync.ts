@@ -227,14 +227,24 @@ const pct = (p: number) => (latencies.length ? latencies[Math.min(latencies.leng
 // rules, just before, is the cost of the pass from touches alone; the difference is the re-credit's.
 const fullRun = figures(await runNow('?full=1'));
 console.log(`  full recompute ${JSON.stringify(fullRun)}`);
+// The recompute's write-back comes back from HubSpot's search as changes: pull that echo first, or the activation's
+// work lands in the echo run (steps load the rules each time) and the activation's own run finds nothing to do.
+console.log(`  echo of the recompute ${JSON.stringify(figures(await runNow()))}`);
 const activation = await (async () => {
   const res = await api<{ runs: { run_id: string; started: boolean }[] }>('/v1/rules?kind=rules', {
     method: 'PUT', headers: { 'content-type': 'text/yaml' }, body: BUNDLED_MAPPINGS.rules.replace(/^  primary: w_shaped$/m, '  primary: markov'),
   });
   // A run already under way (e.g. debounced by the latency events) does not start the activation's: wait, then run.
   const first = await waitRun(res.runs[0]!.run_id);
-  const run = res.runs[0]!.started ? first : await runNow();
-  return { ...figures(run), deals_computed: run.counts.deals_computed ?? 0, deals_recredited: run.counts.deals_recredited ?? 0, model_refits: run.counts.model_refits ?? 0 };
+  // Busy: the run under way took up part of the work once its next step loaded the new rules; both count.
+  const runs = res.runs[0]!.started ? [first] : [first, await runNow()];
+  const sum = (k: string) => runs.reduce((n, r) => n + (r.counts[k] ?? 0), 0);
+  const f = runs.map(figures);
+  return {
+    d1_rows_read: f.reduce((n, x) => n + x.d1_rows_read, 0), d1_rows_written: f.reduce((n, x) => n + x.d1_rows_written, 0),
+    crm_calls: f.reduce((n, x) => n + x.crm_calls, 0), wall_s: Number(f.reduce((n, x) => n + x.wall_s, 0).toFixed(2)), runs: runs.length,
+    deals_computed: sum('deals_computed'), deals_recredited: sum('deals_recredited'), model_refits: sum('model_refits'),
+  };
 })();
 const recreditCost = { d1_rows_read: activation.d1_rows_read - fullRun.d1_rows_read, d1_rows_written: activation.d1_rows_written - fullRun.d1_rows_written };
 console.log(`  markov activation ${JSON.stringify(activation)}; re-credit ≈ activation − full recompute: ${JSON.stringify(recreditCost)}`);
