@@ -124,35 +124,44 @@ export async function reportCurrencies(db: D1Database): Promise<string[]> {
 }
 
 /** Members by community stage (contact_influence.stage of their linked contacts) and how far they got in the CRM. */
-export async function loadFunnel(db: D1Database) {
-  const [totals, stages] = await db.batch([
-    db.prepare(
-      `WITH linked AS (
+/**
+ * The community funnel: people (not bots or staff, and not merged away), those linked to a CRM contact, on a deal, on
+ * a won deal; and per stage, each person once, at the deepest stage (`stages` in rules order) of their contacts.
+ */
+export async function loadFunnel(db: D1Database, stages: readonly string[]) {
+  const linked = `linked AS (
          SELECT DISTINCT l.member_id, l.crm, l.crm_id FROM links l JOIN members m ON m.id = l.member_id
-          WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND m.is_bot = 0 AND m.is_staff = 0)
-       SELECT (SELECT count(*) FROM members WHERE is_bot = 0 AND is_staff = 0) AS members,
+          WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND m.is_bot = 0 AND m.is_staff = 0
+            AND m.merged_into IS NULL)`;
+  const [totals, byStage] = await db.batch([
+    db.prepare(
+      `WITH ${linked}
+       SELECT (SELECT count(*) FROM members WHERE is_bot = 0 AND is_staff = 0 AND merged_into IS NULL) AS members,
               (SELECT count(DISTINCT member_id) FROM linked) AS contacts,
               (SELECT count(DISTINCT k.member_id) FROM linked k JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id) AS opportunities,
               (SELECT count(DISTINCT k.member_id) FROM linked k JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id
                  JOIN crm_deals d ON d.crm = dc.crm AND d.crm_id = dc.deal_id WHERE d.is_won = 1) AS customers`,
     ),
     db.prepare(
-      `WITH linked AS (
-         SELECT DISTINCT l.member_id, l.crm, l.crm_id FROM links l JOIN members m ON m.id = l.member_id
-          WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND m.is_bot = 0 AND m.is_staff = 0)
-       SELECT coalesce(ci.stage, '(none)') AS stage, count(DISTINCT k.member_id) AS members,
-              count(DISTINCT CASE WHEN dc.deal_id IS NOT NULL THEN k.member_id END) AS opportunities,
-              count(DISTINCT CASE WHEN d.is_won = 1 THEN k.member_id END) AS customers
-         FROM linked k
-         LEFT JOIN contact_influence ci ON ci.crm = k.crm AND ci.contact_id = k.crm_id
-         LEFT JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id
-         LEFT JOIN crm_deals d ON d.crm = dc.crm AND d.crm_id = dc.deal_id
-        GROUP BY 1`,
-    ),
+      `WITH ${linked},
+       per_contact AS (
+         SELECT k.member_id, ci.stage, (SELECT key FROM json_each(?1) WHERE value = ci.stage) AS depth,
+                dc.deal_id, d.is_won
+           FROM linked k
+           LEFT JOIN contact_influence ci ON ci.crm = k.crm AND ci.contact_id = k.crm_id
+           LEFT JOIN crm_deal_contacts dc ON dc.crm = k.crm AND dc.contact_id = k.crm_id
+           LEFT JOIN crm_deals d ON d.crm = dc.crm AND d.crm_id = dc.deal_id),
+       per_member AS (
+         SELECT stage, max(deal_id IS NOT NULL) OVER w AS opportunity, max(coalesce(is_won, 0)) OVER w AS customer,
+                row_number() OVER (PARTITION BY member_id ORDER BY coalesce(depth, -1) DESC, stage) AS rn
+           FROM per_contact WINDOW w AS (PARTITION BY member_id))
+       SELECT coalesce(stage, '(none)') AS stage, count(*) AS members, sum(opportunity) AS opportunities, sum(customer) AS customers
+         FROM per_member WHERE rn = 1 GROUP BY 1`,
+    ).bind(JSON.stringify(stages)),
   ]);
   return {
     totals: (totals!.results[0] ?? { members: 0, contacts: 0, opportunities: 0, customers: 0 }) as { members: number; contacts: number; opportunities: number; customers: number },
-    stages: stages!.results as unknown as { stage: string; members: number; opportunities: number; customers: number }[],
+    stages: byStage!.results as unknown as { stage: string; members: number; opportunities: number; customers: number }[],
   };
 }
 

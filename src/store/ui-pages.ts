@@ -125,21 +125,25 @@ export async function loadHealth(db: D1Database, f: HealthFilter) {
                 ON act.member_id = l.member_id
         WHERE l.rn = 1`,
     ).bind(f.from, f.to),
-    // Members active in the community before they became CRM contacts at a customer, or who are on a deal as a decision-maker.
+    // Members active in the community before they became CRM contacts at a customer, or who are on a deal as a
+    // decision-maker: each member once, with the first of their contacts created after that (one per CRM otherwise).
     db.prepare(
-      `WITH firsts AS (SELECT member_id, min(occurred_at) AS first_at FROM activities GROUP BY member_id)
-       SELECT l.member_id, m.display_name, f.first_at, c.crm, c.crm_id AS contact_id, trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) AS contact_name,
-              c.title, c.created_at AS contact_created_at, co.name AS company_name,
-              EXISTS (SELECT 1 FROM crm_deals d WHERE d.crm = c.crm AND d.company_id = c.company_id AND d.is_won = 1) AS at_customer,
-              (SELECT group_concat(DISTINCT dc.role) FROM crm_deal_contacts dc WHERE dc.crm = c.crm AND dc.contact_id = c.crm_id) AS deal_roles,
-              (SELECT count(*) FROM crm_deal_contacts dc WHERE dc.crm = c.crm AND dc.contact_id = c.crm_id) AS deals
-         FROM links l
-         JOIN members m ON m.id = l.member_id AND m.is_bot = 0 AND m.is_staff = 0
-         JOIN firsts f ON f.member_id = l.member_id
-         JOIN crm_contacts c ON c.crm = l.crm AND c.crm_id = l.crm_id
-         LEFT JOIN crm_companies co ON co.crm = c.crm AND co.crm_id = c.company_id
-        WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND f.first_at < c.created_at
-        ORDER BY f.first_at DESC LIMIT 2000`,
+      `WITH firsts AS (SELECT member_id, min(occurred_at) AS first_at FROM activities GROUP BY member_id),
+       later AS (
+         SELECT l.member_id, m.display_name, f.first_at, c.crm, c.crm_id AS contact_id, trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) AS contact_name,
+                c.title, c.created_at AS contact_created_at, co.name AS company_name,
+                EXISTS (SELECT 1 FROM crm_deals d WHERE d.crm = c.crm AND d.company_id = c.company_id AND d.is_won = 1) AS at_customer,
+                (SELECT group_concat(DISTINCT dc.role) FROM crm_deal_contacts dc WHERE dc.crm = c.crm AND dc.contact_id = c.crm_id) AS deal_roles,
+                (SELECT count(*) FROM crm_deal_contacts dc WHERE dc.crm = c.crm AND dc.contact_id = c.crm_id) AS deals,
+                row_number() OVER (PARTITION BY l.member_id ORDER BY c.created_at, c.crm, c.crm_id) AS rn
+           FROM links l
+           JOIN members m ON m.id = l.member_id AND m.is_bot = 0 AND m.is_staff = 0
+           JOIN firsts f ON f.member_id = l.member_id
+           JOIN crm_contacts c ON c.crm = l.crm AND c.crm_id = l.crm_id
+           LEFT JOIN crm_companies co ON co.crm = c.crm AND co.crm_id = c.company_id
+          WHERE l.target_kind = 'contact' AND l.status IN ('auto', 'confirmed') AND f.first_at < c.created_at)
+       SELECT member_id, display_name, first_at, crm, contact_id, contact_name, title, contact_created_at, company_name, at_customer, deal_roles, deals
+         FROM later WHERE rn = 1 ORDER BY first_at DESC LIMIT 2000`,
     ),
   ]);
   return {

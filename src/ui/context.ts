@@ -34,7 +34,16 @@ export function modelsOf(active: ActiveConfig): ModelName[] {
   return [...new Set([m.primary, ...(m.compare ?? [])])];
 }
 
-const dateOnly = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional().catch(undefined);
+/** A calendar date that exists (2026-02-30 and 2026-13-01 do not): anything else drops the filter, like other bad values. */
+const dateOnly = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .refine((s) => {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+  })
+  .optional()
+  .catch(undefined);
 
 export const filterSchema = z.object({
   from: dateOnly,

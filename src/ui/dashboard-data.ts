@@ -98,9 +98,10 @@ export function summarize(rows: ReportDealRow[], segments: SegmentsConfig) {
       let co = companies.get(r.company_id);
       if (!co) companies.set(r.company_id, (co = { company_id: r.company_id, name: r.company_name, deals: 0, pipeline: 0, revenue: 0, attributed: 0 }));
       co.deals++;
+      // Attributed money is open pipeline plus won revenue, as in the KPIs: a lost deal's amount is neither.
       if (open) co.pipeline += amount;
       else if (won) co.revenue += amount;
-      co.attributed += attributed;
+      if (open || won) co.attributed += attributed;
     }
   }
   return {

@@ -7,16 +7,21 @@ import { BarChart, ci, csvResponse, money, num, pct, qs, render, Table, toCsv, t
 
 type AnyTable = TableDef<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The currency filter's value for deals without a currency ('' would read as "no filter"). */
+const NO_CURRENCY = '-';
+
 async function build(c: Context<AppEnv>) {
   const f = readFilters(c);
   const [active, currencies] = await Promise.all([activeConfig(c), reportCurrencies(c.env.DB)]);
   const models = modelsOf(active);
   const model = f.model && models.includes(f.model) ? f.model : models[0]!;
   // Money is never added across currencies: the report shows one currency at a time (the most common by default).
-  const currency = f.currency && currencies.includes(f.currency) ? f.currency : (currencies[0] ?? '');
+  // Deals without a currency (a single-currency Salesforce org) are a currency of their own, named NO_CURRENCY in links.
+  const wanted = f.currency === NO_CURRENCY ? '' : f.currency;
+  const currency = wanted !== undefined && currencies.includes(wanted) ? wanted : (currencies[0] ?? '');
   const [report, funnel, engaged] = await Promise.all([
     loadReport(c.env.DB, { from: f.from ?? null, to: exclusiveTo(f.to), pipeline: f.pipeline ?? null, currency: currencies.length ? currency : null, model }),
-    loadFunnel(c.env.DB),
+    loadFunnel(c.env.DB, active.rules.stages),
     topCompanies(c.env.DB),
   ]);
   const s = summarize(report.deals, segmentsConfig());
@@ -174,7 +179,7 @@ export async function dashboardPage(c: Context<AppEnv>, csrf: string) {
   if (c.req.query('format') === 'csv') return dashboardCsv(c, c.req.query('table') ?? 'monthly');
   const b = await build(c);
   const { f, s, tables } = b;
-  const filterQs = (extra: Record<string, string>) => qs({ from: f.from, to: f.to, pipeline: f.pipeline, currency: b.currency, model: b.model, ...extra });
+  const filterQs = (extra: Record<string, string>) => qs({ from: f.from, to: f.to, pipeline: f.pipeline, currency: b.currency || NO_CURRENCY, model: b.model, ...extra });
   const csv = (id: string) => `/export/dashboard/${id}.csv${filterQs({})}`;
   const k = s.kpi;
   const cur = b.currency || null;
@@ -252,7 +257,7 @@ function Filters(props: { f: Filters; model: string; models: string[]; currency:
       </label>
       <label>Currency
         <select name="currency">
-          {props.currencies.map((x) => <option value={x} selected={props.currency === x}>{x || '(none)'}</option>)}
+          {props.currencies.map((x) => <option value={x || NO_CURRENCY} selected={props.currency === x}>{x || '(none)'}</option>)}
         </select>
       </label>
       <label>Attribution model

@@ -6,8 +6,18 @@ import type { AppEnv } from '../http/types';
 import { render } from './kit';
 
 /** Only same-site paths: `/x` but not `//evil.example` or `/\evil`. */
+/**
+ * A path on this site to return to after sign-in, or '/'. Resolved against a placeholder origin rather than pattern
+ * matched: browsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example` would leave the site.
+ */
 export function safeNext(next: string | undefined | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
+  if (!next || !next.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(next)) return '/';
+  try {
+    const url = new URL(next, 'https://this.invalid');
+    return url.origin === 'https://this.invalid' && !next.startsWith('//') ? `${url.pathname}${url.search}${url.hash}` : '/';
+  } catch {
+    return '/';
+  }
 }
 
 export async function signinPage(c: Context<AppEnv>) {

@@ -188,6 +188,64 @@ describe('dashboard', () => {
   });
 });
 
+describe('dashboard numbers and filters a review found wrong', () => {
+  it('an impossible date drops the filter instead of a 503', async () => {
+    for (const path of ['/?to=2026-13-01', '/health?to=2026-00-10', '/export/dashboard/monthly.csv?to=2026-02-99', '/?from=2026-02-30']) {
+      expect((await get(path)).status, path).toBe(200);
+    }
+  });
+
+  it('top companies count attributed money of open and won deals only, as the KPIs do', async () => {
+    const csv = await (await get('/export/dashboard/companies.csv?currency=USD')).text();
+    const row = csv.split('\r\n').find((l) => l.startsWith('Acme Test,'));
+    // Influenced: won 10k, lost 20k, open 50k and 60k. The lost deal is neither pipeline nor revenue.
+    expect(row?.split(',').at(-1)).toBe('120000');
+  });
+
+  it('deals without a currency can be chosen, on the page and in its CSV links', async () => {
+    await env.DB.prepare(
+      `INSERT OR IGNORE INTO deal_influence (crm, deal_id, rules_version, influenced, sourced, assisted, score, touch_count, amount, attributed_amount, currency, is_closed, is_won, deal_created_at, close_date, detail, computed_at)
+       VALUES ('hubspot', 'uit-nocur', 'v-test', 1, 0, 0, 50, 1, 7000, 7000, NULL, 0, 0, '2026-09-05T00:00:00Z', NULL, '{}', ?1)`,
+    ).bind(NOW).run();
+    const page = await (await get('/?currency=-')).text();
+    expect(kpi(page, 'kpi-deals')).toBe('1');
+    expect(page).toMatch(/<option value="-" selected="">\(none\)<\/option>/);
+    expect(page).toContain('/export/dashboard/monthly.csv?currency=-');
+    expect(kpi(await (await get('/?currency=USD')).text(), 'kpi-deals')).toBe('7');
+  });
+
+  it('the funnel counts people once: not merged-away members, and each at their deepest stage', async () => {
+    const funnel = async () => (await (await get('/export/dashboard/funnel.csv')).text()).split('\r\n');
+    const stages = async () => (await (await get('/export/dashboard/stages.csv')).text()).split('\r\n');
+    const before = [await funnel(), await stages()];
+    // A merged-away member, and a second (deeper) contact for ada in Salesforce.
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO members (id, display_name, merged_into, created_at, updated_at) VALUES ('uit_gone', 'gone', 'uit_ada', ?1, ?1)`).bind(NOW),
+      env.DB.prepare(`INSERT INTO crm_contacts (crm, crm_id, kind, email, created_at, updated_at) VALUES ('salesforce', 'uit-sf1', 'contact', 'ada@acme.test', '2026-06-01T00:00:00Z', ?1)`).bind(NOW),
+      env.DB.prepare(`INSERT INTO links (member_id, crm, target_kind, crm_id, method, status, confidence, evidence, created_at, updated_at) VALUES ('uit_ada', 'salesforce', 'contact', 'uit-sf1', 'email', 'auto', 0.99, '[]', ?1, ?1)`).bind(NOW),
+      env.DB.prepare(`INSERT INTO contact_influence (crm, contact_id, stage, activity_recent, channels, computed_at) VALUES ('salesforce', 'uit-sf1', 'champion', 3, '["github"]', ?1)`).bind(NOW),
+    ]);
+    const [afterFunnel, afterStages] = [await funnel(), await stages()];
+    expect(afterFunnel).toEqual(before[0]);
+    const members = (rows: string[]) => rows.slice(1).filter(Boolean).reduce((n, r) => n + Number(r.split(',')[1]), 0);
+    expect(members(afterStages)).toBe(members(before[1]!));
+    expect(afterStages.some((r) => r.startsWith('champion,1'))).toBe(true);
+    expect(afterStages.some((r) => r.startsWith('engaged,'))).toBe(false);
+    // Community health lists each such person once, though ada now has a contact in each CRM.
+    const { loadHealth } = await import('../../src/store/ui-pages');
+    const later = (await loadHealth(env.DB, { from: null, to: null })).later.filter((r) => r.member_id === 'uit_ada');
+    expect(later.map((r) => r.contact_id)).toEqual(['uit-c1']);
+  });
+
+  it('sign-in only returns to a path on this site', async () => {
+    const { safeNext } = await import('../../src/ui/signin');
+    expect(safeNext('/deals/hubspot/1?x=1#e')).toBe('/deals/hubspot/1?x=1#e');
+    for (const bad of ['/\t/evil.example/x', '//evil.example', '/\\evil.example', 'https://evil.example', '/\n/evil.example', null]) {
+      expect(safeNext(bad), String(bad)).toBe('/');
+    }
+  });
+});
+
 describe('community health', () => {
   it('shows growth, arrival and segments, with CSV', async () => {
     const page = text(await (await get('/health')).text());
