@@ -49,10 +49,12 @@ export async function mergeMembersMany(db: D1Database, requests: readonly MergeR
   const froms = `(SELECT from_member FROM ${claimed})`;
   const results = await db.batch([
     db.prepare(
-      `INSERT INTO member_merges (id, into_member, from_member, identity_ids, activity_count, decided_by, decided_at)
+      `INSERT INTO member_merges (id, into_member, from_member, identity_ids, activity_count, decided_by, decided_at, moved_links, moved_affiliations)
        SELECT p.value ->> 'id', p.value ->> 'into', p.value ->> 'from',
               (SELECT json_group_array(id) FROM identities WHERE member_id = p.value ->> 'from'),
-              (SELECT count(*) FROM activities WHERE member_id = p.value ->> 'from'), ?2, ?3
+              (SELECT count(*) FROM activities WHERE member_id = p.value ->> 'from'), ?2, ?3,
+              (SELECT json_group_array(id) FROM links WHERE member_id = p.value ->> 'from' AND decided_by IS NOT NULL),
+              (SELECT json_group_array(id) FROM affiliation_overrides WHERE member_id = p.value ->> 'from')
          FROM json_each(?1) p
         WHERE p.value ->> 'into' <> p.value ->> 'from'
           AND EXISTS (SELECT 1 FROM members WHERE id = p.value ->> 'into' AND merged_into IS NULL)
@@ -82,6 +84,8 @@ export async function mergeMembersMany(db: D1Database, requests: readonly MergeR
                          AND l2.crm = links.crm AND l2.target_kind = links.target_kind AND l2.crm_id = links.crm_id)`,
     ).bind(pairs),
     db.prepare(`UPDATE OR IGNORE links SET member_id = ${intoOf('links.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
+    // A person's statement of where the merged-away member worked is about the same person now.
+    db.prepare(`UPDATE affiliation_overrides SET member_id = ${intoOf('affiliation_overrides.member_id')} WHERE member_id IN ${froms}`).bind(pairs),
     db.prepare(
       `INSERT INTO member_decisions (member_a, member_b, decision, decided_by, decided_at)
        SELECT p.value ->> 'a', p.value ->> 'b', 'same', ?2, ?3 FROM json_each(?1) p WHERE p.value ->> 'id' IN (SELECT id FROM ${claimed})
@@ -129,6 +133,9 @@ export interface MergeRow {
   from_member: string;
   identity_ids: string;
   activity_count: number;
+  /** JSON arrays of the links (a person's decisions) and manual affiliations the merge moved (0014). */
+  moved_links: string;
+  moved_affiliations: string;
   decided_by: string;
   decided_at: string;
   undone_at: string | null;
@@ -142,7 +149,10 @@ export async function mergesOf(db: D1Database, memberId: string): Promise<MergeR
   return results;
 }
 
-/** Undoes one merge: the recorded identities and their activities go back, and "not the same person" is recorded. */
+/**
+ * Undoes one merge: the recorded identities and their activities go back, so do the link decisions and manual
+ * affiliations it moved, and "not the same person" is recorded.
+ */
 export async function unmerge(db: D1Database, merge: MergeRow, actor: string) {
   const now = nowIso();
   const [a, b] = pair(merge.into_member, merge.from_member);
@@ -153,6 +163,10 @@ export async function unmerge(db: D1Database, merge: MergeRow, actor: string) {
       .bind(merge.from_member, merge.identity_ids, merge.into_member),
     db.prepare('UPDATE members SET merged_into = NULL, updated_at = ?2 WHERE id = ?1').bind(merge.from_member, now),
     db.prepare('DELETE FROM links WHERE member_id IN (?1, ?2) AND decided_by IS NULL').bind(merge.into_member, merge.from_member),
+    db.prepare('UPDATE OR IGNORE links SET member_id = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND member_id = ?3')
+      .bind(merge.from_member, merge.moved_links, merge.into_member),
+    db.prepare('UPDATE affiliation_overrides SET member_id = ?1 WHERE id IN (SELECT value FROM json_each(?2)) AND member_id = ?3')
+      .bind(merge.from_member, merge.moved_affiliations, merge.into_member),
     db.prepare('UPDATE member_merges SET undone_at = ?2 WHERE id = ?1').bind(merge.id, now),
     db.prepare(
       `INSERT INTO member_decisions (member_a, member_b, decision, decided_by, decided_at) VALUES (?1, ?2, 'not_same', ?3, ?4)
@@ -169,6 +183,9 @@ export async function unmerge(db: D1Database, merge: MergeRow, actor: string) {
 /**
  * Erasure: the member's personal data, identities and activities are deleted; the deals their touches influenced are
  * marked for recomputation so CRM fields and evidence no longer reflect them. The audit row names only the member id.
+ * What merges left elsewhere goes too: the names of members merged into this one, the reasons of those merges (they
+ * quote addresses) and manual affiliations. A merged-away member is refused by the route: its data lives on the member
+ * it was merged into.
  */
 export async function eraseMember(db: D1Database, memberId: string, actor: string) {
   const now = nowIso();
@@ -190,6 +207,13 @@ export async function eraseMember(db: D1Database, memberId: string, actor: strin
     db.prepare('DELETE FROM identity_conflicts WHERE member_id = ?').bind(memberId),
     db.prepare('DELETE FROM member_keys WHERE member_id = ?').bind(memberId),
     db.prepare('DELETE FROM member_suggestions WHERE member_a = ?1 OR member_b = ?1').bind(memberId),
+    db.prepare('DELETE FROM affiliation_overrides WHERE member_id = ?1').bind(memberId),
+    db.prepare(
+      `UPDATE audit_log SET detail = json_remove(detail, '$.reasons')
+        WHERE action = 'member.merge' AND json_valid(detail)
+          AND (detail ->> 'into' = ?1 OR detail ->> 'from' = ?1 OR detail ->> 'from' IN (SELECT id FROM members WHERE merged_into = ?1))`,
+    ).bind(memberId),
+    db.prepare('UPDATE members SET display_name = NULL, updated_at = ?2 WHERE merged_into = ?1').bind(memberId, now),
     db.prepare("UPDATE members SET display_name = NULL, merged_into = NULL, updated_at = ?2 WHERE id = ?1").bind(memberId, now),
     db.prepare(`INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, 'member.erase', ?)`).bind(now, actor, JSON.stringify({ member_id: memberId })),
   ]);

@@ -153,7 +153,13 @@ members.get('/:id/export', requireScope('admin'), async (c) => {
 
 /** Right to erasure: personal data, identities and activities go; influenced deals are recomputed and rewritten. */
 members.delete('/:id', requireScope('admin'), async (c) => {
-  if (!(await getMember(c.env.DB, c.req.param('id')))) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
+  const member = await getMember(c.env.DB, c.req.param('id'));
+  if (!member) throw new ApiError(404, 'not_found', `no member ${c.req.param('id')}`);
+  if (member.merged_into) {
+    // Its identities and activities moved to the member it was merged into; erasing the empty shell would erase nothing.
+    throw new ApiError(409, 'merged', `member ${member.id} was merged into ${member.merged_into}: erase ${member.merged_into}, or unmerge first`,
+      [{ path: 'id', message: `merged into ${member.merged_into}` }]);
+  }
   const result = await eraseMember(c.env.DB, c.req.param('id'), actorOf(c));
   await Promise.all(connectedCrms(c.get('config')).map((crm) => startRun(c.env, crm, { trigger: 'api' })));
   return c.json(result);
