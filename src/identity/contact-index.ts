@@ -137,6 +137,23 @@ function bucketRemove(map: BucketMap, key: string, value: number): void {
   else if (cur.length === 0) map.delete(key);
 }
 
+/**
+ * Platforms that host many companies' pages: a company "website" of linkedin.com/company/acme or github.com/acme says
+ * nothing about who works there, and taking its domain would make every LinkedIn or GitHub employee an Acme member.
+ */
+const SHARED_PAGE_DOMAINS = new Set([
+  'linkedin.com', 'github.com', 'gitlab.com', 'bitbucket.org', 'google.com', 'facebook.com', 'twitter.com', 'x.com',
+  'instagram.com', 'youtube.com', 'medium.com', 'substack.com', 'wordpress.com', 'blogspot.com', 'wixsite.com',
+  'squarespace.com', 'notion.site', 'crunchbase.com', 'wellfound.com', 'angel.co', 'about.me', 'linktr.ee',
+]);
+
+/** A page on a shared platform (a path below its root, or a subdomain like sites.google.com), not the company's own site. */
+function isSharedPage(value: string, host: string, domain: string): boolean {
+  if (!SHARED_PAGE_DOMAINS.has(domain)) return false;
+  const path = value.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^/?#]*/, '').replace(/^\/+$/, '');
+  return path !== '' || host !== domain;
+}
+
 function hostOf(value: string): string | null {
   const s = value.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
   const host = s.split(/[/?#:]/, 1)[0] ?? '';
@@ -253,6 +270,7 @@ export class ContactIndex {
       const host = hostOf(value);
       const domain = host ? registrableDomain(host) : null;
       if (!host || !domain || isFreeMailDomain(domain, this.rules)) continue;
+      if (via === 'website' && isSharedPage(value, host, domain)) continue;
       if (domains.some((d) => d.domain === domain && d.host === host)) continue;
       domains.push({ domain, host, via });
     }

@@ -26,8 +26,9 @@ export function keysOf(identity: IdentityInput, ctx: ResolverContext): IdentityK
   for (const { raw, trusted } of identityEmails(identity, ctx)) {
     const noreply = parseGithubNoreply(raw);
     if (noreply) {
-      // GitHub only lets an account commit as its own noreply address, so the id form is as good as the account.
-      if (noreply.id !== null) strong.push(`github:${noreply.id}`);
+      // The id form names one account, but git metadata can carry anyone's address: proof only when the source
+      // verified or asserts it (GitHub's own account email), otherwise evidence.
+      if (noreply.id !== null) (trusted ? strong : weak).push(`github:${noreply.id}`);
       weak.push(`github-login:${noreply.login}`);
       continue;
     }

@@ -38,6 +38,15 @@ describe('planMemberMatches', () => {
     expect(planMemberMatches(input(['B'], members), config).merges).toMatchObject([{ into: 'A', from: 'B' }]);
   });
 
+  it('an unverified noreply address (git metadata, which anyone can write) is evidence, not proof', () => {
+    const commitAuthor = { source: 'custom', id: 'commit-1', email: '12345+torvalds@users.noreply.github.com' };
+    const members = [m('A', gh('12345', { handle: 'torvalds' })), m('B', commitAuthor)];
+    const plan = planMemberMatches(input(['B'], members), config);
+    expect(plan.merges).toEqual([]);
+    const verified = [m('A', gh('12345', { handle: 'torvalds' })), m('B', { ...commitAuthor, email_verified: true })];
+    expect(planMemberMatches(input(['B'], verified), config).merges).toMatchObject([{ into: 'A', from: 'B' }]);
+  });
+
   it('suggests, with reasons, on weak evidence only', () => {
     const members = [
       m('A', gh('1', { handle: 'adalove', name: 'Ada Lovelace' })),

@@ -136,6 +136,17 @@ describe('resolveMember: companies and names', () => {
     expect(free.links).toEqual([]);
   });
 
+  it("a company page on a shared platform (linkedin.com/company/…, sites.google.com) lends the platform's domain to no one", () => {
+    const shared = ContactIndex.build(ctx.email, [], [
+      company('co-li', { name: 'Acme Li', website: 'https://www.linkedin.com/company/acme' }),
+      company('co-gs', { name: 'Acme Sites', website: 'https://sites.google.com/view/acme' }),
+      company('co-linkedin', { name: 'LinkedIn', website: 'https://www.linkedin.com/' }),
+    ]);
+    const at = (email: string) => resolveMember(member({ source: 'slack', id: 'U-li', email }), shared, config).links.map((l) => l.target.crmId);
+    expect(at('li@linkedin.com')).toEqual(['co-linkedin']);
+    expect(at('someone@google.com')).toEqual([]);
+  });
+
   it('breaks a shared-domain tie deterministically and records it', () => {
     const r = resolveMember(member({ source: 'slack', id: 'U5', email: 'x@shared.com' }), index, config);
     expect(r.links[0]?.target.crmId).toBe('co-x2'); // same size, older record
