@@ -79,6 +79,25 @@ models: { primary: custom }
     expect(r.issues[0]?.path).toBe('(yaml)');
   });
 
+  it('finds a repeated key in a nested mapping, and in a large catalogue without comparing every pair', () => {
+    const nested = parseRules(`version: 1\nstages: [a]\ntouchpoints:\n  a.b: { channel: x, channel: y }\n`);
+    expect(!nested.ok && nested.issues.map((i) => `${i.line}:${i.column} ${i.message}`)).toEqual(['4:22 Map keys must be unique ("channel" is repeated)']);
+    const many = Array.from({ length: 5000 }, (_, i) => `  t${i}.x: { channel: c${i % 7} }`);
+    const big = parseRules(`version: 1\nstages: [a]\ntouchpoints:\n${[...many, '  t4999.x: { channel: z }'].join('\n')}\n`);
+    expect(!big.ok && big.issues.map((i) => [i.line, i.message])).toEqual([[5004, 'Map keys must be unique ("t4999.x" is repeated)']]);
+  });
+
+  it('bounds every number, so a file that validates also computes (a huge activity window broke every run)', () => {
+    for (const [yaml, path] of [
+      ['contacts: { activity_days: 200000000 }', 'contacts.activity_days'],
+      ['definitions: { score: { recency_half_life_days: 1e12 } }', 'definitions.score.recency_half_life_days'],
+      ['definitions: { influenced: { min_touches: 1e9 } }', 'definitions.influenced.min_touches'],
+    ] as const) {
+      const r = parseRules(`${MIN}${yaml}\n`);
+      expect(!r.ok && r.issues.map((i) => i.path), yaml).toEqual([path]);
+    }
+  });
+
   it('custom position weights must sum to 1', () => {
     const r = parseRules(`${MIN}models: { custom: { first_touch: 0.5, other: 0.4 } }\n`);
     expect(!r.ok && r.issues[0]?.message).toBe('position weights must sum to 1');

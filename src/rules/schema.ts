@@ -96,11 +96,11 @@ export const rulesSchema = z
           })
           .prefault({}),
         influenced: z
-          .strictObject({ min_touches: z.number().int().min(1).default(1), min_score: z.number().min(0).max(100).default(0) })
+          .strictObject({ min_touches: z.number().int().min(1).max(10_000).default(1), min_score: z.number().min(0).max(100).default(0) })
           .prefault({}),
         assisted: z
           .strictObject({
-            min_touches_after_creation: z.number().int().min(1).default(1),
+            min_touches_after_creation: z.number().int().min(1).max(10_000).default(1),
             exclude_sourced: z.boolean().default(true),
           })
           .prefault({}),
@@ -110,9 +110,10 @@ export const rulesSchema = z
             breadth: share.default(0.2),
             recency: share.default(0.2),
             depth: share.default(0.2),
-            volume_saturation: z.number().positive().default(10),
-            breadth_saturation: z.number().int().min(1).default(3),
-            recency_half_life_days: z.number().positive().default(30),
+            // Bounded like every other number here: a value that validates must also compute (dates stay in range).
+            volume_saturation: z.number().positive().max(1_000_000).default(10),
+            breadth_saturation: z.number().int().min(1).max(1_000).default(3),
+            recency_half_life_days: z.number().positive().max(3650).default(30),
           })
           .prefault({})
           .refine((s) => Math.abs(s.volume + s.breadth + s.recency + s.depth - 1) < 1e-9, {
@@ -120,7 +121,7 @@ export const rulesSchema = z
           }),
       })
       .prefault({}),
-    contacts: z.strictObject({ activity_days: z.number().int().min(1).default(90) }).prefault({}),
+    contacts: z.strictObject({ activity_days: z.number().int().min(1).max(3650).default(90) }).prefault({}),
   })
   .superRefine((r, ctx) => {
     // Cross-field checks: stages are distinct (the score's depth divides by their number), every stage a touchpoint
