@@ -147,7 +147,7 @@ export function openapi(): object {
       '/v1/deals/{crm}/{id}/influence': { get: { summary: 'The evidence for one deal: every counted touch and its credit per model', security: bearer, responses: { 200: { description: 'evidence' }, ...errors(400, 401, 403, 404) } } },
       '/v1/rules': {
         get: { summary: 'Active rules and mappings with their history', security: bearer, responses: { 200: { description: 'rules' }, ...errors(401, 403) } },
-        put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure)', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } },
+        put: { summary: 'Activate a version ({kind, content}) or roll back ({kind, hash}) (configure); with expected_active (the active hash previewed against) a version activated since is a 409 active_changed', security: bearer, responses: { 200: { description: 'activated' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } },
       },
       '/v1/rules/preview': { post: { summary: 'Evaluate proposed rules on current data; the difference, nothing written (configure)', security: bearer, responses: { 200: { description: 'diff' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } } },
       '/v1/rules/previews': { post: { summary: 'Start a full preview: proposed rules evaluated on every deal in the background (configure)', security: bearer, responses: { 202: { description: '{id, status, total, reused, status_url}; reused: the same proposal was already running and this is that preview' }, ...errors(400, 401, 403, 404, 409, 413, 415, 422) } } },

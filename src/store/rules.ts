@@ -10,13 +10,14 @@ export interface RulesVersionRow {
   created_at: string;
 }
 
-export async function activeRules(db: D1Database, kind: RulesKind): Promise<RulesVersionRow | null> {
+/** The active version, with who activated it and when (the version's `author` is who first stored that text). */
+export async function activeRules(db: D1Database, kind: RulesKind): Promise<(RulesVersionRow & { activated_by: string; activated_at: string }) | null> {
   return db
     .prepare(
-      `SELECT v.* FROM rules_active a JOIN rules_versions v ON v.kind = a.kind AND v.hash = a.hash WHERE a.kind = ?`,
+      `SELECT v.*, a.activated_by, a.activated_at FROM rules_active a JOIN rules_versions v ON v.kind = a.kind AND v.hash = a.hash WHERE a.kind = ?`,
     )
     .bind(kind)
-    .first<RulesVersionRow>();
+    .first<RulesVersionRow & { activated_by: string; activated_at: string }>();
 }
 
 export async function getRulesVersion(db: D1Database, kind: RulesKind, hash: string): Promise<RulesVersionRow | null> {

@@ -5,7 +5,8 @@ import { connectedCrms, dealsCrm, type Config, type CrmName, type Env } from '..
 import { sha256Hex } from '../ids';
 import { crossCheck, loadRules, parseFieldMapping, previewDiff, previewRow, type PreviewRow, type SourceIssue } from '../rules';
 import { meteredD1, type D1Meter } from '../store/metered';
-import { activateRules, type RulesKind } from '../store/rules';
+import { activateRules, activeRules, type RulesKind } from '../store/rules';
+import { BUNDLED_MAPPINGS } from '../rules/bundled';
 import { startRun, type StartResult } from './runner';
 import { activeText, loadActiveConfig, rulesFrom, type ActiveConfig } from './config';
 import { computeLoaded, loadDealInputs, type DealInputs } from './stages/attribute';
@@ -130,6 +131,24 @@ export async function previewRules(
     crm, evaluated, truncated: limitedBy !== null, limited_by: limitedBy, active_version: active.rulesVersion, proposed_version: proposed.version,
     fits: { active: fits[0] ?? null, proposed: fits[1] ?? null }, cost: { d1_queries: meter.queries, d1_rows_read: meter.rowsRead },
     diff: previewDiff(rows[0]!, rows[1]!),
+  };
+}
+
+/**
+ * The version in force for one kind: the activated one, else the file shipped in mappings/ (hashed the same way, so a
+ * caller can say which one it previewed against).
+ */
+export async function activeVersion(db: D1Database, kind: RulesKind) {
+  const active = await activeRules(db, kind);
+  const content = active?.content ?? BUNDLED_MAPPINGS[kind];
+  let hash = active?.hash;
+  if (!hash) {
+    const loaded = kind === 'rules' ? await loadRules(content) : null;
+    hash = loaded?.ok ? loaded.value.version : await sha256Hex(content);
+  }
+  return {
+    content, hash, source: active ? ('activated' as const) : ('bundled' as const), author: active?.author ?? null,
+    activated_by: active?.activated_by ?? null, activated_at: active?.activated_at ?? null,
   };
 }
 

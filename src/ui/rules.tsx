@@ -1,28 +1,14 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/types';
-import { sha256Hex } from '../ids';
-import { loadRules, type PreviewDiff, type SourceIssue } from '../rules';
-import { BUNDLED_MAPPINGS } from '../rules/bundled';
+import type { PreviewDiff, SourceIssue } from '../rules';
 import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../store/rules';
 import { fullPreviewJson, readFullPreview, startFullPreview } from '../sync/full-preview';
-import { previewRules, validateProposal, type PreviewFit } from '../sync/rules-change';
-import { activateVersion } from '../sync/rules-change';
+import { activateVersion, activeVersion, previewRules, validateProposal, type PreviewFit } from '../sync/rules-change';
 import { money, render, when } from './kit';
 
 const KINDS: RulesKind[] = ['rules', 'hubspot', 'salesforce'];
 const kindOf = (v: unknown): RulesKind => (KINDS.includes(v as RulesKind) ? (v as RulesKind) : 'rules');
 const MAX = 512_000;
-
-async function activeOf(c: Context<AppEnv>, kind: RulesKind) {
-  const active = await activeRules(c.env.DB, kind);
-  const content = active?.content ?? BUNDLED_MAPPINGS[kind];
-  let hash = active?.hash;
-  if (!hash) {
-    const loaded = kind === 'rules' ? await loadRules(content) : null;
-    hash = loaded?.ok ? loaded.value.version : await sha256Hex(content);
-  }
-  return { content, hash, source: active ? 'activated' : 'bundled (mappings/ in the repository)', author: active?.author ?? null };
-}
 
 interface View {
   kind: RulesKind;
@@ -30,12 +16,14 @@ interface View {
   issues?: SourceIssue[];
   preview?: Awaited<ReturnType<typeof previewRules>> | { valid: true; diff: null };
   previewedHash?: string;
+  /** The active hash the preview compared against: activating checks it is still the active one. */
+  against?: string;
   message?: string;
   status?: 200 | 409 | 422;
 }
 
 async function page(c: Context<AppEnv>, csrf: string, v: View) {
-  const [active, history] = await Promise.all([activeOf(c, v.kind), listRulesVersions(c.env.DB, v.kind)]);
+  const [active, history] = await Promise.all([activeVersion(c.env.DB, v.kind), listRulesVersions(c.env.DB, v.kind)]);
   return render(c, { title: 'Rules', nav: '/rules', csrf, status: v.status ?? 200 }, (
     <>
       <h1>Rules and mappings</h1>
@@ -43,13 +31,14 @@ async function page(c: Context<AppEnv>, csrf: string, v: View) {
         {KINDS.map((k) => <a href={`/rules?kind=${k}`} aria-current={k === v.kind ? 'page' : undefined} class="badge">{k}.yaml</a>)}
       </nav>
       {v.message ? <p class="ok" role="status">{v.message}</p> : null}
-      <p>Active version of <strong>{v.kind}.yaml</strong>: <code id="active-hash">{active.hash.slice(0, 16)}</code> — {active.source}{active.author ? `, by ${active.author}` : ''}.</p>
+      <p>Active version of <strong>{v.kind}.yaml</strong>: <code id="active-hash">{active.hash.slice(0, 16)}</code> — {active.source === 'bundled' ? 'bundled (mappings/ in the repository)' : `activated by ${active.activated_by} at ${active.activated_at}`}{active.author && active.author !== active.activated_by ? ` (first written by ${active.author})` : ''}.</p>
 
       <h2>Propose a change</h2>
       <form method="post" action="/rules/preview" aria-label="Proposed file">
         <input type="hidden" name="_csrf" value={csrf} />
         <input type="hidden" name="kind" value={v.kind} />
         {v.previewedHash ? <input type="hidden" name="previewed" value={v.previewedHash} /> : null}
+        {v.previewedHash ? <input type="hidden" name="against" value={v.against ?? active.hash} /> : null}
         <label for="content">Proposed {v.kind}.yaml (edit or paste)</label>
         <textarea id="content" name="content" rows={22} spellcheck={false} aria-describedby={v.issues?.length ? 'issues' : undefined}>{v.content}</textarea>
         <div class="actions">
@@ -200,7 +189,7 @@ function Preview(props: { p: PreviewView; stepDeals?: number }) {
 
 export async function rulesPage(c: Context<AppEnv>, csrf: string) {
   const kind = kindOf(c.req.query('kind'));
-  const active = await activeOf(c, kind);
+  const active = await activeVersion(c.env.DB, kind);
   const msg = c.req.query('done');
   return page(c, csrf, { kind, content: active.content, ...(msg ? { message: msg } : {}) });
 }
@@ -209,7 +198,8 @@ async function readForm(c: Context<AppEnv>) {
   const form = await c.req.parseBody();
   const kind = kindOf(form.kind);
   const content = typeof form.content === 'string' ? form.content.replace(/\r\n/g, '\n').slice(0, MAX) : '';
-  return { kind, content, previewed: typeof form.previewed === 'string' ? form.previewed : null, hash: typeof form.hash === 'string' ? form.hash : null };
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return { kind, content, previewed: str(form.previewed), against: str(form.against), hash: str(form.hash) };
 }
 
 export async function rulesPreview(c: Context<AppEnv>, csrf: string) {
@@ -221,12 +211,18 @@ export async function rulesPreview(c: Context<AppEnv>, csrf: string) {
 }
 
 export async function rulesActivate(c: Context<AppEnv>, csrf: string) {
-  const { kind, content, previewed } = await readForm(c);
+  const { kind, content, previewed, against } = await readForm(c);
   const validated = await validateProposal(c.env.DB, c.get('config'), kind, content);
   if (!validated.ok) return page(c, csrf, { kind, content, issues: validated.issues, status: 422 });
-  if (!previewed || previewed !== validated.hash) {
+  const current = await activeVersion(c.env.DB, kind);
+  // Someone else activated a version since this preview: activating now would silently undo theirs.
+  const overtaken = against !== null && against !== current.hash;
+  if (!previewed || previewed !== validated.hash || overtaken) {
     const preview = validated.rules ? await previewRules(c.env.DB, c.get('config'), validated.rules) : { valid: true as const, diff: null };
-    return page(c, csrf, { kind, content, preview, previewedHash: validated.hash, message: 'The text changed since the preview: check this preview, then activate.' });
+    const message = overtaken
+      ? `Version ${current.hash.slice(0, 16)} was activated${current.activated_by ? ` by ${current.activated_by}` : ''} since your preview: this preview compares against it; check it, then activate.`
+      : 'The text changed since the preview: check this preview, then activate.';
+    return page(c, csrf, { kind, content, preview, previewedHash: validated.hash, against: current.hash, message, ...(overtaken ? { status: 409 as const } : {}) });
   }
   return activateAndRedirect(c, kind, content);
 }

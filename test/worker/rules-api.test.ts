@@ -30,6 +30,23 @@ describe('rules API', () => {
     expect((await put({ kind: 'rules', hash: 'sha256:0123456789abcdef' })).status).toBe(404);
   });
 
+  it('refuses to activate over a version someone else activated since the caller looked (expected_active), and says who', async () => {
+    const seen = (await active()).hash;
+    const mine = BUNDLED_MAPPINGS.rules.replace(/^(  lookback_days:) \d+/m, '$1 120');
+    const theirs = BUNDLED_MAPPINGS.rules.replace(/^(  lookback_days:) \d+/m, '$1 150');
+    expect((await put({ kind: 'rules', content: theirs, expected_active: seen })).status).toBe(200);
+    const late = await put({ kind: 'rules', content: mine, expected_active: seen });
+    expect(late.status).toBe(409);
+    const error = await issuesOf(late);
+    expect(error.code).toBe('active_changed');
+    const now = await (await call('/v1/rules')).json<{ rules: { active: { hash: string; activated_by: string; activated_at: string } } }>();
+    expect(now.rules.active.activated_by).toMatch(/^bootstrap:/);
+    expect(error.issues?.[0]).toEqual({ path: 'expected_active', message: `the active version is ${now.rules.active.hash}` });
+    expect((await active()).content).toBe(theirs);
+    // Without expected_active the last write wins, as before.
+    expect((await put({ kind: 'rules', content: mine })).status).toBe(200);
+  });
+
   it('keeps the newest text of a version when only its comments change', async () => {
     const commented = `# lookback shortened for the Q3 review\n${shorter}`;
     const res = await put({ kind: 'rules', content: commented });

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/env';
 import type { AppEnv } from '../../src/http/types';
 import { createLogger } from '../../src/log';
 import { ui } from '../../src/ui/app';
+import { BUNDLED_MAPPINGS } from '../../src/rules/bundled';
 
 /**
  * The pages against a seeded D1. Until the lead mounts `ui` in src/http/app.ts these requests go to an app composed the
@@ -376,6 +377,28 @@ describe('rules', () => {
     const back = await post('/rules/rollback', { _csrf: csrf, kind: 'rules', hash: previewed }, 'editor');
     expect(back.status).toBe(303);
     expect(text(await (await get('/rules', 'editor')).text())).toMatch(/active/);
+  });
+
+  it('does not activate over a version another editor activated after this preview: it shows a fresh preview', async () => {
+    const csrf = await csrfOf('/rules', 'editor');
+    const base = (await env.DB.prepare(`SELECT v.content FROM rules_active a JOIN rules_versions v ON v.kind = a.kind AND v.hash = a.hash WHERE a.kind = 'rules'`)
+      .first<{ content: string }>())?.content ?? BUNDLED_MAPPINGS.rules;
+    const mine = base.replace(/lookback_days: \d+/, 'lookback_days: 121');
+    const html = await (await post('/rules/preview', { _csrf: csrf, kind: 'rules', content: mine }, 'editor')).text();
+    const previewed = /name="previewed" value="([^"]+)"/.exec(html)![1]!;
+    const against = /name="against" value="([^"]+)"/.exec(html)![1]!;
+    // Meanwhile someone else activates a version.
+    const adminCsrf = await csrfOf('/rules', 'admin');
+    const other = await post('/rules/preview', { _csrf: adminCsrf, kind: 'rules', content: base.replace(/lookback_days: \d+/, 'lookback_days: 122') }, 'admin');
+    const otherHash = /name="previewed" value="([^"]+)"/.exec(await other.text())![1]!;
+    const theirs = await post('/rules/activate', { _csrf: adminCsrf, kind: 'rules', content: base.replace(/lookback_days: \d+/, 'lookback_days: 122'), previewed: otherHash, against }, 'admin');
+    expect(theirs.status).toBe(303);
+    const late = await post('/rules/activate', { _csrf: csrf, kind: 'rules', content: mine, previewed, against }, 'editor');
+    expect(late.status).toBe(409);
+    const page = text(await late.text());
+    expect(page).toMatch(new RegExp(`Version ${otherHash.slice(0, 16)} was activated by .* since your preview`));
+    expect((await env.DB.prepare(`SELECT hash FROM rules_active WHERE kind = 'rules'`).first<{ hash: string }>())!.hash).toBe(otherHash);
+    expect(page).toMatch(/activated by /);
   });
 });
 

@@ -1,12 +1,9 @@
 import { Hono, type Context } from 'hono';
 import * as z from 'zod';
 import { requireScope } from '../../auth/tokens';
-import { sha256Hex } from '../../ids';
-import { loadRules } from '../../rules';
-import { BUNDLED_MAPPINGS } from '../../rules/bundled';
-import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from '../../store/rules';
+import { getRulesVersion, listRulesVersions, type RulesKind } from '../../store/rules';
 import { readFullPreview, startFullPreview } from '../../sync/full-preview';
-import { activateVersion, previewRules, validateProposal } from '../../sync/rules-change';
+import { activateVersion, activeVersion, previewRules, validateProposal } from '../../sync/rules-change';
 import { startedRunJson } from '../../sync/runner';
 import { mediaType, parseJsonBody, readBody } from '../body';
 import { ApiError } from '../errors';
@@ -23,6 +20,8 @@ const proposalSchema = z
     kind: kindSchema,
     content: z.string().min(1).max(512_000).optional(),
     hash: z.string().regex(/^(sha256:)?[0-9a-f]{16,64}$/, 'a version hash from GET /v1/rules').optional(),
+    /** PUT only: the active hash the caller previewed against; another activation since then is a 409, not a silent revert. */
+    expected_active: z.string().regex(/^(sha256:)?[0-9a-f]{16,64}$/, 'the active hash from GET /v1/rules').optional(),
   })
   .superRefine((p, ctx) => {
     if ((p.content === undefined) === (p.hash === undefined)) {
@@ -31,13 +30,14 @@ const proposalSchema = z
   });
 
 /** JSON {kind, content} or {kind, hash}; or the YAML itself as text/yaml with ?kind=. */
-async function readProposal(c: Context<AppEnv>): Promise<{ kind: RulesKind; content?: string; hash?: string }> {
+async function readProposal(c: Context<AppEnv>): Promise<{ kind: RulesKind; content?: string; hash?: string; expected_active?: string }> {
   const type = mediaType(c);
   const raw = await readBody(c.req.raw, 512_000);
   if (type === 'text/yaml' || type === 'application/yaml' || type === 'text/plain') {
     const kind = kindSchema.safeParse(c.req.query('kind'));
     if (!kind.success) throw new ApiError(400, 'invalid_request', 'kind must be rules, hubspot or salesforce', [{ path: 'query.kind', message: kind.error.issues[0]!.message }]);
-    return { kind: kind.data, content: new TextDecoder().decode(raw) };
+    const expected = c.req.query('expected_active');
+    return { kind: kind.data, content: new TextDecoder().decode(raw), ...(expected ? { expected_active: expected } : {}) };
   }
   if (type !== 'application/json') throw new ApiError(415, 'unsupported_media_type', 'send application/json {kind, content} or text/yaml');
   return parseWith(proposalSchema, parseJsonBody(raw));
@@ -58,14 +58,7 @@ function invalidRules(issues: { file: string; line: number; column: number; path
 rules.get('/', requireScope('read'), async (c) => {
   const out: Record<string, unknown> = {};
   for (const kind of KINDS) {
-    const active = await activeRules(c.env.DB, kind);
-    const content = active?.content ?? BUNDLED_MAPPINGS[kind];
-    let hash = active?.hash;
-    if (!hash) {
-      const loaded = kind === 'rules' ? await loadRules(content) : null;
-      hash = loaded?.ok ? loaded.value.version : await sha256Hex(content);
-    }
-    out[kind] = { active: { hash, source: active ? 'activated' : 'bundled', author: active?.author ?? null, content }, history: await listRulesVersions(c.env.DB, kind) };
+    out[kind] = { active: await activeVersion(c.env.DB, kind), history: await listRulesVersions(c.env.DB, kind) };
   }
   return c.json(out);
 });
@@ -108,6 +101,13 @@ rules.get('/previews/:id', requireScope('configure'), async (c) => {
 rules.put('/', requireScope('configure'), async (c) => {
   const proposal = await readProposal(c);
   const content = await proposalContent(c, proposal);
+  if (proposal.expected_active !== undefined) {
+    const current = await activeVersion(c.env.DB, proposal.kind);
+    if (current.hash !== proposal.expected_active) {
+      throw new ApiError(409, 'active_changed', `${proposal.kind}.yaml version ${current.hash} was activated${current.activated_by ? ` by ${current.activated_by} at ${current.activated_at}` : ''} since; preview against it, then activate`,
+        [{ path: 'expected_active', message: `the active version is ${current.hash}` }]);
+    }
+  }
   const principal = c.get('principal')!;
   const result = await activateVersion(c.env, c.get('config'), { kind: proposal.kind, content, author: `${principal.kind}:${principal.id}` });
   if (!result.ok) throw invalidRules(result.issues);
