@@ -33,6 +33,14 @@ export async function signSession(config: Config, s: Omit<Session, 'exp' | 'sid'
   return `${body}.${b64url(mac)}`;
 }
 
+/**
+ * A signature for a notice a page shows after a redirect (?done= / ?error=), so a link crafted elsewhere cannot put an
+ * official-looking message on our pages.
+ */
+export async function signNotice(config: Config, text: string): Promise<string> {
+  return b64url(new Uint8Array(await crypto.subtle.sign('HMAC', await key(config), enc.encode(`notice:${text}`)))).slice(0, 22);
+}
+
 export async function verifySession(config: Config, token: string | undefined): Promise<Session | null> {
   if (!token) return null;
   const [body, mac] = token.split('.');

@@ -3,6 +3,7 @@ import type { AppEnv } from '../http/types';
 import { replayDeadLetter, summariesWithErasure } from '../ingest/dead-letters';
 import { listDeadLetters } from '../store/dead-letters';
 import { when } from './kit';
+import { noticeQuery, readNotice } from './notice';
 
 /** Open dead letters shown on /sync (newest first); the API pages through the rest. */
 const SHOWN = 20;
@@ -57,7 +58,7 @@ export function DeadLetters(props: { items: DeadLetterItem[]; csrf: string }) {
 export async function replayFromPage(c: Context<AppEnv>) {
   const id = Number(c.req.param('id'));
   const principal = c.get('principal')!;
-  const back = (kind: 'done' | 'error', message: string) => c.redirect(`/sync?${kind}=${encodeURIComponent(message)}#dead-letters`, 303);
+  const back = async (kind: 'done' | 'error', message: string) => c.redirect(`/sync?${await noticeQuery(c, kind, message)}#dead-letters`, 303);
   if (!Number.isSafeInteger(id) || id < 1) return back('error', 'No such dead letter.');
   const result = await replayDeadLetter(c.env.DB, c.env.ACTIVITIES, id, `${principal.kind}:${principal.id}`, c.get('log'));
   return result.ok ? back('done', `Dead letter ${result.row.id} sent to the activities queue again.`) : back('error', result.message);

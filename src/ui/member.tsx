@@ -8,6 +8,7 @@ import { memberDeals, memberLinks } from '../store/ui-pages';
 import { listConflicts, listSuggestions, recordNotSame, type ConflictView, type SuggestionView } from '../store/member-match';
 import { day, money, pct, render, when } from './kit';
 import { mergeChecked, unmergeChecked } from '../members/merge';
+import { noticeQuery, readNotice } from './notice';
 
 /** A member as a link to its page: the display name, or the id when it has none. */
 export function MemberLink(props: { member: { id: string; display_name: string | null } }) {
@@ -98,8 +99,7 @@ export async function memberPage(c: Context<AppEnv>, csrf: string) {
     listSuggestions(c.env.DB, { limit: 20, member: id }),
     listConflicts(c.env.DB, { member: id, limit: 50 }),
   ]);
-  const done = c.req.query('done');
-  const failed = c.req.query('error');
+  const { done, error: failed } = await readNotice(c);
   const timeline = [...activities].sort((a, b) => b.occurred_at.localeCompare(a.occurred_at));
   return render(c, { title: member.display_name ?? id, csrf }, (
     <>
@@ -260,7 +260,7 @@ export async function memberMerge(c: Context<AppEnv>) {
   const p = c.get('principal')!;
   const r = await mergeChecked(c.env.DB, c.get('config'), id, from, `${p.kind}:${p.id}`);
   const done = r.ok && toReview ? r.message.replace('into this member', `into ${id}`) : r.ok ? r.message : '';
-  const q = r.ok ? `done=${encodeURIComponent(done)}` : `error=${encodeURIComponent([r.message, ...r.reasons].join(' '))}`;
+  const q = r.ok ? await noticeQuery(c, 'done', done) : await noticeQuery(c, 'error', [r.message, ...r.reasons].join(' '));
   return c.redirect(toReview ? `/review?${q}` : `/members/${encodeURIComponent(id)}?${q}`, 303);
 }
 
@@ -270,7 +270,7 @@ export async function memberNotSame(c: Context<AppEnv>) {
   const form = await c.req.parseBody();
   const other = typeof form.member === 'string' ? form.member.trim() : '';
   const back = form.back === 'member' ? `/members/${encodeURIComponent(id)}` : '/review';
-  const answer = (kind: 'done' | 'error', message: string) => c.redirect(`${back}?${kind}=${encodeURIComponent(message)}`, 303);
+  const answer = async (kind: 'done' | 'error', message: string) => c.redirect(`${back}?${await noticeQuery(c, kind, message)}`, 303);
   if (!other) return answer('error', 'Say which member is not the same person.');
   if (other === id) return answer('error', 'A member is always the same person as itself.');
   const [a, b] = await Promise.all([getMember(c.env.DB, id), getMember(c.env.DB, other)]);
@@ -289,6 +289,6 @@ export async function memberUnmerge(c: Context<AppEnv>) {
   const mergeId = typeof form.merge_id === 'string' && form.merge_id ? form.merge_id : null;
   const p = c.get('principal')!;
   const r = await unmergeChecked(c.env.DB, id, mergeId, `${p.kind}:${p.id}`);
-  const q = r.ok ? `done=${encodeURIComponent(r.message)}` : `error=${encodeURIComponent(r.message)}`;
+  const q = await noticeQuery(c, r.ok ? 'done' : 'error', r.message);
   return c.redirect(`/members/${encodeURIComponent(id)}?${q}`, 303);
 }

@@ -5,6 +5,7 @@ import { decideLink, getLink, listLinks } from '../store/links';
 import { decodeSuggestionCursor, listConflicts, listSuggestions, suggestionCursor } from '../store/member-match';
 import { day, pct, qs, render } from './kit';
 import { ConflictsTable, DuplicateActions, MemberLink } from './member';
+import { noticeQuery, readNotice } from './notice';
 
 const PAGE = 100;
 /** Possible duplicates per page (best first, keyset-paged) and newest conflicts shown. */
@@ -30,8 +31,7 @@ export async function reviewPage(c: Context<AppEnv>, csrf: string) {
   const pageLink = (q: { after?: number | null; dup?: string | null }, anchor: string) =>
     `/review${qs({ after: q.after ? String(q.after) : null, dup_after: q.dup })}#${anchor}`;
   const dupParam = dupAfter ? c.req.query('dup_after')! : null;
-  const done = c.req.query('done');
-  const failed = c.req.query('error');
+  const { done, error: failed } = await readNotice(c);
   return render(c, { title: 'Review queue', nav: '/review', csrf, script: SCRIPT }, (
     <>
       <h1>Review queue</h1>
@@ -151,5 +151,5 @@ export async function reviewPost(c: Context<AppEnv>) {
     n++;
   }
   const msg = n ? `${n} suggestion${n === 1 ? '' : 's'} ${decisions[0]!.decision === 'confirmed' && decisions.every((d) => d.decision === 'confirmed') ? 'confirmed' : decisions.every((d) => d.decision === 'rejected') ? 'rejected' : 'decided'}; the next sync run recomputes the affected deals.` : 'Nothing selected.';
-  return c.redirect(`/review?done=${encodeURIComponent(msg)}`, 303);
+  return c.redirect(`/review?${await noticeQuery(c, 'done', msg)}`, 303);
 }

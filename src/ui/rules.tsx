@@ -5,6 +5,7 @@ import { activeRules, getRulesVersion, listRulesVersions, type RulesKind } from 
 import { fullPreviewJson, readFullPreview, startFullPreview } from '../sync/full-preview';
 import { activateVersion, activeVersion, previewRules, validateProposal, type PreviewFit } from '../sync/rules-change';
 import { money, render, when } from './kit';
+import { noticeQuery, readNotice } from './notice';
 
 const KINDS: RulesKind[] = ['rules', 'hubspot', 'salesforce'];
 const kindOf = (v: unknown): RulesKind => (KINDS.includes(v as RulesKind) ? (v as RulesKind) : 'rules');
@@ -19,6 +20,7 @@ interface View {
   /** The active hash the preview compared against: activating checks it is still the active one. */
   against?: string;
   message?: string;
+  error?: string;
   status?: 200 | 409 | 422;
 }
 
@@ -31,6 +33,7 @@ async function page(c: Context<AppEnv>, csrf: string, v: View) {
         {KINDS.map((k) => <a href={`/rules?kind=${k}`} aria-current={k === v.kind ? 'page' : undefined} class="badge">{k}.yaml</a>)}
       </nav>
       {v.message ? <p class="ok" role="status">{v.message}</p> : null}
+      {v.error ? <p class="err" role="alert">{v.error}</p> : null}
       <p>Active version of <strong>{v.kind}.yaml</strong>: <code id="active-hash">{active.hash.slice(0, 16)}</code> — {active.source === 'bundled' ? 'bundled (mappings/ in the repository)' : `activated by ${active.activated_by} at ${active.activated_at}`}{active.author && active.author !== active.activated_by ? ` (first written by ${active.author})` : ''}.</p>
 
       <h2>Propose a change</h2>
@@ -190,8 +193,8 @@ function Preview(props: { p: PreviewView; stepDeals?: number }) {
 export async function rulesPage(c: Context<AppEnv>, csrf: string) {
   const kind = kindOf(c.req.query('kind'));
   const active = await activeVersion(c.env.DB, kind);
-  const msg = c.req.query('done');
-  return page(c, csrf, { kind, content: active.content, ...(msg ? { message: msg } : {}) });
+  const notice = await readNotice(c);
+  return page(c, csrf, { kind, content: active.content, ...(notice.done ? { message: notice.done } : {}), ...(notice.error ? { error: notice.error } : {}) });
 }
 
 async function readForm(c: Context<AppEnv>) {
@@ -230,16 +233,20 @@ export async function rulesActivate(c: Context<AppEnv>, csrf: string) {
 async function activateAndRedirect(c: Context<AppEnv>, kind: RulesKind, content: string) {
   const principal = c.get('principal')!;
   const r = await activateVersion(c.env, c.get('config'), { kind, content, author: `${principal.kind}:${principal.id}` });
-  if (!r.ok) return c.redirect(`/rules?kind=${kind}`, 303);
+  if (!r.ok) {
+    // A rollback to a version that no longer validates (a deploy tightened the schema): say so instead of nothing.
+    const why = r.issues.slice(0, 3).map((i) => `line ${i.line}: ${i.path}: ${i.message}`).join('; ');
+    return c.redirect(`/rules?kind=${kind}&${await noticeQuery(c, 'error', `Not activated: that version does not validate now (${why}).`)}`, 303);
+  }
   const runs = r.runs.map((x) => x.runId).join(', ');
   const msg = `Activated ${r.hash.slice(0, 16)}${r.previous ? ` (was ${r.previous.slice(0, 16)})` : ''}. ${runs ? `Sync runs recompute and write back: ${runs}.` : 'No CRM is connected, so nothing is written.'}`;
-  return c.redirect(`/rules?kind=${kind}&done=${encodeURIComponent(msg)}`, 303);
+  return c.redirect(`/rules?kind=${kind}&${await noticeQuery(c, 'done', msg)}`, 303);
 }
 
 export async function rulesRollback(c: Context<AppEnv>) {
   const { kind, hash } = await readForm(c);
   const version = hash ? await getRulesVersion(c.env.DB, kind, hash) : null;
-  if (!version) return c.redirect(`/rules?kind=${kind}&done=${encodeURIComponent('No such version.')}`, 303);
+  if (!version) return c.redirect(`/rules?kind=${kind}&${await noticeQuery(c, 'error', 'No such version.')}`, 303);
   return activateAndRedirect(c, kind, version.content);
 }
 

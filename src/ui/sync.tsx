@@ -9,6 +9,7 @@ import { accountKeyFor } from '../sync/connectors';
 import { startRun } from '../sync/runner';
 import { DeadLetters, openDeadLetters } from './dead-letters';
 import { render, when } from './kit';
+import { noticeQuery, readNotice } from './notice';
 
 function countsText(counts: Record<string, number>) {
   return Object.keys(counts).sort().map((k) => `${k.replace(/_/g, ' ')} ${counts[k]}`).join(' · ') || '–';
@@ -50,8 +51,7 @@ export async function syncPage(c: Context<AppEnv>, csrf: string) {
   const crms = connectedCrms(c.get('config'));
   const [budget, deadLetters] = await Promise.all([budgets(c), openDeadLetters(c.env.DB)]);
   const running = runs.some((r) => r.status === 'running');
-  const done = c.req.query('done');
-  const failed = c.req.query('error');
+  const { done, error: failed } = await readNotice(c);
   return render(c, { title: 'Sync', nav: '/sync', csrf, ...(running ? { refresh: 5 } : {}) }, (
     <>
       <h1>Sync runs</h1>
@@ -224,5 +224,5 @@ export async function syncStart(c: Context<AppEnv>) {
   const crms = connectedCrms(c.get('config'));
   const results = await Promise.all(crms.map(async (crm) => ({ crm, ...(await startRun(c.env, crm, { trigger: 'api', dryRun, full })) })));
   const msg = results.map((r) => (r.started ? `${r.crm}: started ${r.runId}` : `${r.crm}: ${'reason' in r ? r.reason : 'not started'} (${r.runId})`)).join('; ') || 'No CRM is configured.';
-  return c.redirect(`/sync?done=${encodeURIComponent(msg)}`, 303);
+  return c.redirect(`/sync?${await noticeQuery(c, 'done', msg)}`, 303);
 }
