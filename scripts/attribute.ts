@@ -142,7 +142,7 @@ async function main() {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    fail(`${file}: not JSON and not a paths CSV (${e instanceof Error ? e.message : String(e)})`);
+    fail(`${file}: not JSON and not a paths CSV (${errorText(e)})`);
   }
   const parsed = journeysFileSchema.safeParse(json);
   if (!parsed.success) fail(`${file}:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);

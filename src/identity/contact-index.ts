@@ -149,14 +149,18 @@ const SHARED_PAGE_DOMAINS = new Set([
 
 /** A page on a shared platform (a path below its root, or a subdomain like sites.google.com), not the company's own site. */
 function isSharedPage(value: string, host: string, domain: string): boolean {
-  if (!SHARED_PAGE_DOMAINS.has(domain)) return false;
-  const path = value.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/^[^/?#]*/, '').replace(/^\/+$/, '');
-  return path !== '' || host !== domain;
+  return SHARED_PAGE_DOMAINS.has(domain) && (host !== domain || splitUrl(value).rest.replace(/^\/+$/, '') !== '');
+}
+
+/** A URL-ish value (scheme optional) as its lower-cased authority and what follows it. */
+function splitUrl(value: string): { authority: string; rest: string } {
+  const s = value.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
+  const authority = /^[^/?#]*/.exec(s)![0];
+  return { authority, rest: s.slice(authority.length) };
 }
 
 function hostOf(value: string): string | null {
-  const s = value.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
-  const host = s.split(/[/?#:]/, 1)[0] ?? '';
+  const host = splitUrl(value).authority.split(':', 1)[0] ?? '';
   return host === '' ? null : host.replace(/^www\./, '');
 }
 

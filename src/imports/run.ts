@@ -42,6 +42,7 @@ const MAX_ROW_ERRORS = 1000;
  */
 const REPLACEMENT = '\uFFFD';
 const NOT_UTF8 = 'holds bytes that are not UTF-8 text; save the file as UTF-8 (Excel: "CSV UTF-8")';
+const notUtf8 = (texts: string[]) => texts.some((t) => t.includes(REPLACEMENT));
 
 /** Streams an upload into queue chunks: rows are validated one by one and never all held in memory. */
 class ChunkWriter {
@@ -144,7 +145,7 @@ export async function importCsv(body: ReadableStream<Uint8Array>, mapping: CsvMa
     for (const { line, fields, error } of rows) {
       summary.lastRow = line;
       if (!index) {
-        const problem = error ?? (fields.some((f) => f.includes(REPLACEMENT)) ? `the header ${NOT_UTF8}` : null);
+        const problem = error ?? (notUtf8(fields) ? `the header ${NOT_UTF8}` : null);
         if (problem) throw new ApiError(400, 'invalid_import', `the CSV header is malformed: line ${line}: ${problem}`, [{ path: '(header)', message: problem }]);
         const resolved = resolveColumns(mapping, fields);
         if (resolved.missing.length) {
@@ -157,7 +158,7 @@ export async function importCsv(body: ReadableStream<Uint8Array>, mapping: CsvMa
         continue;
       }
       const problem = error ?? (fields.length !== width ? `expected ${width} fields, found ${fields.length}` : null)
-        ?? (fields.some((f) => f.includes(REPLACEMENT)) ? `the row ${NOT_UTF8}` : null);
+        ?? (notUtf8(fields) ? `the row ${NOT_UTF8}` : null);
       if (problem) {
         summary.rowsTotal++;
         recordErrors(summary, line, [{ path: '(row)', message: problem }]);
@@ -182,7 +183,7 @@ export async function importNdjson(body: ReadableStream<Uint8Array>, target: Imp
     line++;
     summary.lastRow = line;
     if (!text.trim()) return;
-    if (text.includes(REPLACEMENT)) {
+    if (notUtf8([text])) {
       summary.rowsTotal++;
       recordErrors(summary, line, [{ path: '(line)', message: `the line ${NOT_UTF8}` }]);
       return;

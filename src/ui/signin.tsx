@@ -14,7 +14,7 @@ export function safeNext(next: string | undefined | null): string {
   if (!next || !next.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(next)) return '/';
   try {
     const url = new URL(next, 'https://this.invalid');
-    return url.origin === 'https://this.invalid' && !next.startsWith('//') ? `${url.pathname}${url.search}${url.hash}` : '/';
+    return url.origin === 'https://this.invalid' ? `${url.pathname}${url.search}${url.hash}` : '/';
   } catch {
     return '/';
   }

@@ -110,8 +110,7 @@ export class HubspotConnector implements CrmConnector {
   private async heard(headers: Record<string, string>, status: number): Promise<void> {
     const r = (this.rate = readRateLimitHeaders(headers, this.now()));
     const low = (left: number | null, max: number | null) => left !== null && max !== null && max > 0 && left <= max / 10;
-    const daily = Number(headers['x-hubspot-ratelimit-daily']);
-    if (status === 429 || low(r.remaining, r.max) || low(r.dailyRemaining, Number.isFinite(daily) ? daily : null)) {
+    if (status === 429 || low(r.remaining, r.max) || low(r.dailyRemaining, r.dailyMax)) {
       // Sharing the signal is best effort: failing to reach the budget must not turn an answered call into a failed one.
       await this.gate.observe?.(status, headers).catch(() => {});
     }

@@ -44,7 +44,8 @@ export interface OptionsToAdd {
 }
 
 /**
- * ProvisionReport with `optionsAdded` always present ("contact.community_stage:champion"). Options still missing go into `wrongType` as "enumeration without options …", which stops the write stage once.
+ * ProvisionReport with `optionsAdded` always present ("contact.community_stage:champion"). Options still missing go
+ * into `wrongType` as "enumeration without options …", which stops the write stage once.
  */
 export type HubspotProvisionReport = ProvisionReport & { optionsAdded: string[] };
 

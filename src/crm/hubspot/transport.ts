@@ -40,6 +40,7 @@ export interface RateLimitSnapshot {
   max: number | null;
   remaining: number | null;
   intervalMs: number | null;
+  dailyMax: number | null;
   dailyRemaining: number | null;
   at: number;
 }
@@ -54,6 +55,7 @@ export function readRateLimitHeaders(headers: Record<string, string>, now: numbe
     max: num('x-hubspot-ratelimit-max'),
     remaining: num('x-hubspot-ratelimit-remaining'),
     intervalMs: num('x-hubspot-ratelimit-interval-milliseconds'),
+    dailyMax: num('x-hubspot-ratelimit-daily'),
     dailyRemaining: num('x-hubspot-ratelimit-daily-remaining'),
     at: now,
   };
